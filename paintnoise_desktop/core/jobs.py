@@ -1,0 +1,146 @@
+"""What the window (or the command line) asks of the engine, and what comes back.
+
+One typed request in, one typed message stream out: every job is a frozen
+dataclass with an id; the engine answers with `Progress` messages while it works
+and exactly one `Result` at the end. Results of jobs nobody waits for any more
+are dropped by the receiver, never applied.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable, Literal, Union
+
+import numpy as np
+
+from .box import Box
+from .errors import JobCancelled
+
+
+class CancelToken:
+    """A flag the engine checks between model calls and inside every sampling step."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise JobCancelled()
+
+
+@dataclass(frozen=True)
+class Progress:
+    job_id: int
+    fraction: float  # 0..1
+    message: str
+    preview: np.ndarray | None = None  # small RGB uint8 image, optional
+
+
+ProgressCallback = Callable[[Progress], None]
+
+# What engine code calls while it works: step(fraction, message, preview=None).
+# Calling it is also the cancel check: it raises JobCancelled once Cancel was pressed.
+StepCallback = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class MaskCandidate:
+    """One proposal for "what the words mean": a full-resolution mask and how well it matched."""
+
+    mask: np.ndarray  # H x W uint8, 255 = repaint
+    score: float  # 0..1, higher is better; comparable within one query
+    box: Box
+    source: str  # "segclip", "clipseg", "click", ...
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class MaskSettings:
+    """Post-processing of a found mask. Defaults favour covering the whole object."""
+
+    tight: bool = False  # True: the raw mask, no post-processing
+    grow_fraction: float = 0.04  # grow by this fraction of the object's size ...
+    grow_min_px: int = 6  # ... and by at least this many pixels
+    feather_px: int = 6
+    fill_holes: bool = True
+    min_speck_fraction: float = 0.002  # drop blobs smaller than this fraction of the object
+
+
+@dataclass(frozen=True)
+class FindJob:
+    job_id: int
+    image: np.ndarray  # H x W x 3 uint8 RGB
+    text: str
+    exclude: tuple[str, ...] = ()
+    mode: Literal["best", "all"] = "best"
+    method: str = "segclip"
+    mask_settings: MaskSettings = field(default_factory=MaskSettings)
+
+
+@dataclass(frozen=True)
+class InpaintJob:
+    job_id: int
+    image: np.ndarray  # H x W x 3 uint8 RGB
+    mask: np.ndarray  # H x W uint8, 255 = repaint (already post-processed)
+    prompt: str = ""  # empty: remove what is masked
+    find_text: str = ""  # what was found, used as negative prompt when removing
+    negative_prompt: str = ""
+    inpainter: str = "opencv-telea"  # "opencv-telea", "opencv-ns", or a diffusion model id
+    steps: int = 25
+    guidance: float = 7.5
+    strength: float = 1.0
+    seed: int | None = None  # None: pick one and report it
+    variants: int = 1
+
+
+@dataclass(frozen=True)
+class LoadModelJob:
+    job_id: int
+    model_id: str
+
+
+@dataclass(frozen=True)
+class DownloadJob:
+    job_id: int
+    model_id: str
+
+
+Job = Union[FindJob, InpaintJob, LoadModelJob, DownloadJob]
+
+
+@dataclass(frozen=True)
+class InpaintVariant:
+    image: np.ndarray  # the whole photo with the region repainted
+    box: Box  # the box of pixels that may differ from the input
+    seed: int
+    note: str = ""  # e.g. "ran out of GPU memory; retried with VAE tiling"
+
+
+class Status(Enum):
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Result:
+    job_id: int
+    status: Status
+    message: str = ""  # one line for the user
+    detail: str = ""  # for the log
+    candidates: tuple[MaskCandidate, ...] = ()
+    variants: tuple[InpaintVariant, ...] = ()
+    missing_model: str = ""  # set when the job failed for want of this model
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.FINISHED
