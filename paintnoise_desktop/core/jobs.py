@@ -9,7 +9,7 @@ are dropped by the receiver, never applied.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Literal, Union
 
@@ -54,11 +54,16 @@ StepCallback = Callable[..., None]
 
 @dataclass(frozen=True)
 class MaskCandidate:
-    """One proposal for "what the words mean": a full-resolution mask and how well it matched."""
+    """One proposal for "what the words mean" and how well it matched.
 
-    mask: np.ndarray  # H x W uint8, 255 = repaint
+    `mask` covers the whole photo but may be smaller than it (proposals are made on
+    a copy of at most about 1024 px); `core.masks.resize_mask` brings the chosen
+    ones to full resolution, so no full-size mask exists per proposal.
+    """
+
+    mask: np.ndarray  # h x w uint8, 255 = repaint, same aspect ratio as the photo
     score: float  # 0..1, higher is better; comparable within one query
-    box: Box
+    box: Box  # in full-resolution photo coordinates
     source: str  # "segclip", "clipseg", "click", ...
     label: str = ""
 
@@ -83,7 +88,6 @@ class FindJob:
     exclude: tuple[str, ...] = ()
     mode: Literal["best", "all"] = "best"
     method: str = "segclip"
-    mask_settings: MaskSettings = field(default_factory=MaskSettings)
 
 
 @dataclass(frozen=True)
