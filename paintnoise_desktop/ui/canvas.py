@@ -109,7 +109,7 @@ class Canvas(QWidget):
         assert self._doc is not None and self._overlay is not None
         self._overlay.update(box, self._doc.mask[slices(box)])
         if self._overlay_visible:
-            self.update(self._view.widget_rect_of(box))
+            self.update(self.widget_rect_of(box))
 
     def set_display_override(self, rgb: np.ndarray | None) -> None:
         """Show `rgb` (same size as the photo) instead of the document's pixels; None restores."""
@@ -226,9 +226,14 @@ class Canvas(QWidget):
 
     # -- painting the mask ----------------------------------------------------------------
 
-    def _image_point(self, widget_point: QPointF) -> QPointF:
-        """The image point under the centre of the widget pixel at `widget_point`."""
+    def image_point_at(self, widget_point: QPointF) -> QPointF:
+        """The image point under the centre of the widget pixel at `widget_point`
+        (continuous coordinates: pixel (i, j) spans [i, i+1) x [j, j+1))."""
         return self._view.to_image(widget_point + QPointF(0.5, 0.5))
+
+    def widget_rect_of(self, box: Box) -> QRect:
+        """The widget rectangle showing image `box`."""
+        return self._view.widget_rect_of(box)
 
     def _begin_stroke(self, pos: QPointF, erase: bool) -> None:
         assert self._doc is not None
@@ -239,7 +244,7 @@ class Canvas(QWidget):
 
     def _continue_stroke(self, pos: QPointF) -> None:
         assert self._stroke is not None
-        p = self._image_point(pos)
+        p = self.image_point_at(pos)
         box = self._stroke.add_point(p.x(), p.y())
         if box is not None:
             self._refresh_overlay(box)
@@ -293,7 +298,7 @@ class Canvas(QWidget):
             self._update_brush_outline()
             if self._stroke is not None:
                 self._continue_stroke(pos)
-        p = self._image_point(pos)
+        p = self.image_point_at(pos)
         self.cursorMoved.emit(math.floor(p.x()), math.floor(p.y()))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
