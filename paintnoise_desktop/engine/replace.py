@@ -1,0 +1,126 @@
+"""Replace or remove what is masked: crop around the mask, repaint, blend back.
+
+The Engine calls `replace` for an `InpaintJob`. Every crop is resized to the
+inpainter's working size, repainted, resized back, matched in colour to the photo
+around it and blended in through the (already feathered) mask, so pixels where the
+mask is 0 keep their exact bytes. `job.image` is never modified; a cancelled job
+returns nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import cv2
+import numpy as np
+
+from ..core.box import Box, box_of_mask, slices, union
+from ..core.colour import match_to_surroundings
+from ..core.compositing import composite
+from ..core.crop import CropPlan, plan_crops
+from ..core.errors import PaintNoiseError
+from ..core.jobs import CancelToken, InpaintJob, InpaintVariant, StepCallback
+from .inpainters import Inpainter, PaintRequest, inpainter_for
+from .model_store import ModelStore
+from .removal import paint_request
+
+MAX_VARIANTS = 16
+
+
+def replace(
+    job: InpaintJob, models: ModelStore, step: StepCallback, cancel: CancelToken
+) -> list[InpaintVariant]:
+    _check(job)
+    step(0.0, f"Preparing {job.inpainter}")
+    inpainter = inpainter_for(job.inpainter, models)
+    plans = plan_crops(job.mask, inpainter.native_size)
+    request = paint_request(job)
+    seed = job.seed if job.seed is not None else secrets.randbelow(2**31 - MAX_VARIANTS)
+    touched = _union_of(plan.region for plan in plans)
+    units = job.variants * len(plans)
+    variants = []
+    for k in range(job.variants):
+        image = job.image
+        for i, plan in enumerate(plans):
+            label = _label(k, job.variants, i, len(plans))
+            unit = k * len(plans) + i
+
+            def on_step(done: int, total: int, preview: np.ndarray | None, unit=unit, label=label):
+                step((unit + done / max(total, 1)) / units, f"Painting {done}/{total}{label}", preview)
+
+            image = paint_crop(image, job.mask, plan, inpainter, request, seed + k, on_step, cancel)
+        notes = inpainter.take_notes()
+        variants.append(InpaintVariant(image, touched, seed + k, "; ".join(dict.fromkeys(notes))))
+    step(1.0, "Done")
+    return variants
+
+
+def paint_crop(
+    image: np.ndarray,
+    mask: np.ndarray,
+    plan: CropPlan,
+    inpainter: Inpainter,
+    request: PaintRequest,
+    seed: int,
+    on_step,
+    cancel: CancelToken,
+) -> np.ndarray:
+    """A new image with `plan.region` of `mask` repainted; `image` is left as it is."""
+    crop = image[slices(plan.box)]
+    alpha = np.zeros(crop.shape[:2], dtype=np.uint8)
+    x0, y0 = plan.box[0], plan.box[1]
+    rx0, ry0, rx1, ry1 = plan.region
+    alpha[ry0 - y0:ry1 - y0, rx0 - x0:rx1 - x0] = mask[slices(plan.region)]
+    hole = np.where(alpha > 0, 255, 0).astype(np.uint8)
+
+    work_crop = resize_image(crop, plan.work_size)
+    work_hole = np.where(resize_image(hole, plan.work_size) > 0, 255, 0).astype(np.uint8)
+    painted = inpainter.paint(work_crop, work_hole, request, seed, on_step, cancel)
+    if painted.shape != work_crop.shape:
+        raise PaintNoiseError(
+            f"The inpainter '{inpainter.name}' returned an image of the wrong size.",
+            detail=f"expected {work_crop.shape}, got {painted.shape}",
+        )
+    painted = resize_image(painted, plan.size)
+    painted = match_to_surroundings(painted, crop, hole)
+    return composite(image, painted, plan.box, alpha)
+
+
+def resize_image(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize to (width, height): area averaging to shrink, Lanczos to enlarge."""
+    height, width = pixels.shape[:2]
+    if (width, height) == tuple(size):
+        return pixels
+    shrinking = size[0] * size[1] < width * height
+    return cv2.resize(pixels, tuple(size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LANCZOS4)
+
+
+def _check(job: InpaintJob) -> None:
+    image, mask = job.image, job.mask
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise PaintNoiseError("The photo must be an RGB image with 8 bits per channel.",
+                              detail=f"got {image.shape} {image.dtype}")
+    if mask.shape != image.shape[:2] or mask.dtype != np.uint8:
+        raise PaintNoiseError("The mask does not match the photo's size. Find or brush the mask again.",
+                              detail=f"mask {mask.shape} {mask.dtype}, photo {image.shape}")
+    if box_of_mask(mask) is None:
+        raise PaintNoiseError("Nothing is masked. Find something or paint over it with the brush first.")
+    if not 1 <= job.variants <= MAX_VARIANTS:
+        raise PaintNoiseError(f"Ask for between 1 and {MAX_VARIANTS} variants.")
+
+
+def _label(variant: int, variants: int, crop: int, crops: int) -> str:
+    parts = []
+    if variants > 1:
+        parts.append(f"variant {variant + 1}/{variants}")
+    if crops > 1:
+        parts.append(f"area {crop + 1}/{crops}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _union_of(boxes) -> Box:
+    total = None
+    for box in boxes:
+        total = union(total, box)
+    assert total is not None
+    return total
