@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import numpy as np
+
+from paintnoise_desktop.core.history import Edit, History
+
+
+def edit(name: str, nbytes: int = 100) -> Edit:
+    return Edit(name, (0, 0, nbytes, 1), mask_before=np.zeros((1, nbytes), np.uint8))
+
+
+def test_edit_counts_the_bytes_of_its_patches():
+    patch = np.zeros((4, 5, 3), np.uint8)
+    mask = np.zeros((4, 5), np.uint8)
+    assert Edit("x", (0, 0, 5, 4), patch, patch.copy(), mask, None).nbytes == 2 * 60 + 20
+    assert Edit("y", (0, 0, 1, 1)).nbytes == 0
+
+
+def test_undo_and_redo_walk_the_list():
+    history = History()
+    assert history.undo() is None and history.redo() is None
+    a, b = edit("a"), edit("b")
+    history.push(a)
+    history.push(b)
+    assert history.names == ["a", "b"] and history.index == 2
+    assert history.undo() is b and history.undo() is a and history.undo() is None
+    assert not history.can_undo and history.can_redo and history.index == 0
+    assert history.redo() is a and history.index == 1
+    assert history.nbytes == 200
+
+
+def test_push_after_undo_drops_the_redo_tail():
+    history = History()
+    for name in "abc":
+        history.push(edit(name))
+    history.undo()
+    history.undo()
+    history.push(edit("d"))
+    assert history.names == ["a", "d"] and not history.can_redo
+    assert history.nbytes == 200
+
+
+def test_the_budget_drops_the_oldest_but_keeps_the_newest():
+    history = History(budget_bytes=250)
+    for name in "abcd":
+        history.push(edit(name))
+    assert history.names == ["c", "d"] and history.index == 2 and history.nbytes == 200
+    history.push(edit("huge", 1000))
+    assert history.names == ["huge"] and history.nbytes == 1000
+    assert history.undo().name == "huge" and history.undo() is None
+
+
+def test_clean_state_follows_undo_and_redo():
+    history = History()
+    assert history.is_clean
+    history.push(edit("a"))
+    assert not history.is_clean
+    history.mark_clean()
+    history.push(edit("b"))
+    assert not history.is_clean
+    history.undo()
+    assert history.is_clean
+    history.undo()
+    assert not history.is_clean
+    history.redo()
+    assert history.is_clean
+
+
+def test_a_clean_state_that_was_overwritten_or_forgotten_never_comes_back():
+    history = History()
+    history.push(edit("a"))
+    history.push(edit("b"))
+    history.mark_clean()
+    history.undo()
+    history.push(edit("c"))  # the saved state (a, b) is gone
+    history.undo()
+    history.undo()
+    assert not any(_states_clean(history))
+
+    budgeted = History(budget_bytes=250)
+    budgeted.mark_clean()  # the empty photo as opened
+    budgeted.push(edit("a"))
+    budgeted.push(edit("b"))
+    budgeted.push(edit("c"))  # "a" is forgotten, so the opened state can't be reached
+    assert not any(_states_clean(budgeted))
+    budgeted.mark_clean()
+    assert budgeted.is_clean
+
+
+def test_forgetting_old_steps_keeps_a_later_clean_state():
+    history = History(budget_bytes=250)
+    history.push(edit("a"))
+    history.push(edit("b"))
+    history.mark_clean()
+    history.push(edit("c"))
+    history.undo()
+    assert history.is_clean and history.names == ["b", "c"]
+
+
+def _states_clean(history: History) -> list[bool]:
+    """Whether each reachable state is clean (leaves the history at its last state)."""
+    while history.undo() is not None:
+        pass
+    states = [history.is_clean]
+    while history.redo() is not None:
+        states.append(history.is_clean)
+    return states
