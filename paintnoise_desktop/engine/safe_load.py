@@ -13,14 +13,9 @@ from typing import Any
 import torch
 
 from ..core.errors import ModelError
+from .weight_files import broken_model_error, read_safetensors_header
 
-
-def broken_model_error(path: Path, model_id: str, error: BaseException) -> ModelError:
-    return ModelError(
-        f"The model file {path} could not be read; it may be incomplete or damaged. "
-        f"Run: paintnoise models verify {model_id}  (or download it again).",
-        detail=f"{type(error).__name__}: {error}",
-    )
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 
 
 def load_checkpoint(path: Path, model_id: str) -> dict[str, Any]:
@@ -34,3 +29,21 @@ def load_checkpoint(path: Path, model_id: str) -> dict[str, Any]:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise broken_model_error(path, model_id, TypeError("not a state dict of tensors"))
     return state
+
+
+def load_weights(path: Path, model_id: str) -> dict[str, torch.Tensor]:
+    """A state dict from a `.safetensors` file (preferred) or a checkpoint read with weights only."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        read_safetensors_header(path, model_id)
+        try:
+            return load_file(path)
+        except Exception as error:  # safetensors raises its own error types
+            raise broken_model_error(path, model_id, error) from error
+    if path.suffix in CHECKPOINT_SUFFIXES:
+        return load_checkpoint(path, model_id)
+    raise ModelError(
+        f"{path} is not a weights file PaintNoise can read. Use a .safetensors file "
+        f"(or a .pth checkpoint), or run: paintnoise models download {model_id}",
+    )
