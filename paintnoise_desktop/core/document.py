@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from .box import Box, box_of_mask, slices
+from .box import Box, slices
 from .history import Edit, History
+from .masks import bounding_box
 
 
 def _frozen_copy(array: np.ndarray) -> np.ndarray:
@@ -129,7 +131,7 @@ class Document:
     def set_mask(self, name: str, new_mask: np.ndarray) -> Edit | None:
         """Replace the whole mask as one undo step that keeps only the box where it changed."""
         self._check_patch("mask", new_mask, self.mask.shape)
-        box = box_of_mask(new_mask != self.mask)
+        box = bounding_box(cv2.absdiff(new_mask, self.mask))
         if box is None:
             return None
         return self.apply(name, box, mask=new_mask[slices(box)])

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 import cv2
 import numpy as np
 
-from .box import box_of_mask, clip, expand, slices
+from .box import Box, clip, expand, slices
 from .jobs import MaskSettings
 
 #: Values at or above this count as "inside" wherever a mask must be made binary.
@@ -23,6 +23,12 @@ HALF = 128
 #: Soft masks are grown with chained dilations by disks of at most this radius:
 #: the sum of disks is a disk, and small kernels keep the cost linear in the radius.
 _SOFT_STEP_PX = 8
+
+
+def bounding_box(mask: np.ndarray) -> Box | None:
+    """The box of the mask's non-zero pixels, or None: `box.box_of_mask`, several times faster."""
+    x, y, width, height = cv2.boundingRect(mask)
+    return (x, y, x + width, y + height) if width else None
 
 
 def _within_box(
@@ -34,7 +40,7 @@ def _within_box(
     non-zero pixel (morphology, blurs, component filters).
     """
     out = np.zeros_like(mask)
-    box = box_of_mask(mask)
+    box = bounding_box(mask)
     if box is None:
         return out
     box = clip(expand(box, margin), mask.shape[1], mask.shape[0])
@@ -217,7 +223,7 @@ def postprocess(mask: np.ndarray, settings: MaskSettings) -> np.ndarray:
     binary = binarise(mask)
     if settings.tight:
         return binary
-    box = box_of_mask(binary)
+    box = bounding_box(binary)
     if box is None:
         return binary
     # A margin that reaches as far as the grow can on any object inside the box.

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from paintnoise_desktop.core import masks
+from paintnoise_desktop.core.box import box_of_mask
 from paintnoise_desktop.core.jobs import MaskSettings
 
 
@@ -202,3 +203,13 @@ def test_postprocess_on_a_small_object_in_a_large_mask_matches_a_small_canvas():
     np.testing.assert_array_equal(out[1000:1100, 2000:2100], expected)
     assert np.count_nonzero(out) == np.count_nonzero(expected)
     assert math.isclose(masks.object_size(large), masks.object_size(small))
+
+
+def test_bounding_box_matches_box_of_mask_on_views_and_empty_masks():
+    mask = np.zeros((50, 70), np.uint8)
+    assert masks.bounding_box(mask) is None
+    mask[10:20, 30:33] = 1
+    mask[40, 5] = 200
+    assert masks.bounding_box(mask) == box_of_mask(mask) == (5, 10, 33, 41)
+    view = mask[5:45, 4:60]
+    assert masks.bounding_box(view) == box_of_mask(view) == (1, 5, 29, 36)
