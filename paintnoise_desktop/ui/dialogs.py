@@ -1,0 +1,43 @@
+"""The questions the window asks the user in modal dialogs, in one replaceable place.
+
+Tests hand the window a `Dialogs` whose answers are scripted, so open, save and
+"unsaved changes" run through the real window code without a modal loop.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from ..core.imagefile import OPEN_FILTER
+
+SAVE_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png);;WebP (*.webp);;TIFF (*.tif *.tiff);;All files (*)"
+
+
+class UnsavedChoice(Enum):
+    SAVE = "save"
+    DISCARD = "discard"
+    CANCEL = "cancel"
+
+
+class Dialogs:
+    def open_path(self, parent: QWidget, directory: str) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(parent, "Open photo", directory, OPEN_FILTER)
+        return path or None
+
+    def save_path(self, parent: QWidget, suggested: str) -> str | None:
+        """Where to save; the file dialog itself confirms writing over an existing file."""
+        path, _ = QFileDialog.getSaveFileName(parent, "Save photo as", suggested, SAVE_FILTER)
+        return path or None
+
+    def unsaved_changes(self, parent: QWidget, name: str) -> UnsavedChoice:
+        answer = QMessageBox.question(
+            parent, "Unsaved changes",
+            f"{name} has changes that are not saved. Save them first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+        if answer == QMessageBox.Save:
+            return UnsavedChoice.SAVE
+        if answer == QMessageBox.Discard:
+            return UnsavedChoice.DISCARD
+        return UnsavedChoice.CANCEL

@@ -1,0 +1,159 @@
+"""Find and Replace as engine jobs: submit, follow progress, apply the result as one undo step.
+
+The window waits for one job at a time. Progress and results of any other job
+(cancelled, superseded, or for a photo that is no longer open) are ignored, and
+a job that did not finish leaves the document as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ..core import masks
+from ..core.box import slices
+from ..core.document import Document
+from ..core.jobs import FindJob, InpaintJob, MaskCandidate, Progress, Result, Status
+from .app_settings import AppSettings
+from .engine_bridge import EngineBridge
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+NEED_MASK = "Paint a mask or type what to find first."
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    job_id: int
+    kind: Literal["find", "inpaint"]
+    document: Document
+    find_text: str
+    replace_text: str | None  # for a Replace (or a Find that leads into one); None: Find only
+
+
+class EditJobs:
+    def __init__(self, window: MainWindow, bridge: EngineBridge, settings: AppSettings) -> None:
+        self._window = window
+        self._bridge = bridge
+        self._settings = settings
+        self._waiting: _Waiting | None = None
+        bridge.progress.connect(self._on_progress)
+        bridge.finished.connect(self._on_finished)
+
+    @property
+    def waiting_for(self) -> int | None:
+        """The id of the job whose result the window will apply, if any."""
+        return self._waiting.job_id if self._waiting else None
+
+    def find(self, text: str) -> int | None:
+        document = self._window.document
+        if document is None:
+            self._window.show_message("Open a photo first.")
+            return None
+        if not text:
+            self._window.show_message("Type what to find, e.g. \"red car\".")
+            return None
+        return self._find(document, text, replace_text=None)
+
+    def replace(self, find_text: str, replace_text: str) -> int | None:
+        """Repaint the mask; with no mask but find text, find first and then repaint."""
+        document = self._window.document
+        if document is None:
+            self._window.show_message("Open a photo first.")
+            return None
+        if _has_mask(document):
+            return self._inpaint(document, find_text, replace_text)
+        if not find_text:
+            self._window.show_message(NEED_MASK)
+            return None
+        return self._find(document, find_text, replace_text)
+
+    def cancel(self) -> None:
+        self._bridge.cancel()
+
+    def forget(self) -> None:
+        """Drop the job in flight (another photo was opened): its result no longer applies."""
+        if self._waiting is not None:
+            self._bridge.cancel(self._waiting.job_id)
+            self._waiting = None
+
+    def _find(self, document: Document, text: str, replace_text: str | None) -> int:
+        image = document.rgb.copy()  # the document may change while the engine reads
+        job_id = self._bridge.submit(lambda job_id: FindJob(job_id, image=image, text=text))
+        self._wait(_Waiting(job_id, "find", document, text, replace_text))
+        self._window.show_message(f"Finding \u201c{text}\u201d\u2026")
+        return job_id
+
+    def _inpaint(self, document: Document, find_text: str, replace_text: str) -> int:
+        image, mask, inpainter = document.rgb.copy(), document.mask.copy(), self._settings.inpainter
+        job_id = self._bridge.submit(lambda job_id: InpaintJob(
+            job_id, image=image, mask=mask, prompt=replace_text, find_text=find_text,
+            inpainter=inpainter))
+        self._wait(_Waiting(job_id, "inpaint", document, find_text, replace_text))
+        what = f"Replacing with \u201c{replace_text}\u201d" if replace_text else "Removing"
+        self._window.show_message(f"{what}\u2026")
+        return job_id
+
+    def _wait(self, waiting: _Waiting) -> None:
+        if self._waiting is not None:
+            self._bridge.cancel(self._waiting.job_id)
+        self._waiting = waiting
+
+    def _is_current(self, job_id: int) -> bool:
+        return (self._waiting is not None and self._waiting.job_id == job_id
+                and self._waiting.document is self._window.document)
+
+    def _on_progress(self, progress: Progress) -> None:
+        if self._is_current(progress.job_id):
+            self._window.show_progress(progress)
+
+    def _on_finished(self, result: Result) -> None:
+        if not self._is_current(result.job_id):
+            return
+        waiting, self._waiting = self._waiting, None
+        self._window.job_ended()
+        if result.status is Status.CANCELLED:
+            self._window.show_message("Cancelled; the photo is unchanged.")
+        elif not result.ok:
+            self._window.show_job_error(result)
+        elif waiting.kind == "find":
+            self._apply_find(waiting, result.candidates)
+        else:
+            self._apply_replace(waiting, result)
+
+    def _apply_find(self, waiting: _Waiting, candidates: tuple[MaskCandidate, ...]) -> None:
+        self._window.show_candidates(candidates)
+        if not candidates:
+            self._window.show_message(
+                f"Nothing like \u201c{waiting.find_text}\u201d was found. "
+                "Try other words, or paint the mask with the brush.")
+            return
+        document = waiting.document
+        best = max(candidates, key=lambda candidate: candidate.score)
+        full = masks.resize_mask(best.mask, document.width, document.height)
+        mask = masks.postprocess(full, self._settings.mask_settings)
+        edit = document.set_mask(f"Find: {waiting.find_text}", mask)
+        self._window.document_edited(edit.box if edit else None)
+        self._window.show_message(
+            f"Found \u201c{waiting.find_text}\u201d (score {best.score:.2f}).")
+        if waiting.replace_text is not None:
+            self.replace(waiting.find_text, waiting.replace_text)
+
+    def _apply_replace(self, waiting: _Waiting, result: Result) -> None:
+        if not result.variants:
+            self._window.show_message("The inpainter returned nothing; the photo is unchanged.")
+            return
+        variant = result.variants[0]
+        name = f"Replace: {waiting.replace_text}" if waiting.replace_text else "Remove"
+        edit = waiting.document.apply(name, variant.box, rgb=variant.image[slices(variant.box)])
+        self._window.document_edited(edit.box)
+        note = f" ({variant.note})" if variant.note else ""
+        self._window.show_message(f"{name} done{note}.")
+
+
+def _has_mask(document: Document) -> bool:
+    mask = document.mask
+    return mask is not None and bool(np.any(mask))

@@ -1,0 +1,172 @@
+"""The window's only way to the engine: one worker thread that runs jobs one at a time.
+
+The GUI thread hands jobs over by queued signal and hears back by queued signal;
+it never waits on the worker and never touches torch. The engine module is
+imported inside the worker thread, on the first job, so the window opens before
+torch is loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable, Protocol
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ..core.jobs import CancelToken, FindJob, Job, Progress, ProgressCallback, Result, Status
+from ..engine.settings import EngineSettings
+
+log = logging.getLogger(__name__)
+
+
+class EngineLike(Protocol):
+    def run(self, job: Job, report: ProgressCallback, cancel: CancelToken) -> Result: ...
+
+    def apply_settings(self, settings: EngineSettings) -> None: ...
+
+
+EngineFactory = Callable[[EngineSettings], EngineLike]
+
+
+def _real_engine(settings: EngineSettings) -> EngineLike:
+    from ..engine.engine import Engine
+
+    return Engine(settings)
+
+
+class JobState(Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+
+
+@dataclass
+class _Entry:
+    job: Job
+    token: CancelToken
+    state: JobState = JobState.QUEUED
+
+
+class _Worker(QObject):
+    """Lives in the engine thread; owns the engine and runs what it is handed, in order."""
+
+    started = Signal(int)
+    progress = Signal(object)
+    finished = Signal(object)
+
+    def __init__(self, engine_factory: EngineFactory, settings: EngineSettings) -> None:
+        super().__init__()
+        self._engine_factory = engine_factory
+        self._settings = settings
+        self._engine: EngineLike | None = None
+
+    @Slot(object)
+    def apply_settings(self, settings: EngineSettings) -> None:
+        self._settings = settings
+        if self._engine is not None:
+            self._engine.apply_settings(settings)
+
+    @Slot(object, object)
+    def run_job(self, job: Job, token: CancelToken) -> None:
+        if token.cancelled:  # dropped while it waited in the queue
+            self.finished.emit(Result(job.job_id, Status.CANCELLED, "Cancelled."))
+            return
+        self.started.emit(job.job_id)
+        try:
+            if self._engine is None:
+                self._engine = self._engine_factory(self._settings)
+            result = self._engine.run(job, self.progress.emit, token)
+        except Exception as error:  # the engine could not even start: keep the window alive
+            log.exception("engine failed on job %s", job.job_id)
+            result = Result(job.job_id, Status.FAILED,
+                            f"The engine could not run ({type(error).__name__}: {error}).",
+                            traceback.format_exc())
+        self.finished.emit(result)
+
+
+class EngineBridge(QObject):
+    """Queue of engine jobs with ids, cancel tokens and supersession of older Find jobs."""
+
+    progress = Signal(object)  # core.jobs.Progress
+    finished = Signal(object)  # core.jobs.Result
+    busyChanged = Signal(bool)
+
+    _runJob = Signal(object, object)
+    _applySettings = Signal(object)
+
+    def __init__(self, settings: EngineSettings | None = None,
+                 engine_factory: EngineFactory | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._next_id = 1
+        self._jobs: dict[int, _Entry] = {}
+        self._thread = QThread()
+        self._thread.setObjectName("engineThread")
+        self._worker = _Worker(engine_factory or _real_engine, settings or EngineSettings())
+        self._worker.moveToThread(self._thread)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._runJob.connect(self._worker.run_job)
+        self._applySettings.connect(self._worker.apply_settings)
+        self._worker.started.connect(self._on_started)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.finished.connect(self._on_finished)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    def state(self, job_id: int) -> JobState | None:
+        """QUEUED or RUNNING while the job is outstanding; None once its result arrived."""
+        entry = self._jobs.get(job_id)
+        return entry.state if entry else None
+
+    def submit(self, job_factory: Callable[[int], Job]) -> int:
+        job_id = self._next_id
+        self._next_id += 1
+        job = job_factory(job_id)
+        if isinstance(job, FindJob):
+            for entry in self._jobs.values():
+                if isinstance(entry.job, FindJob):
+                    entry.token.cancel()
+        was_busy = self.busy
+        token = CancelToken()
+        self._jobs[job_id] = _Entry(job, token)
+        self._runJob.emit(job, token)
+        if not was_busy:
+            self.busyChanged.emit(True)
+        return job_id
+
+    def cancel(self, job_id: int | None = None) -> None:
+        """Cancel one job, or (None) the running one and every queued one."""
+        for entry_id, entry in self._jobs.items():
+            if job_id is None or entry_id == job_id:
+                entry.token.cancel()
+
+    def apply_settings(self, settings: EngineSettings) -> None:
+        self._applySettings.emit(settings)
+
+    def shutdown(self) -> None:
+        """Cancel everything, stop the thread and wait for the running job to notice."""
+        if not self._thread.isRunning():
+            return
+        self.cancel()
+        self._thread.quit()
+        self._thread.wait()
+
+    def _on_started(self, job_id: int) -> None:
+        entry = self._jobs.get(job_id)
+        if entry is not None:
+            entry.state = JobState.RUNNING
+
+    def _on_progress(self, progress: Progress) -> None:
+        if progress.job_id in self._jobs:
+            self.progress.emit(progress)
+
+    def _on_finished(self, result: Result) -> None:
+        self._jobs.pop(result.job_id, None)
+        self.finished.emit(result)
+        if not self._jobs:
+            self.busyChanged.emit(False)

@@ -1,0 +1,362 @@
+"""The main window: canvas, prompt bar, mask and history panels, menus and status bar.
+
+Opening and saving live in photo_files.py, Find/Replace jobs in edit_jobs.py;
+this module lays the window out and keeps every view in step with the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPixmap
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QGridLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .. import __version__
+from ..core import masks
+from ..core.box import Box, union
+from ..core.document import Document
+from ..core.jobs import MaskCandidate, Progress, Result
+from .app_settings import AppSettings
+from .canvas import Canvas
+from .dialogs import Dialogs
+from .edit_jobs import EditJobs
+from .engine_bridge import EngineBridge
+from .history_panel import HistoryPanel
+from .mask_panel import MaskPanel
+from .photo_files import PhotoFiles
+from .prompt_bar import PromptBar
+from .window_actions import WindowActions
+
+APP_NAME = "PaintNoise"
+PREVIEW_SIZE = 160
+
+# Mask panel operation -> (history name, new mask from the mask and the pixel amount)
+MASK_OPERATIONS = {
+    "grow": ("Grow mask {px} px", masks.grow),
+    "shrink": ("Shrink mask {px} px", masks.shrink),
+    "feather": ("Feather mask {px} px", masks.feather),
+    "fill_holes": ("Fill holes", lambda mask, px: masks.fill_holes(mask)),
+    "invert": ("Invert mask", lambda mask, px: masks.invert(mask)),
+    "clear": ("Clear mask", lambda mask, px: masks.clear(mask.shape)),
+}
+
+
+class MainWindow(QMainWindow):
+    modelMissing = Signal(str)  # a job failed for want of this model id; a download offer hooks here
+
+    def __init__(self, settings: AppSettings | None = None, bridge: EngineBridge | None = None,
+                 dialogs: Dialogs | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
+        self.settings = settings or AppSettings()
+        self.bridge = bridge or EngineBridge(parent=self)
+        self.document: Document | None = None
+        self._original_rgb: np.ndarray | None = None
+
+        self.canvas = Canvas()
+        self.prompt_bar = PromptBar()
+        self.mask_panel = MaskPanel()
+        self.history_panel = HistoryPanel()
+        self.preview_label = QLabel(objectName="previewLabel", visible=False)
+        self.preview_label.setStyleSheet("border: 1px solid #888; background: #222;")
+        self.error_box = QMessageBox(QMessageBox.Warning, APP_NAME, "", QMessageBox.Ok, self)
+        self.error_box.setObjectName("errorBox")
+        self.error_box.setWindowModality(Qt.NonModal)
+        self.actions = WindowActions(self)
+        self.files = PhotoFiles(self, self.settings, dialogs or Dialogs())
+        self.jobs = EditJobs(self, self.bridge, self.settings)
+
+        self._lay_out()
+        self._build_status_bar()
+        self._connect()
+        self._restore_settings()
+        self.set_document(None)
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def _lay_out(self) -> None:
+        photo_area = QWidget()
+        grid = QGridLayout(photo_area)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.canvas, 0, 0)
+        grid.addWidget(self.preview_label, 0, 0, Qt.AlignTop | Qt.AlignRight)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.prompt_bar)
+        column.addWidget(photo_area, 1)
+        self.setCentralWidget(central)
+
+        self.actions.build_menus(self)
+        self.toolbar = self.actions.build_toolbar(self)
+        self.mask_dock = self._dock("Mask", "maskDock", self.mask_panel)
+        self.history_dock = self._dock("History", "historyDock", self.history_panel)
+        self.resize(1280, 800)
+
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self, objectName=name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.actions.panels_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _build_status_bar(self) -> None:
+        self.cursor_label = QLabel(objectName="cursorLabel")
+        self.size_label = QLabel(objectName="sizeLabel")
+        self.zoom_label = QLabel(objectName="zoomLabel")
+        self.notes_label = QLabel(objectName="notesLabel")
+        bar = self.statusBar()
+        for label in (self.notes_label, self.cursor_label, self.size_label, self.zoom_label):
+            label.setContentsMargins(8, 0, 8, 0)
+            bar.addPermanentWidget(label)
+
+    def _connect(self) -> None:
+        a, canvas, panel = self.actions, self.canvas, self.mask_panel
+        a.open.triggered.connect(self.files.open_dialog)
+        a.save.triggered.connect(self.files.save)
+        a.save_as.triggered.connect(self.files.save_as)
+        a.quit.triggered.connect(self.close)
+        a.undo.triggered.connect(self.undo)
+        a.redo.triggered.connect(self.redo)
+        a.zoom_in.triggered.connect(canvas.zoom_in)
+        a.zoom_out.triggered.connect(canvas.zoom_out)
+        a.zoom_fit.triggered.connect(canvas.zoom_fit)
+        a.zoom_actual.triggered.connect(canvas.zoom_actual)
+        a.toggle_overlay.toggled.connect(self.set_overlay_visible)
+        a.brush_add.triggered.connect(lambda: self.set_tool("add"))
+        a.brush_erase.triggered.connect(lambda: self.set_tool("erase"))
+        a.about.triggered.connect(self._about)
+        for name, action in a.mask_operations.items():
+            action.triggered.connect(
+                lambda _=False, op=name: self.apply_mask_operation(op, panel.amount_spin.value()))
+        compare = self.toolbar.widgetForAction(a.show_original)
+        compare.pressed.connect(lambda: self.show_original(True))
+        compare.released.connect(lambda: self.show_original(False))
+
+        canvas.zoomChanged.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f}%"))
+        canvas.cursorMoved.connect(self._show_cursor)
+        canvas.brushSizeChanged.connect(self._brush_size_changed)
+        canvas.maskEdited.connect(lambda _name: self.document_edited(None, canvas_done=True))
+        panel.toolChanged.connect(canvas.set_tool)
+        panel.brushSizeChanged.connect(self._brush_size_changed)
+        panel.hardnessChanged.connect(lambda hardness: setattr(canvas, "brush_hardness", hardness))
+        panel.operationRequested.connect(self.apply_mask_operation)
+        panel.overlayToggled.connect(self.set_overlay_visible)
+        self.history_panel.stepChosen.connect(self.go_to_step)
+
+        self.prompt_bar.findRequested.connect(self.jobs.find)
+        self.prompt_bar.replaceRequested.connect(self.jobs.replace)
+        self.prompt_bar.cancelRequested.connect(self.jobs.cancel)
+        self.bridge.busyChanged.connect(self.prompt_bar.set_busy)
+
+    def _restore_settings(self) -> None:
+        self._brush_size_changed(self.settings.brush_size)
+        self.mask_panel.set_hardness(self.canvas.brush_hardness)
+        geometry, state = self.settings.window_geometry(), self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    # -- the document -----------------------------------------------------------------------
+
+    def set_document(self, document: Document | None) -> None:
+        """Show `document` (None: no photo); a job in flight for the old one is dropped."""
+        self.jobs.forget()
+        self.document = document
+        self._original_rgb = document.rgb.copy() if document is not None else None
+        self.canvas.set_document(document)
+        self.show_candidates(())
+        has_photo = document is not None
+        for action in (self.actions.save, self.actions.save_as, self.actions.show_original,
+                       *self.actions.mask_operations.values()):
+            action.setEnabled(has_photo)
+        self.mask_panel.setEnabled(has_photo)
+        if document is None:
+            self.size_label.setText("")
+            self.notes_label.setText("")
+        else:
+            self.size_label.setText(f"{document.width} \u00d7 {document.height}")
+            notes = "; ".join(document.notes)
+            self.notes_label.setText(notes)
+            self.notes_label.setToolTip(notes)
+            self.show_message(f"Opened {self.files.display_name}.")
+        self._history_changed()
+
+    def document_edited(self, box: Box | None, canvas_done: bool = False) -> None:
+        """The document changed inside `box` (None: anywhere, or nothing to redraw)."""
+        if not canvas_done:
+            self.canvas.refresh(box)
+        self._history_changed()
+
+    def document_saved(self) -> None:
+        self._update_title()
+        self.show_message(f"Saved {self.document.saved_path}.")
+
+    def _history_changed(self) -> None:
+        document = self.document
+        history = document.history if document is not None else None
+        self.actions.undo.setEnabled(bool(history and history.can_undo))
+        self.actions.redo.setEnabled(bool(history and history.can_redo))
+        if history is None:
+            self.history_panel.clear_history()
+        else:
+            self.history_panel.show_history(history.names, history.index)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        if self.document is None:
+            self.setWindowTitle(APP_NAME)
+            return
+        dirty = "*" if self.document.is_dirty else ""
+        self.setWindowTitle(f"{self.files.display_name}{dirty} \u2014 {APP_NAME}")
+
+    def undo(self) -> None:
+        if self.document is not None and self.document.history.can_undo:
+            self.document_edited(self.document.undo())
+
+    def redo(self) -> None:
+        if self.document is not None and self.document.history.can_redo:
+            self.document_edited(self.document.redo())
+
+    def go_to_step(self, step: int) -> None:
+        """Undo or redo until `step` edits are applied (the history panel's rows)."""
+        document = self.document
+        if document is None:
+            return
+        changed: Box | None = None
+        while document.history.index > step and document.history.can_undo:
+            changed = union(changed, document.undo())
+        while document.history.index < step and document.history.can_redo:
+            changed = union(changed, document.redo())
+        if changed is not None:
+            self.document_edited(changed)
+
+    def apply_mask_operation(self, operation: str, px: int) -> None:
+        document = self.document
+        if document is None:
+            return
+        name, operate = MASK_OPERATIONS[operation]
+        edit = document.set_mask(name.format(px=px), operate(document.mask, px))
+        if edit is not None:
+            self.document_edited(edit.box)
+
+    # -- view -------------------------------------------------------------------------------
+
+    def set_tool(self, tool: str) -> None:
+        self.canvas.set_tool(tool)
+        self.mask_panel.set_tool(tool)
+
+    def set_overlay_visible(self, visible: bool) -> None:
+        self.canvas.set_overlay_visible(visible)
+        self.mask_panel.set_overlay_visible(visible)
+        self.actions.toggle_overlay.setChecked(visible)
+
+    def show_original(self, on: bool) -> None:
+        """While held, show the photo as it was opened."""
+        if self.document is not None:
+            self.canvas.set_display_override(self._original_rgb if on else None)
+
+    def _brush_size_changed(self, size: int) -> None:
+        self.canvas.set_brush_size(size)
+        self.mask_panel.set_brush_size(self.canvas.brush_size)
+        self.settings.brush_size = self.canvas.brush_size
+
+    def _show_cursor(self, x: int, y: int) -> None:
+        document = self.document
+        inside = document is not None and 0 <= x < document.width and 0 <= y < document.height
+        self.cursor_label.setText(f"{x}, {y}" if inside else "")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key_Backslash:
+            if not event.isAutoRepeat():
+                self.show_original(True)
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key_Backslash:
+            if not event.isAutoRepeat():
+                self.show_original(False)
+        else:
+            super().keyReleaseEvent(event)
+
+    # -- messages and jobs ------------------------------------------------------------------
+
+    def show_message(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+
+    def show_error(self, message: str) -> None:
+        """Say what went wrong without blocking: status bar and a non-modal message box."""
+        self.statusBar().showMessage(message, 15000)
+        self.error_box.setText(message)
+        self.error_box.open()
+
+    def show_job_error(self, result: Result) -> None:
+        self.show_error(result.message)
+        if result.missing_model:
+            self.modelMissing.emit(result.missing_model)
+
+    def show_progress(self, progress: Progress) -> None:
+        self.prompt_bar.set_progress(progress.fraction)
+        if progress.message:
+            self.statusBar().showMessage(progress.message)
+        if progress.preview is not None:
+            self.preview_label.setPixmap(_pixmap(progress.preview, PREVIEW_SIZE))
+            self.preview_label.setVisible(True)
+
+    def job_ended(self) -> None:
+        self.preview_label.setVisible(False)
+        self.preview_label.clear()
+
+    def show_candidates(self, candidates: Sequence[MaskCandidate]) -> None:
+        """Candidates of the last Find, best first; the chosen one is already the mask."""
+        if candidates:
+            self.show_message(f"{len(candidates)} candidates found.")
+
+    # -- files ------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.files.open_photo(paths[0])
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.files.maybe_keep_changes():
+            event.ignore()
+            return
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self.bridge.shutdown()
+        event.accept()
+
+    def _about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}", (
+            f"<b>{APP_NAME} Desktop {__version__}</b><p>Find and replace in your own photos: "
+            "masks from words, inpainting on your own computer.</p><p>Apache-2.0 licence.</p>"))
+
+
+def _pixmap(rgb: np.ndarray, longest: int) -> QPixmap:
+    rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
+    height, width = rgb.shape[:2]
+    image = QImage(rgb.data, width, height, 3 * width, QImage.Format_RGB888).copy()
+    return QPixmap.fromImage(image).scaled(longest, longest, Qt.KeepAspectRatio,
+                                           Qt.SmoothTransformation)

@@ -1,0 +1,146 @@
+"""The mask tools dock: brush mode and size, grow/shrink/feather, invert, clear, fill holes.
+
+The panel only says what the user asked for; the window turns each operation
+into one undo step on the document.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+MIN_BRUSH, MAX_BRUSH = 1, 400
+
+# Operation name -> (button text, tooltip, uses the pixel amount)
+MASK_OPERATIONS: dict[str, tuple[str, str, bool]] = {
+    "grow": ("Grow", "Grow the mask by the amount", True),
+    "shrink": ("Shrink", "Shrink the mask by the amount", True),
+    "feather": ("Feather", "Soften the mask's edge over the amount", True),
+    "fill_holes": ("Fill holes", "Fill the holes inside the mask", False),
+    "invert": ("Invert", "Swap masked and unmasked", False),
+    "clear": ("Clear", "Remove the whole mask", False),
+}
+
+
+class MaskPanel(QWidget):
+    toolChanged = Signal(str)  # "add" or "erase"
+    brushSizeChanged = Signal(int)
+    hardnessChanged = Signal(float)  # 0 = soft edge, 1 = hard edge
+    operationRequested = Signal(str, int)  # operation name, pixel amount
+    overlayToggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("maskPanel")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._brush_box())
+        layout.addWidget(self._operations_box())
+        self.overlay_check = QCheckBox("Show mask (M)", objectName="overlayCheck", checked=True)
+        self.overlay_check.toggled.connect(self.overlayToggled)
+        layout.addWidget(self.overlay_check)
+        layout.addStretch(1)
+
+    def _brush_box(self) -> QGroupBox:
+        box = QGroupBox("Brush")
+        self.add_button = QToolButton(text="Add", objectName="addBrushButton", checkable=True)
+        self.erase_button = QToolButton(text="Erase", objectName="eraseBrushButton",
+                                        checkable=True)
+        self.add_button.setToolTip("Paint to add to the mask (B)")
+        self.erase_button.setToolTip("Paint to remove from the mask (E)")
+        self.add_button.setChecked(True)
+        group = QButtonGroup(box)
+        group.setExclusive(True)
+        for button in (self.add_button, self.erase_button):
+            button.setToolButtonStyle(Qt.ToolButtonTextOnly)
+            button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+            group.addButton(button)
+        self.add_button.toggled.connect(lambda on: on and self.toolChanged.emit("add"))
+        self.erase_button.toggled.connect(lambda on: on and self.toolChanged.emit("erase"))
+        modes = QHBoxLayout()
+        modes.addWidget(self.add_button)
+        modes.addWidget(self.erase_button)
+
+        self.size_slider = QSlider(Qt.Horizontal, objectName="brushSizeSlider")
+        self.size_slider.setRange(MIN_BRUSH, MAX_BRUSH)
+        self.size_spin = QSpinBox(suffix=" px", objectName="brushSizeSpin")
+        self.size_spin.setRange(MIN_BRUSH, MAX_BRUSH)
+        self.size_slider.valueChanged.connect(self._size_from_widget)
+        self.size_spin.valueChanged.connect(self._size_from_widget)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.size_slider, 1)
+        size_row.addWidget(self.size_spin)
+
+        self.hardness_slider = QSlider(Qt.Horizontal, objectName="brushHardnessSlider")
+        self.hardness_slider.setRange(0, 100)
+        self.hardness_slider.setToolTip("Soft (left) to hard (right) brush edge")
+        self.hardness_slider.valueChanged.connect(
+            lambda value: self.hardnessChanged.emit(value / 100))
+
+        form = QFormLayout(box)
+        form.addRow(modes)
+        form.addRow("Size", size_row)
+        form.addRow("Hardness", self.hardness_slider)
+        return box
+
+    def _operations_box(self) -> QGroupBox:
+        box = QGroupBox("Mask")
+        self.amount_spin = QSpinBox(suffix=" px", objectName="maskAmountSpin")
+        self.amount_spin.setRange(1, 200)
+        self.amount_spin.setValue(8)
+        self.operation_buttons: dict[str, QPushButton] = {}
+        grid = QGridLayout(box)
+        amount_row = QFormLayout()
+        amount_row.addRow("Amount", self.amount_spin)
+        grid.addLayout(amount_row, 0, 0, 1, 3)
+        for index, (name, (text, tip, _)) in enumerate(MASK_OPERATIONS.items()):
+            button = QPushButton(text, objectName=f"{name}Button", toolTip=tip)
+            button.clicked.connect(lambda _=False, op=name: self._request(op))
+            self.operation_buttons[name] = button
+            grid.addWidget(button, 1 + index // 3, index % 3)
+        return box
+
+    @property
+    def brush_size(self) -> int:
+        return self.size_slider.value()
+
+    def set_brush_size(self, size: int) -> None:
+        """Show a size that changed elsewhere (the canvas's wheel), without echoing it back."""
+        with QSignalBlocker(self.size_slider), QSignalBlocker(self.size_spin):
+            self.size_slider.setValue(size)
+            self.size_spin.setValue(size)
+
+    def set_hardness(self, hardness: float) -> None:
+        with QSignalBlocker(self.hardness_slider):
+            self.hardness_slider.setValue(round(hardness * 100))
+
+    def set_tool(self, tool: str) -> None:
+        (self.erase_button if tool == "erase" else self.add_button).setChecked(True)
+
+    def set_overlay_visible(self, visible: bool) -> None:
+        with QSignalBlocker(self.overlay_check):
+            self.overlay_check.setChecked(visible)
+
+    def set_mask_enabled(self, enabled: bool) -> None:
+        for button in self.operation_buttons.values():
+            button.setEnabled(enabled)
+
+    def _size_from_widget(self, size: int) -> None:
+        self.set_brush_size(size)
+        self.brushSizeChanged.emit(size)
+
+    def _request(self, operation: str) -> None:
+        self.operationRequested.emit(operation, self.amount_spin.value())

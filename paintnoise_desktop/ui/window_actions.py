@@ -1,0 +1,97 @@
+"""The window's actions with their shortcuts, and the menus and toolbar built from them."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu, QStyle, QToolBar
+
+from .mask_panel import MASK_OPERATIONS
+
+
+class WindowActions:
+    """Every menu and toolbar action; the window connects them to what they do."""
+
+    def __init__(self, window: QMainWindow) -> None:
+        icon = window.style().standardIcon
+
+        def action(text: str, *shortcuts: QKeySequence | str, tip: str = "",
+                   checkable: bool = False, standard_icon: QStyle.StandardPixmap | None = None
+                   ) -> QAction:
+            act = QAction(text, window, checkable=checkable)
+            if shortcuts:
+                act.setShortcuts([QKeySequence(s) for s in shortcuts])
+            if tip:
+                act.setToolTip(tip)
+                act.setStatusTip(tip)
+            if standard_icon is not None:
+                act.setIcon(icon(standard_icon))
+            window.addAction(act)  # shortcuts work even when the menu bar is hidden
+            return act
+
+        self.open = action("&Open…", QKeySequence.Open, tip="Open a photo",
+                           standard_icon=QStyle.SP_DialogOpenButton)
+        self.save = action("&Save", QKeySequence.Save, tip="Save the edited photo",
+                           standard_icon=QStyle.SP_DialogSaveButton)
+        self.save_as = action("Save &As / Export…", "Ctrl+Shift+S",
+                              tip="Save the edited photo under a new name")
+        self.quit = action("&Quit", QKeySequence.Quit)
+        self.undo = action("&Undo", QKeySequence.Undo, tip="Undo the last step",
+                           standard_icon=QStyle.SP_ArrowBack)
+        self.redo = action("&Redo", "Ctrl+Shift+Z", "Ctrl+Y", tip="Redo the undone step",
+                           standard_icon=QStyle.SP_ArrowForward)
+        self.mask_operations = {
+            name: action(f"{text} mask" if uses_amount else text, tip=tip)
+            for name, (text, tip, uses_amount) in MASK_OPERATIONS.items()
+        }
+        self.brush_add = action("Brush: &Add to mask", "B")
+        self.brush_erase = action("Brush: &Erase from mask", "E")
+        self.zoom_in = action("Zoom &In", QKeySequence.ZoomIn, "Ctrl+=")
+        self.zoom_out = action("Zoom &Out", QKeySequence.ZoomOut)
+        self.zoom_fit = action("&Fit to Window", "Ctrl+0", tip="Show the whole photo")
+        self.zoom_actual = action("&Actual Pixels", "Ctrl+1", tip="Zoom to 100%")
+        self.toggle_overlay = action("Show &Mask", "M", checkable=True,
+                                     tip="Show or hide the mask over the photo")
+        self.toggle_overlay.setChecked(True)
+        self.show_original = action("Compare with &Original", tip=(
+            "Hold to see the photo as it was opened (or hold \\)"))
+        self.about = action("&About PaintNoise")
+        self.recent_menu = QMenu("Open &Recent", window)
+        self.recent_menu.setObjectName("recentMenu")
+
+    def build_menus(self, window: QMainWindow) -> None:
+        bar = window.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        file_menu.addActions([self.save, self.save_as])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit)
+
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.undo, self.redo])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.brush_add, self.brush_erase])
+        mask_menu = edit_menu.addMenu("&Mask")
+        mask_menu.addActions(list(self.mask_operations.values()))
+
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions([self.zoom_in, self.zoom_out, self.zoom_fit, self.zoom_actual])
+        view_menu.addSeparator()
+        view_menu.addAction(self.toggle_overlay)
+        self.panels_menu = view_menu.addMenu("&Panels")
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about)
+
+    def build_toolbar(self, window: QMainWindow) -> QToolBar:
+        toolbar = QToolBar("Main", window, objectName="mainToolBar", movable=False)
+        toolbar.addActions([self.open, self.save])
+        toolbar.addSeparator()
+        toolbar.addActions([self.undo, self.redo])
+        toolbar.addSeparator()
+        toolbar.addActions([self.zoom_fit, self.zoom_actual, self.toggle_overlay])
+        toolbar.addSeparator()
+        toolbar.addAction(self.show_original)
+        window.addToolBar(toolbar)
+        return toolbar

@@ -1,0 +1,140 @@
+"""Qt test setup: settings in a temporary INI file, and windows that always shut their engine down."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QSettings
+
+from paintnoise_desktop.core.jobs import Result, Status
+from paintnoise_desktop.engine.engine import Engine
+from paintnoise_desktop.ui.app_settings import AppSettings
+from paintnoise_desktop.ui.dialogs import Dialogs, UnsavedChoice
+from paintnoise_desktop.ui.engine_bridge import EngineBridge
+from paintnoise_desktop.ui.main_window import MainWindow
+
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample.jpg"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_qsettings(tmp_path: Path):
+    """No test reads or writes the user's real settings."""
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
+    yield
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> AppSettings:
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+
+
+ACCEPT_SUGGESTION = "<accept the suggested name>"
+
+
+class ScriptedDialogs(Dialogs):
+    """The user's answers to the window's modal questions, given in advance; records the asks."""
+
+    def __init__(self) -> None:
+        self.open_answers: list[str | None] = []
+        self.save_answers: list[str | None] = []
+        self.unsaved_answers: list[UnsavedChoice] = []
+        self.save_suggestions: list[str] = []
+        self.unsaved_asked: list[str] = []
+
+    def open_path(self, parent, directory: str) -> str | None:
+        return self.open_answers.pop(0)
+
+    def save_path(self, parent, suggested: str) -> str | None:
+        self.save_suggestions.append(suggested)
+        answer = self.save_answers.pop(0)
+        return suggested if answer == ACCEPT_SUGGESTION else answer
+
+    def unsaved_changes(self, parent, name: str) -> UnsavedChoice:
+        self.unsaved_asked.append(name)
+        # Unscripted (closing the window at the end of a test): throw the changes away.
+        return self.unsaved_answers.pop(0) if self.unsaved_answers else UnsavedChoice.DISCARD
+
+
+@pytest.fixture
+def dialogs() -> ScriptedDialogs:
+    return ScriptedDialogs()
+
+
+class SlowEngine(Engine):
+    """The real Engine's run() (progress, cancel, errors) around a job that just takes time.
+
+    A timing double only: it stands in for a long model call, reporting a step every
+    `tick` seconds for `seconds` in all, and answers with an empty finished result.
+    """
+
+    def __init__(self, seconds: float = 1.5, tick: float = 0.01) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.tick = tick
+
+    def _dispatch(self, job, step, cancel) -> Result:
+        started = time.monotonic()
+        while (elapsed := time.monotonic() - started) < self.seconds:
+            step(elapsed / self.seconds, "Working")
+            time.sleep(self.tick)
+        step(1.0, "Done")
+        return Result(job.job_id, Status.FINISHED)
+
+
+@pytest.fixture
+def make_bridge():
+    """Bridges made through this fixture are shut down after the test, even when it fails."""
+    bridges: list[EngineBridge] = []
+
+    def make(**kwargs) -> EngineBridge:
+        bridge = EngineBridge(**kwargs)
+        bridges.append(bridge)
+        return bridge
+
+    yield make
+    for bridge in bridges:
+        bridge.shutdown()
+
+
+def photo(width: int = 160, height: int = 120, seed: int = 0) -> np.ndarray:
+    """A synthetic photo with texture and a bright square object in the middle."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width]
+    rgb = np.stack([xs * 255 // width, ys * 255 // height, (xs + ys) % 256], axis=-1)
+    rgb = (rgb + rng.integers(0, 20, rgb.shape)).clip(0, 255).astype(np.uint8)
+    rgb[height // 3: 2 * height // 3, width // 3: 2 * width // 3] = (250, 240, 40)
+    return rgb
+
+
+@pytest.fixture
+def sample_photo(tmp_path: Path) -> Path:
+    """A copy of the bundled sample photo (a synthetic JPEG without it) in a folder of its own,
+    so that saving next to it never touches the source tree."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    path = folder / "sample.jpg"
+    if SAMPLE.is_file():
+        shutil.copyfile(SAMPLE, path)
+    else:
+        Image.fromarray(photo(320, 240)).save(path, quality=92)
+    return path
+
+
+@pytest.fixture
+def make_window(qtbot, app_settings, dialogs, make_bridge):
+    """A shown main window with scripted dialogs; its engine thread is shut down afterwards."""
+
+    def make(**bridge_kwargs) -> MainWindow:
+        window = MainWindow(app_settings, make_bridge(**bridge_kwargs), dialogs)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    return make

@@ -1,0 +1,282 @@
+"""The real window, driven as a user would: open, paint, replace, undo, redo, save, reopen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPoint, Qt
+
+from paintnoise_desktop.core.document import Document
+from paintnoise_desktop.ui.app_settings import MAX_RECENT
+from paintnoise_desktop.ui.dialogs import UnsavedChoice
+from paintnoise_desktop.ui.edit_jobs import NEED_MASK
+
+from .conftest import ACCEPT_SUGGESTION, SlowEngine, photo
+
+WAIT_MS = 30_000
+
+
+def widget_point(window, x: int, y: int) -> QPoint:
+    """Where the canvas shows image pixel (x, y)."""
+    return window.canvas.widget_rect_of((x, y, x + 1, y + 1)).center()
+
+
+def paint_stroke(qtbot, window, points: list[tuple[int, int]]) -> None:
+    canvas = window.canvas
+    qtbot.mousePress(canvas, Qt.LeftButton, pos=widget_point(window, *points[0]))
+    for x, y in points[1:]:
+        qtbot.mouseMove(canvas, pos=widget_point(window, x, y))
+    qtbot.mouseRelease(canvas, Qt.LeftButton, pos=widget_point(window, *points[-1]))
+
+
+def open_with_stroke(qtbot, window, path: Path) -> Document:
+    assert window.files.open_photo(path)
+    document = window.document
+    w, h = document.width, document.height
+    window.mask_panel.size_slider.setValue(max(4, w // 40))
+    paint_stroke(qtbot, window, [(w // 3, h // 2), (w // 2, h // 2), (w // 2, h // 3)])
+    assert document.mask.any()
+    return document
+
+
+def test_paint_replace_undo_redo_save_and_reopen(qtbot, make_window, dialogs, sample_photo):
+    window = make_window()
+    source_bytes = sample_photo.read_bytes()
+    document = open_with_stroke(qtbot, window, sample_photo)
+    assert window.windowTitle() == "sample.jpg* \u2014 PaintNoise"
+    assert window.history_panel.count() == 2  # "Open photo", "Brush"
+    before = document.rgb.copy()
+    mask = document.mask.copy()
+
+    window.prompt_bar.replace_edit.setText("")
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS) as finished:
+        qtbot.mouseClick(window.prompt_bar.replace_button, Qt.LeftButton)
+    assert finished.args[0].ok, finished.args[0].message
+    after = document.rgb.copy()
+    assert np.array_equal(after[mask == 0], before[mask == 0])
+    assert not np.array_equal(after[mask > 0], before[mask > 0])
+    assert document.history.names[-1] == "Remove"
+    assert [window.history_panel.item(i).text() for i in range(3)] == [
+        "Open photo", "Brush", "Remove"]
+
+    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+    assert np.array_equal(document.rgb, before)
+    assert np.array_equal(document.mask, mask)
+    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert np.array_equal(document.rgb, after)
+
+    dialogs.save_answers = [ACCEPT_SUGGESTION]
+    qtbot.keyClick(window, Qt.Key_S, Qt.ControlModifier)
+    exported = sample_photo.with_name("sample-edited.jpg")
+    assert dialogs.save_suggestions == [str(exported)]
+    assert exported.is_file()
+    assert sample_photo.read_bytes() == source_bytes
+    assert window.windowTitle() == "sample-edited.jpg \u2014 PaintNoise"
+    reopened = Document.open(exported)
+    assert reopened.rgb.shape == after.shape
+    assert np.abs(reopened.rgb.astype(int) - after).mean() < 3  # JPEG, quality 95
+
+    lossless = sample_photo.with_name("exact.png")
+    dialogs.save_answers = [str(lossless)]
+    qtbot.keyClick(window, Qt.Key_S, Qt.ControlModifier | Qt.ShiftModifier)
+    assert np.array_equal(Document.open(lossless).rgb, after)
+    assert sample_photo.read_bytes() == source_bytes
+
+
+def test_second_save_writes_where_the_first_went_without_asking(qtbot, make_window, dialogs,
+                                                                 sample_photo):
+    window = make_window()
+    document = open_with_stroke(qtbot, window, sample_photo)
+    target = sample_photo.with_name("out.png")
+    dialogs.save_answers = [str(target)]
+    assert window.files.save()
+    window.apply_mask_operation("grow", 3)
+    assert document.is_dirty
+    assert window.files.save()
+    assert dialogs.save_suggestions == [str(sample_photo.with_name("sample-edited.jpg"))]
+    assert not document.is_dirty
+
+
+def test_a_broken_file_shows_the_error_and_keeps_the_photo(qtbot, make_window, sample_photo):
+    window = make_window()
+    assert window.files.open_photo(sample_photo)
+    document = window.document
+    broken = sample_photo.with_name("broken.jpg")
+    broken.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    assert not window.files.open_photo(broken)
+    assert window.document is document
+    assert window.error_box.isVisible()
+    assert "broken.jpg" in window.error_box.text()
+    assert not window.files.open_photo(sample_photo.with_name("missing.jpg"))
+    assert window.document is document
+    assert window.isVisible()
+
+
+def test_unsaved_changes_ask_before_another_photo_replaces_them(qtbot, make_window, dialogs,
+                                                                sample_photo, tmp_path):
+    window = make_window()
+    other = tmp_path / "other.png"
+    Image.fromarray(photo(64, 48)).save(other)
+    document = open_with_stroke(qtbot, window, sample_photo)
+
+    dialogs.unsaved_answers = [UnsavedChoice.CANCEL]
+    assert not window.files.open_photo(other)
+    assert window.document is document and document.is_dirty
+    assert dialogs.unsaved_asked == ["sample.jpg"]
+
+    dialogs.unsaved_answers = [UnsavedChoice.SAVE]
+    dialogs.save_answers = [None]  # the user closes the save dialog: nothing happens
+    assert not window.files.open_photo(other)
+    assert window.document is document
+
+    dialogs.unsaved_answers = [UnsavedChoice.SAVE]
+    dialogs.save_answers = [ACCEPT_SUGGESTION]
+    assert window.files.open_photo(other)
+    assert sample_photo.with_name("sample-edited.jpg").is_file()
+    assert window.document.path == other
+
+    window.apply_mask_operation("invert", 0)
+    dialogs.unsaved_answers = [UnsavedChoice.DISCARD]
+    assert window.files.open_photo(sample_photo)
+    assert window.document.path == sample_photo and not window.document.is_dirty
+
+
+def test_closing_with_unsaved_changes_can_be_cancelled(qtbot, make_window, dialogs,
+                                                       sample_photo):
+    window = make_window()
+    open_with_stroke(qtbot, window, sample_photo)
+    dialogs.unsaved_answers = [UnsavedChoice.CANCEL]
+    assert not window.close()
+    assert window.isVisible() and window.bridge.busy is False
+    dialogs.unsaved_answers = [UnsavedChoice.DISCARD]
+    assert window.close()
+
+
+def test_recent_files_newest_first_pruned_and_capped(qtbot, make_window, app_settings, tmp_path):
+    window = make_window()
+    paths = []
+    for index in range(MAX_RECENT + 2):
+        path = tmp_path / f"photo{index}.png"
+        Image.fromarray(photo(32, 24, seed=index)).save(path)
+        paths.append(path)
+        assert window.files.open_photo(path)
+    recent = app_settings.recent_files()
+    assert recent == [str(p.resolve()) for p in reversed(paths)][:MAX_RECENT]
+    paths[-1].unlink()
+    assert app_settings.recent_files()[0] == str(paths[-2].resolve())
+
+    menu = window.actions.recent_menu
+    menu.aboutToShow.emit()
+    titles = [action.text() for action in menu.actions() if action.text()]
+    assert titles[0] == paths[-2].name and "Clear List" in titles
+    next(a for a in menu.actions() if a.text() == paths[-3].name).trigger()
+    assert window.document.path == paths[-3]
+
+
+def test_replace_with_no_mask_and_no_words_says_what_to_do(qtbot, make_window, sample_photo):
+    window = make_window()
+    assert window.files.open_photo(sample_photo)
+    window.prompt_bar.find_edit.setText("")
+    qtbot.mouseClick(window.prompt_bar.replace_button, Qt.LeftButton)
+    assert window.statusBar().currentMessage() == NEED_MASK
+    assert not window.bridge.busy
+
+
+def test_mask_operations_are_single_undo_steps(qtbot, make_window, sample_photo):
+    window = make_window()
+    document = open_with_stroke(qtbot, window, sample_photo)
+    painted = document.mask.copy()
+    window.mask_panel.amount_spin.setValue(5)
+    qtbot.mouseClick(window.mask_panel.operation_buttons["grow"], Qt.LeftButton)
+    grown = document.mask.copy()
+    assert (grown >= painted).all() and grown.sum() > painted.sum()
+    assert document.history.names[-1] == "Grow mask 5 px"
+    qtbot.mouseClick(window.mask_panel.operation_buttons["clear"], Qt.LeftButton)
+    assert not document.mask.any()
+    window.undo()
+    assert np.array_equal(document.mask, grown)
+    window.undo()
+    assert np.array_equal(document.mask, painted)
+
+
+def test_history_rows_undo_and_redo_to_that_step(qtbot, make_window, sample_photo):
+    window = make_window()
+    document = open_with_stroke(qtbot, window, sample_photo)
+    window.apply_mask_operation("grow", 4)
+    window.apply_mask_operation("invert", 0)
+    inverted = document.mask.copy()
+    view = window.history_panel
+    assert view.currentRow() == 3
+    view.setCurrentRow(0)
+    assert not document.mask.any() and document.history.index == 0
+    assert window.windowTitle() == "sample.jpg \u2014 PaintNoise"
+    view.setCurrentRow(3)
+    assert np.array_equal(document.mask, inverted)
+
+
+def test_brush_size_follows_the_slider_and_the_canvas(qtbot, make_window, app_settings):
+    window = make_window()
+    slider = window.findChild(type(window.mask_panel.size_slider), "brushSizeSlider")
+    slider.setValue(55)
+    assert window.canvas.brush_size == 55
+    window.canvas.set_brush_size(70)
+    assert slider.value() == 70
+    assert app_settings.brush_size == 70
+
+
+def test_a_cancelled_replace_leaves_the_photo_untouched(qtbot, make_window, sample_photo):
+    window = make_window(engine_factory=lambda settings: SlowEngine(seconds=30))
+    document = open_with_stroke(qtbot, window, sample_photo)
+    before, steps = document.rgb.copy(), document.history.names
+    with qtbot.waitSignal(window.bridge.progress, timeout=WAIT_MS):
+        qtbot.mouseClick(window.prompt_bar.replace_button, Qt.LeftButton)
+    assert window.prompt_bar.cancel_button.isEnabled()
+    assert window.prompt_bar.progress_bar.isVisible()
+    with qtbot.waitSignal(window.bridge.finished, timeout=5_000):
+        qtbot.keyClick(window.prompt_bar.find_edit, Qt.Key_Escape)
+    assert np.array_equal(document.rgb, before) and document.history.names == steps
+    assert "Cancelled" in window.statusBar().currentMessage()
+    assert not window.prompt_bar.cancel_button.isEnabled()
+
+
+def test_only_the_newest_replace_is_applied(qtbot, make_window, sample_photo):
+    window = make_window()
+    document = open_with_stroke(qtbot, window, sample_photo)
+    window.jobs.replace("", "")
+    newest = window.jobs.replace("", "")
+    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=WAIT_MS)
+    assert newest == 2
+    assert document.history.names == ["Brush", "Remove"]
+
+
+def test_a_missing_model_is_reported_and_announced(qtbot, make_window, app_settings,
+                                                   sample_photo):
+    app_settings.inpainter = "sd15-inpainting"
+    window = make_window()
+    document = open_with_stroke(qtbot, window, sample_photo)
+    before = document.rgb.copy()
+    with qtbot.waitSignal(window.modelMissing, timeout=WAIT_MS) as missing:
+        window.jobs.replace("", "a wooden bench")
+    assert missing.args == ["sd15-inpainting"]
+    assert window.error_box.isVisible() and "sd15-inpainting" in window.error_box.text()
+    assert np.array_equal(document.rgb, before)
+
+
+@pytest.mark.parametrize("key_held", [True, False])
+def test_compare_shows_the_original_while_held(qtbot, make_window, sample_photo, key_held):
+    window = make_window()
+    assert window.files.open_photo(sample_photo)
+    original = window.document.rgb.copy()
+    shown = []
+    window.canvas.set_display_override = shown.append
+    if key_held:
+        qtbot.keyPress(window, Qt.Key_Backslash)
+        qtbot.keyRelease(window, Qt.Key_Backslash)
+    else:
+        button = window.toolbar.widgetForAction(window.actions.show_original)
+        qtbot.mousePress(button, Qt.LeftButton)
+        qtbot.mouseRelease(button, Qt.LeftButton)
+    assert len(shown) == 2 and np.array_equal(shown[0], original) and shown[1] is None
