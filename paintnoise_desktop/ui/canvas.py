@@ -83,27 +83,23 @@ class Canvas(QWidget):
         if doc is not None:
             self._photo = ImagePyramid(rgb_to_rgb32(doc.rgb))
             self._overlay = ImagePyramid(doc.mask)
+        self._update_cursor()
         self.zoom_fit()
-        self.update()
 
     def refresh(self, box: Box | None = None) -> None:
         """The document's pixels or mask changed inside `box` (None: anywhere)."""
         doc = self._doc
-        if doc is None:
+        if doc is None or self._photo is None or self._overlay is None:
             return
-        if box is None or self._photo is None or self._photo.levels[0].shape[:2] != doc.mask.shape:
-            resized = self._photo is None or self._photo.levels[0].shape[:2] != doc.mask.shape
-            self._photo = ImagePyramid(rgb_to_rgb32(doc.rgb))
-            self._overlay = ImagePyramid(doc.mask)
-            if resized:
-                self.zoom_fit()
-            self.update()
+        if (self._photo.height, self._photo.width) != doc.mask.shape:
+            self.set_document(doc)
             return
-        box = clip(box, doc.width, doc.height)
+        box = clip(box or (0, 0, doc.width, doc.height), doc.width, doc.height)
         if box is None:
             return
         self._photo.update(box, rgb_to_rgb32(doc.rgb[slices(box)]))
-        self._refresh_overlay(box)
+        self._overlay.update(box, doc.mask[slices(box)])
+        self.update(self.widget_rect_of(box))
 
     def _refresh_overlay(self, box: Box) -> None:
         assert self._doc is not None and self._overlay is not None
@@ -205,7 +201,9 @@ class Canvas(QWidget):
         return self._tool != "none" and not self._space_held and self._pan_from is None
 
     def _update_cursor(self) -> None:
-        if self._pan_from is not None:
+        if self._doc is None:
+            self.unsetCursor()
+        elif self._pan_from is not None:
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         elif self._tool == "none" or self._space_held:
             self.setCursor(Qt.CursorShape.OpenHandCursor)
