@@ -1,0 +1,523 @@
+"""Opening and saving photos: JPEG, PNG, WebP, TIFF, and HEIC/HEIF when pillow-heif is installed.
+
+What a loaded photo becomes, whatever the file holds:
+
+- Pixels are 8-bit RGB plus an optional, separate 8-bit alpha, turned upright by the EXIF
+  orientation (all eight values); the returned EXIF says orientation 1.
+- Deeper data is scaled by its full range, never clipped: 16-bit values v become
+  round(v * 255 / 65535) (greyscale and colour alike); 32-bit integers that fit 0..65535 are
+  scaled the same way, other 32-bit integers and floats outside 0..1 have their own min..max
+  stretched to 0..255; floats within 0..1 become round(v * 255).
+- CMYK becomes RGB through the embedded ICC profile when there is one (ImageCms, to sRGB), else
+  through Pillow's conversion. Only RGB ICC profiles are kept, because the pixels are RGB.
+- Palette, greyscale and premultiplied images keep their transparency as alpha.
+- Multi-frame files (animations, multi-page TIFF) give their first frame.
+Every conversion that loses something adds a one-line note for the status bar.
+
+Safety: the pixel count is read from the header and refused above `MAX_PIXELS` before anything
+is decoded. Saving is atomic: the photo is written to a temporary file beside the target, synced,
+then moved over it, so a failed save leaves the old file as it was.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import re
+import secrets
+import shutil
+import struct
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
+
+import cv2
+import numpy as np
+from PIL import Image, ImageCms
+
+from paintnoise_desktop.core.errors import ImageFileError
+
+MAX_PIXELS = 160_000_000
+"""Largest photo opened, in pixels. Above the biggest camera sensors (about 150 megapixels) and
+below Pillow's own bomb threshold (about 179 megapixels), so this limit is the one users meet."""
+
+OPEN_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.heic *.heif)"
+
+_SAVE_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
+SAVE_SUFFIXES: tuple[str, ...] = tuple(_SAVE_FORMATS)
+
+_OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")  # JPEG's opener also reads MPO
+_HEIF_SUFFIXES = (".heic", ".heif", ".hif")
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1")
+_LOSSLESS_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX")
+_EXIF_HEADER = b"Exif\x00\x00"
+_ORIENTATION = 0x0112
+# IFD0 tags worth carrying from a TIFF into the EXIF of another file; the rest of a TIFF's
+# tags describe its own strips, compression and samples.
+_TIFF_EXIF_TAGS = (
+    0x010E,
+    0x010F,
+    0x0110,
+    0x0112,
+    0x011A,
+    0x011B,
+    0x0128,
+    0x0131,
+    0x0132,
+    0x013B,
+    0x8298,
+)
+_TIFF_EXIF_IFDS = (0x8769, 0x8825)  # Exif and GPS sub-IFDs
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows needs it; elsewhere it does not exist
+_OS_REASONS = {
+    errno.ENOENT: "the file or its folder does not exist",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOSPC: "the disk is full",
+    errno.EROFS: "the disk is read-only",
+    errno.EISDIR: "it is a folder",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """A photo as the editor uses it; see the module docstring for the conversion rule."""
+
+    rgb: np.ndarray  # H x W x 3 uint8
+    alpha: np.ndarray | None  # H x W uint8, or None
+    format: str  # Pillow format name: "JPEG", "PNG", "WEBP", "TIFF", "HEIF"
+    exif: bytes | None  # starts with b"Exif\0\0"; orientation 1 (the pixels are upright)
+    icc_profile: bytes | None
+    notes: tuple[str, ...]  # one-line notes for the status bar
+
+
+def load_image(path: str | Path) -> LoadedImage:
+    """Open a photo by its content (not its suffix). Raises ImageFileError with a clear message."""
+    path = Path(path)
+    if path.is_dir():
+        raise _cannot_open(path, "it is a folder, not a photo")
+    try:
+        with open(path, "rb") as file:
+            head = file.read(16)
+            if not head:
+                raise _cannot_open(path, "the file is empty")
+            return _decode(path, file, _formats_to_try(path, head))
+    except FileNotFoundError:
+        raise _cannot_open(path, "the file does not exist") from None
+    except OSError as error:  # only the file system's errors get here; _decode wraps Pillow's
+        raise _cannot_open(path, _os_reason(error), error) from error
+
+
+def save_image(
+    path: str | Path,
+    rgb: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    format: str | None = None,
+    exif: bytes | None = None,
+    icc_profile: bytes | None = None,
+    quality: int = 95,
+) -> None:
+    """Write a photo atomically, keeping EXIF (orientation set to 1) and the ICC profile.
+
+    `format` defaults to the one named by the suffix. JPEG has no alpha: it is dropped there.
+    For WebP, quality 100 means lossless. Raises ImageFileError; the old file is then unchanged.
+    """
+    path = Path(path)
+    format = format.upper() if format else format_for_path(path)
+    if format not in _SAVE_FORMATS.values():
+        raise ImageFileError(
+            f"Cannot save {path.name} as {format}: choose JPEG, PNG, WebP or TIFF."
+        )
+    image = _to_pillow(rgb, None if format == "JPEG" else alpha)
+    options = _save_options(format, quality)
+    if exif:
+        options["exif"] = _reset_orientation(_with_exif_header(exif))
+    if icc_profile:
+        options["icc_profile"] = icc_profile
+    _write_atomically(path, lambda file: image.save(file, format=format, **options))
+
+
+def default_export_path(source: str | Path) -> Path:
+    """Where an edited copy goes by default: photo.jpg -> photo-edited.jpg, then -edited-2, ...
+
+    Never the source and never an existing file. Suffixes that cannot be saved become .jpg.
+    """
+    source = Path(source)
+    suffix = source.suffix if source.suffix.lower() in _SAVE_FORMATS else ".jpg"
+    candidates = (
+        source.with_name(f"{source.stem}-edited{'' if number == 1 else f'-{number}'}{suffix}")
+        for number in itertools.count(1)
+    )
+    return next(candidate for candidate in candidates if not candidate.exists())
+
+
+def format_for_path(path: str | Path) -> str:
+    """The Pillow format a file name asks to be saved in ("JPEG", "PNG", "WEBP", "TIFF")."""
+    path = Path(path)
+    try:
+        return _SAVE_FORMATS[path.suffix.lower()]
+    except KeyError:
+        names = ", ".join(SAVE_SUFFIXES)
+        shown = path.suffix or "a name without a suffix"
+        raise ImageFileError(
+            f"Cannot save {path.name}: PaintNoise saves {names} files, not {shown}."
+        ) from None
+
+
+# --- opening ---------------------------------------------------------------------------------
+
+
+def _decode(path: Path, file: BinaryIO, formats: tuple[str, ...]) -> LoadedImage:
+    with _pillow_errors(path), warnings.catch_warnings():
+        # Pillow warns above ~89 megapixels; MAX_PIXELS is the limit that applies here.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(file, formats=formats)
+    with image:
+        with _pillow_errors(path):
+            _check_pixel_count(path, image.width * image.height)
+            bits = _bits_per_channel(image)
+            image.load()
+            frames = getattr(image, "n_frames", 1)
+        return _loaded(path, image, file, bits, frames)
+
+
+@contextmanager
+def _pillow_errors(path: Path) -> Iterator[None]:
+    """Turn what Pillow raises on a broken or hostile file into one clear ImageFileError."""
+    try:
+        yield
+    except ImageFileError:
+        raise
+    except Image.DecompressionBombError as error:
+        found = re.search(r"\((\d+) pixels\)", str(error))
+        raise _too_large(path, int(found.group(1)) if found else None) from error
+    except Image.UnidentifiedImageError as error:
+        reason = "it is not a photo PaintNoise can open (JPEG, PNG, WebP, TIFF or HEIC)"
+        raise _cannot_open(path, reason, error) from None
+    except Exception as error:  # decoders fail in many ways on broken files
+        raise _cannot_open(path, "the file is damaged or incomplete", error) from error
+
+
+def _loaded(path: Path, image: Image.Image, file: BinaryIO, bits: int, frames: int) -> LoadedImage:
+    """Turn a fully loaded Pillow image into the editor's form (the module docstring's rule)."""
+    notes: list[str] = []
+    if image.mode == "CMYK":
+        rgb, alpha = _cmyk_to_rgb(image, notes), None
+    else:
+        rgb, alpha = _rgb_and_alpha(path, image, notes)
+    if bits == 16 and image.mode in ("RGB", "RGBA"):
+        rgb, alpha = _exact_16bit_colour(file, rgb, alpha)
+    if bits > 8:
+        notes.insert(0, f"{bits}-bit photo: edited at 8 bits per channel")
+    if frames > 1:
+        notes.append(f"The file holds {frames} images: only the first is edited")
+    orientation, exif = _orientation_and_exif(image)
+    return LoadedImage(
+        rgb=_upright(rgb, orientation),
+        alpha=None if alpha is None else _upright(alpha, orientation),
+        format="JPEG" if image.format == "MPO" else str(image.format),
+        exif=exif,
+        icc_profile=None if image.mode == "CMYK" else _rgb_profile(image),
+        notes=tuple(notes),
+    )
+
+
+def _rgb_and_alpha(
+    path: Path, image: Image.Image, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    if image.mode.startswith("I;16"):
+        return _grey_to_rgb(_to_8bit(np.asarray(image), 0, 65535)), None
+    if image.mode in ("I", "F"):
+        return _grey_to_rgb(_scale_wide(np.asarray(image))), None
+    if image.mode not in _LOSSLESS_MODES:
+        notes.append(f"{image.mode} photo: converted to RGB")
+    has_alpha = "A" in image.getbands() or "a" in image.getbands() or "transparency" in image.info
+    try:
+        pixels = np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+    except ValueError as error:
+        raise _cannot_open(
+            path, f"its colour mode ({image.mode}) is not supported", error
+        ) from None
+    if has_alpha:
+        return pixels[..., :3], pixels[..., 3]
+    return pixels, None
+
+
+def _cmyk_to_rgb(image: Image.Image, notes: list[str]) -> np.ndarray:
+    profile = image.info.get("icc_profile")
+    if profile:
+        try:
+            converted = ImageCms.profileToProfile(
+                image,
+                ImageCms.ImageCmsProfile(BytesIO(profile)),
+                ImageCms.createProfile("sRGB"),
+                outputMode="RGB",
+            )
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass
+        else:
+            notes.append("CMYK photo: converted to RGB through its colour profile")
+            return np.asarray(converted)
+    notes.append("CMYK photo: converted to RGB without a colour profile; colours may differ")
+    return np.asarray(image.convert("RGB"))
+
+
+def _exact_16bit_colour(
+    file: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Re-read 16-bit colour with OpenCV, since Pillow keeps only each value's high byte.
+
+    OpenCV's values are used only when their high bytes equal Pillow's decode exactly, in one of
+    the eight orientations (Pillow turns TIFFs upright as it loads them); otherwise Pillow's
+    pixels stay, within one level of the rule.
+    """
+    file.seek(0)
+    wide = cv2.imdecode(np.frombuffer(file.read(), np.uint8), cv2.IMREAD_UNCHANGED)
+    channels = 3 if alpha is None else 4
+    if wide is None or wide.dtype != np.uint16 or wide.ndim != 3 or wide.shape[2] != channels:
+        return rgb, alpha
+    wide = wide[..., [2, 1, 0, 3][:channels]]  # OpenCV reads BGR(A)
+    decoded = rgb if alpha is None else np.dstack([rgb, alpha])
+    for orientation in range(1, 9):
+        turned = _turn(wide, orientation)
+        if turned.shape == decoded.shape and np.array_equal(turned >> 8, decoded):
+            scaled = _to_8bit(turned, 0, 65535)
+            return scaled[..., :3], None if alpha is None else scaled[..., 3]
+    return rgb, alpha
+
+
+def _scale_wide(values: np.ndarray) -> np.ndarray:
+    """32-bit integers or floats to 8 bits by their range, as the module docstring says."""
+    finite = np.isfinite(values)
+    present = values[finite]
+    if present.size == 0:
+        return np.zeros(values.shape, np.uint8)
+    low, high = present.min(), present.max()
+    if values.dtype.kind == "f" and low >= 0 and high <= 1:
+        low, high = 0, 1
+    elif values.dtype.kind != "f" and low >= 0 and high <= 65535:
+        low, high = 0, 65535
+    return _to_8bit(np.where(finite, values, low), low, high)
+
+
+def _to_8bit(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Map low..high linearly onto 0..255, rounding to the nearest level."""
+    if high <= low:
+        return np.zeros(values.shape, np.uint8)
+    scaled = (values.astype(np.float64) - low) * (255.0 / (float(high) - float(low)))
+    return np.rint(scaled).astype(np.uint8)
+
+
+def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:
+    return np.repeat(grey[..., np.newaxis], 3, axis=2)
+
+
+def _bits_per_channel(image: Image.Image) -> int:
+    """Bits per channel in the file, read before decoding (Pillow's mode hides 16-bit colour)."""
+    if image.mode.startswith("I;16"):
+        return 16
+    if image.mode in ("I", "F"):
+        return 32
+    if isinstance(image.info.get("bit_depth"), int):  # pillow-heif: 10- and 12-bit HEIC
+        return max(8, image.info["bit_depth"])
+    args = image.tile[0].args if image.tile else ()
+    rawmode = args if isinstance(args, str) else next((a for a in args if isinstance(a, str)), "")
+    return 16 if ";16" in rawmode else 8
+
+
+def _orientation_and_exif(image: Image.Image) -> tuple[int, bytes | None]:
+    """The orientation still to apply, and the EXIF to keep (orientation reset to 1).
+
+    EXIF that Pillow cannot read is dropped and the pixels are taken as stored: the photo
+    itself is fine, so it still opens.
+    """
+    try:
+        orientation = image.getexif().get(_ORIENTATION, 1)
+        exif = _exif(image)
+    except Exception:  # noqa: BLE001 - any parser failure means the same: no usable EXIF
+        return 1, None
+    return (orientation if orientation in range(1, 9) else 1), exif
+
+
+def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Undo an EXIF orientation; the result is C-contiguous and writable, ready for editing."""
+    return np.require(_turn(pixels, orientation), requirements="CW")
+
+
+def _turn(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """A view of the pixels turned as Pillow's ImageOps.exif_transpose turns them."""
+    if orientation == 2:
+        return pixels[:, ::-1]
+    if orientation == 3:
+        return pixels[::-1, ::-1]
+    if orientation == 4:
+        return pixels[::-1]
+    if orientation == 5:
+        return pixels.swapaxes(0, 1)
+    if orientation == 6:
+        return np.rot90(pixels, -1)
+    if orientation == 7:
+        return pixels[::-1, ::-1].swapaxes(0, 1)
+    if orientation == 8:
+        return np.rot90(pixels, 1)
+    return pixels
+
+
+def _exif(image: Image.Image) -> bytes | None:
+    raw = image.info.get("exif")
+    if raw:
+        return _reset_orientation(_with_exif_header(raw))
+    if image.format == "TIFF":
+        return _tiff_exif(image)
+    return None
+
+
+def _tiff_exif(image: Image.Image) -> bytes | None:
+    """The descriptive part of a TIFF's tags (camera, dates, GPS) as EXIF, orientation 1."""
+    tags = image.getexif()
+    exif = Image.Exif()
+    for tag in _TIFF_EXIF_TAGS:
+        if tag in tags:
+            exif[tag] = tags[tag]
+    for ifd in _TIFF_EXIF_IFDS:
+        if tags.get_ifd(ifd):
+            exif.get_ifd(ifd).update(tags.get_ifd(ifd))
+    if not len(exif) and not any(exif.get_ifd(ifd) for ifd in _TIFF_EXIF_IFDS):
+        return None
+    exif[_ORIENTATION] = 1  # Pillow turns TIFFs upright as it loads them
+    return exif.tobytes()
+
+
+def _rgb_profile(image: Image.Image) -> bytes | None:
+    """The ICC profile when it describes RGB; a grey or CMYK profile does not fit RGB pixels."""
+    profile = image.info.get("icc_profile")
+    return profile if profile and profile[16:20] == b"RGB " else None
+
+
+def _is_heif(head: bytes) -> bool:
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+
+
+def _formats_to_try(path: Path, head: bytes) -> tuple[str, ...]:
+    """The formats Pillow may use; HEIF's opener is registered only when a HEIC arrives."""
+    if path.suffix.lower() not in _HEIF_SUFFIXES and not _is_heif(head):
+        return _OPEN_FORMATS
+    try:
+        import pillow_heif
+    except ImportError:
+        raise _cannot_open(
+            path, "HEIC/HEIF photos need the pillow-heif package (pip install pillow-heif)"
+        ) from None
+    pillow_heif.register_heif_opener()
+    return (*_OPEN_FORMATS, "HEIF")
+
+
+def _check_pixel_count(path: Path, pixels: int) -> None:
+    if pixels > MAX_PIXELS:
+        raise _too_large(path, pixels)
+
+
+def _too_large(path: Path, pixels: int | None) -> ImageFileError:
+    size = "" if pixels is None else f"{pixels / 1e6:,.0f} megapixels; "
+    return _cannot_open(
+        path, f"the image is too large to open safely ({size}the limit is {MAX_PIXELS // 10**6})"
+    )
+
+
+def _cannot_open(path: Path, reason: str, error: BaseException | None = None) -> ImageFileError:
+    detail = f"{path}: {error!r}" if error else str(path)
+    return ImageFileError(f"Cannot open {path.name}: {reason}.", detail)
+
+
+def _os_reason(error: OSError) -> str:
+    return _OS_REASONS.get(error.errno or 0, error.strerror or str(error))
+
+
+# --- EXIF bytes ------------------------------------------------------------------------------
+
+
+def _with_exif_header(exif: bytes) -> bytes:
+    return exif if exif.startswith(_EXIF_HEADER) else _EXIF_HEADER + exif
+
+
+def _reset_orientation(exif: bytes) -> bytes:
+    """Set the orientation tag in IFD0 to 1 in place, leaving every other byte as it was."""
+    start = len(_EXIF_HEADER)
+    order = {b"II": "<", b"MM": ">"}.get(exif[start : start + 2])
+    if order is None:
+        return exif
+    try:
+        (offset,) = struct.unpack_from(order + "I", exif, start + 4)
+        ifd = start + offset
+        (count,) = struct.unpack_from(order + "H", exif, ifd)
+        for index in range(count):
+            entry = ifd + 2 + 12 * index
+            tag, kind, number = struct.unpack_from(order + "HHI", exif, entry)
+            if tag == _ORIENTATION and kind == 3 and number == 1:
+                patched = bytearray(exif)
+                struct.pack_into(order + "H", patched, entry + 8, 1)
+                return bytes(patched)
+    except struct.error:
+        pass
+    return exif
+
+
+# --- saving ----------------------------------------------------------------------------------
+
+
+def _to_pillow(rgb: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be H x W x 3 uint8, got {rgb.dtype} {rgb.shape}")
+    image = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+    if alpha is None:
+        return image
+    if alpha.dtype != np.uint8 or alpha.shape != rgb.shape[:2]:
+        raise ValueError(f"alpha must be H x W uint8 like rgb, got {alpha.dtype} {alpha.shape}")
+    image.putalpha(Image.fromarray(np.ascontiguousarray(alpha), "L"))
+    return image
+
+
+def _save_options(format: str, quality: int) -> dict[str, object]:
+    if format == "JPEG":
+        return {"quality": quality}
+    if format == "WEBP":  # exact: keep the colour under transparent pixels too
+        return {"quality": quality, "lossless": quality >= 100, "exact": True}
+    # TIFF stays uncompressed: Pillow's compressed (libtiff) writer drops EXIF's sub-IFDs.
+    return {}
+
+
+def _write_atomically(path: Path, write) -> None:
+    """Write to a new file beside `path`, sync it, then move it over `path` in one step."""
+    existed = path.exists()
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
+        with os.fdopen(descriptor, "wb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        if existed:
+            shutil.copymode(path, temporary)
+        os.replace(temporary, path)
+    except BaseException as error:
+        temporary.unlink(missing_ok=True)
+        if not isinstance(error, Exception):
+            raise
+        reason = _os_reason(error) if isinstance(error, OSError) else str(error)
+        outcome = "The original file is unchanged." if existed else "Nothing was written."
+        raise ImageFileError(
+            f"Could not save {path.name}: {reason}. {outcome}", f"{path}: {error!r}"
+        ) from error
