@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -374,7 +374,7 @@ class Canvas(QWidget):
         box = self._view.image_box_of(exposed, pyramid.width, pyramid.height)
         if box is None:
             return None
-        level = pyramid.level_for(self._view.zoom)
+        level = pyramid.level_for(self._screen_zoom())
         s = 1 << level
         image = pyramid.levels[level]
         lx0, ly0 = box[0] // s, box[1] // s
@@ -385,8 +385,12 @@ class Canvas(QWidget):
         target = QRectF(top_left.x(), top_left.y(), (lx1 - lx0) * scale, (ly1 - ly0) * scale)
         return level, target, QRect(lx0, ly0, lx1 - lx0, ly1 - ly0)
 
+    def _screen_zoom(self) -> float:
+        """Device pixels per image pixel (the zoom is in logical pixels)."""
+        return self._view.zoom * self.devicePixelRatioF()
+
     def _smooth(self) -> bool:
-        return self._view.zoom < 1.0
+        return self._screen_zoom() < 1.0
 
     def _draw_level(self, painter: QPainter, pyramid: ImagePyramid, exposed: QRect) -> None:
         geometry = self._level_geometry(pyramid, exposed)
@@ -407,7 +411,10 @@ class Canvas(QWidget):
         area = target.toAlignedRect() & exposed
         if area.isEmpty():
             return
-        tint = QImage(area.size(), QImage.Format.Format_ARGB32_Premultiplied)
+        dpr = self.devicePixelRatioF()
+        size = QSize(math.ceil(area.width() * dpr), math.ceil(area.height() * dpr))
+        tint = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
+        tint.setDevicePixelRatio(dpr)
         tint.fill(0)
         tp = QPainter(tint)
         tp.translate(-area.topLeft())
