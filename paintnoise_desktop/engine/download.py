@@ -237,7 +237,7 @@ def _fetch(url: str, part: Path, on_progress: TransferCallback, cancel: CancelTo
         done = offset
         started, last_report = time.monotonic(), 0.0
         with open(part, "ab" if offset else "wb") as out:
-            while chunk := response.read(CHUNK_BYTES):
+            while chunk := response.read1(CHUNK_BYTES):
                 out.write(chunk)
                 done += len(chunk)
                 now = time.monotonic()

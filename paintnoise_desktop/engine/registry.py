@@ -97,7 +97,7 @@ def folder_is_complete(folder: Path) -> bool:
     """A non-empty model folder with no download in progress (copied by hand counts)."""
     if not folder.is_dir() or (folder / INCOMPLETE_MARKER).exists():
         return False
-    return any(entry.name != MANIFEST for entry in folder.iterdir())
+    return any(folder.iterdir())
 
 
 def find_in_hf_cache(spec: ModelSpec) -> Path | None:

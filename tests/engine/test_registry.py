@@ -1,0 +1,167 @@
+"""Where models are found, the catalogue, the saved settings and files added by path."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from paintnoise_desktop.core.errors import ModelError, ModelMissingError
+from paintnoise_desktop.engine.catalog import ROLES, get_spec, load_catalog
+from paintnoise_desktop.engine.device import memory_profile_for, memory_summary, pick_memory_profile
+from paintnoise_desktop.engine.model_check import validate_model_path
+from paintnoise_desktop.engine.registry import (
+    INCOMPLETE_MARKER,
+    expected_path,
+    find_model,
+    locate,
+    require_model,
+)
+from paintnoise_desktop.engine.settings import (
+    EngineSettings,
+    load_settings,
+    save_settings,
+    with_model_path,
+)
+from tests.model_server import hub_model, write_catalog
+
+REPO = "org/tiny-clip"
+COMMIT = "4f1c2e9d8b7a6c5d4e3f2a1b0c9d8e7f6a5b4c3d"
+
+
+@pytest.fixture
+def tiny_catalog(tmp_path, monkeypatch):
+    files = [{"path": "config.json", "size": 2}, {"path": "model.safetensors", "size": 8}]
+    path = write_catalog(tmp_path / "catalog.json", [hub_model("tiny-clip", REPO, "main", files)])
+    monkeypatch.setenv("PAINTNOISE_CATALOG", str(path))
+
+
+def fake_hf_cache(root, repo: str, commit: str, files: dict[str, bytes]):
+    """The real hub cache layout: models--org--name/{refs/main, snapshots/<commit>/...}."""
+    repo_dir = root / f"models--{repo.replace('/', '--')}"
+    (repo_dir / "refs").mkdir(parents=True)
+    (repo_dir / "refs" / "main").write_text(commit)
+    snapshot = repo_dir / "snapshots" / commit
+    for name, data in files.items():
+        (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+        (snapshot / name).write_bytes(data)
+    return snapshot
+
+
+def test_resolution_order_user_path_then_models_folder_then_hf_cache(
+        tiny_catalog, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    settings = EngineSettings(models_dir=tmp_path / "models")
+    assert find_model("tiny-clip", settings) is None
+    with pytest.raises(ModelMissingError) as missing:
+        require_model("tiny-clip", settings)
+    assert missing.value.model_id == "tiny-clip"
+
+    snapshot = fake_hf_cache(tmp_path / "hf" / "hub", REPO, COMMIT,
+                             {"config.json": b"{}", "model.safetensors": b"weights!"})
+    assert locate("tiny-clip", settings).origin == "Hugging Face cache"
+    assert find_model("tiny-clip", settings) == snapshot
+
+    folder = expected_path("tiny-clip", settings)
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    assert locate("tiny-clip", settings).origin == "models folder"
+    assert require_model("tiny-clip", settings) == folder
+
+    mine = tmp_path / "my-clip"
+    mine.mkdir()
+    settings = with_model_path(settings, "tiny-clip", mine)
+    assert locate("tiny-clip", settings).origin == "user path"
+    assert find_model("tiny-clip", settings) == mine
+
+    (mine / "config.json").write_text("{}")
+    settings = with_model_path(settings, "tiny-clip", tmp_path / "gone")
+    assert find_model("tiny-clip", settings) == folder  # a user path that vanished is skipped
+
+
+def test_an_incomplete_hf_snapshot_or_download_is_not_installed(tiny_catalog, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    settings = EngineSettings(models_dir=tmp_path / "models")
+    fake_hf_cache(tmp_path / "hf" / "hub", REPO, COMMIT, {"config.json": b"{}"})
+    assert find_model("tiny-clip", settings) is None
+
+    folder = expected_path("tiny-clip", settings)
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / INCOMPLETE_MARKER).touch()
+    assert find_model("tiny-clip", settings) is None
+
+
+def test_the_models_folder_comes_from_settings_then_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(tmp_path / "env"))
+    assert expected_path("sam-vit-b", EngineSettings()) == tmp_path / "env" / "sam-vit-b"
+    chosen = EngineSettings(models_dir=tmp_path / "chosen")
+    assert expected_path("sam-vit-b", chosen) == tmp_path / "chosen" / "sam-vit-b"
+
+
+def test_the_builtin_catalogue_lists_every_model_with_its_source():
+    catalog = load_catalog()
+    assert list(catalog) == ["sam-vit-h", "sam-vit-b", "clip-vit-large-patch14",
+                             "clip-vit-base-patch32", "clipseg-rd64-refined", "segformer-b5-ade",
+                             "sd2-inpainting", "sd15-inpainting"]
+    assert catalog["sam-vit-h"].url == \
+        "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_h_4b8939.pth"
+    assert catalog["sam-vit-b"].files[0].sha256 is None
+    assert catalog["sd2-inpainting"].repo == "stabilityai/stable-diffusion-2-inpainting"
+    for spec in catalog.values():
+        assert spec.role in ROLES and spec.licence and spec.min_memory_gb > 0
+        assert 1e8 < spec.size_bytes < 5e9
+    for model_id in ("sd2-inpainting", "sd15-inpainting"):
+        weights = [f for f in catalog[model_id].files if "model" in f.path and "." in f.local]
+        for file in weights:
+            if file.path.endswith(("safetensors", "bin")):
+                assert file.path.endswith(".fp16.safetensors")
+                assert ".fp16." not in file.local  # laid out as save_pretrained writes it
+    with pytest.raises(ModelError, match="no model called 'nope'"):
+        get_spec("nope")
+
+
+def test_settings_survive_a_save_and_load(tmp_path):
+    path = tmp_path / "settings.json"
+    assert load_settings(path) == EngineSettings()
+    settings = with_model_path(EngineSettings(device="cuda:1", precision="bf16", offline=True,
+                                              memory_profile="low", models_dir=tmp_path / "m"),
+                               "sam-vit-b", tmp_path / "sam.pth")
+    save_settings(settings, path)
+    assert load_settings(path) == settings
+    assert with_model_path(settings, "sam-vit-b", None).model_paths == {}
+
+
+def test_adding_files_checks_they_are_the_right_kind(tmp_path):
+    sam = tmp_path / "sam.pth"
+    torch.save({"image_encoder.pos_embed": torch.zeros(1, 2, 2, 4)}, sam)
+    assert validate_model_path(get_spec("sam-vit-b"), sam) == sam
+    assert validate_model_path(get_spec("sam-vit-b"), tmp_path) == tmp_path  # holds just sam.pth
+    (tmp_path / "notes.pth").write_text("not a checkpoint")
+    with pytest.raises(ModelError, match="not a Segment Anything checkpoint"):
+        validate_model_path(get_spec("sam-vit-b"), tmp_path)  # two .pth files: which one?
+    with pytest.raises(ModelError, match="could not be read"):
+        validate_model_path(get_spec("sam-vit-b"), tmp_path / "notes.pth")
+    inpaint = tmp_path / "inpaint.safetensors"
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(2, 9, 1, 1)}, inpaint)
+    assert validate_model_path(get_spec("sd15-inpainting"), inpaint) == inpaint
+    plain = tmp_path / "plain.safetensors"
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(2, 4, 1, 1)}, plain)
+    with pytest.raises(ModelError, match="not an inpainting one"):
+        validate_model_path(get_spec("sd15-inpainting"), plain)
+    with pytest.raises(ModelError, match="not a diffusers model folder"):
+        validate_model_path(get_spec("sd2-inpainting"), tmp_path)
+    with pytest.raises(ModelError, match="no file or folder"):
+        validate_model_path(get_spec("sd2-inpainting"), tmp_path / "missing")
+    with pytest.raises(ModelError, match="model folder"):
+        validate_model_path(get_spec("clip-vit-base-patch32"), sam)
+
+
+def test_memory_profile_follows_free_memory_against_the_models_minimum():
+    assert memory_profile_for(free_gb=20.0, min_memory_gb=4.0) == "keep"
+    assert memory_profile_for(free_gb=4.0, min_memory_gb=4.0) == "offload"
+    assert memory_profile_for(free_gb=1.5, min_memory_gb=4.0) == "low"
+    cpu = torch.device("cpu")
+    assert pick_memory_profile(cpu, EngineSettings(), 4.0) == "keep"
+    assert pick_memory_profile(cpu, EngineSettings(memory_profile="low"), 4.0) == "low"
+    assert memory_summary(cpu) == "CPU"

@@ -1,0 +1,123 @@
+"""A loopback HTTP server standing in for model hosts in download tests.
+
+Serves files from a folder, honours `Range: bytes=N-`, records every request,
+answers hub-style paths (`/{repo}/resolve/{revision}/{file}`) like any other
+path, and can stall after a number of bytes to exercise the stall timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    path: str
+    range: str | None
+
+
+class ModelServer:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.requests: list[SeenRequest] = []
+        self.stall_after: int | None = None  # bytes sent before going silent
+        self.chunk = 64 * 1024
+        self._stop = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(SeenRequest(self.path, self.headers.get("Range")))
+                file = server.root / self.path.lstrip("/")
+                if not file.is_file():
+                    self.send_error(404)
+                    return
+                data = file.read_bytes()
+                start = 0
+                wanted = self.headers.get("Range")
+                if wanted and wanted.startswith("bytes="):
+                    start = int(wanted[6:].split("-")[0])
+                    if start >= len(data):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(data)}")
+                        self.end_headers()
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(data) - start))
+                self.end_headers()
+                sent = 0
+                for offset in range(start, len(data), server.chunk):
+                    if server.stall_after is not None and sent >= server.stall_after:
+                        server._stop.wait(30)
+                        return
+                    piece = data[offset:offset + server.chunk]
+                    try:
+                        self.wfile.write(piece)
+                    except (BrokenPipeError, ConnectionResetError):
+                        return
+                    sent += len(piece)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> ModelServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def add(self, url_path: str, data: bytes) -> None:
+        target = self.root / url_path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def write_catalog(path: Path, models: list[dict]) -> Path:
+    path.write_text(json.dumps({"format": 1, "models": models}), encoding="utf-8")
+    return path
+
+
+def checkpoint_bytes(folder: Path, values: int = 300_000) -> bytes:
+    """A real PyTorch checkpoint (zip archive of tensors) of about 4 x `values` bytes."""
+    import torch
+
+    path = folder / "weights.pth"
+    torch.save({"weight": torch.arange(values, dtype=torch.float32)}, path)
+    return path.read_bytes()
+
+
+def url_model(model_id: str, url: str, data: bytes, sha256: str | None = None) -> dict:
+    """A catalogue entry for a single-file (Segment Anything style) model at `url`."""
+    return {
+        "id": model_id, "name": f"Test {model_id}", "role": "proposals",
+        "layout": "sam-checkpoint", "url": url,
+        "files": [{"path": url.rsplit("/", 1)[1], "size": len(data), "sha256": sha256}],
+        "licence": "Apache-2.0", "min_memory_gb": 1.0, "resolution": 64,
+    }
+
+
+def hub_model(model_id: str, repo: str, revision: str, files: list[dict]) -> dict:
+    return {
+        "id": model_id, "name": f"Test {model_id}", "role": "image-text scoring",
+        "layout": "transformers", "repo": repo, "revision": revision, "files": files,
+        "licence": "MIT", "min_memory_gb": 1.0, "resolution": 32,
+    }
