@@ -1,0 +1,331 @@
+"""The command line, run in-process (`cli.main`) and once as the installed command."""
+
+from __future__ import annotations
+
+import _thread
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from paintnoise_desktop import __version__, cli
+from paintnoise_desktop.cli_jobs import TextProgress
+
+W, H = 96, 64
+SQUARE = (slice(20, 44), slice(30, 62))  # rows, columns of the red square the mask covers
+
+
+def _photo_pixels() -> np.ndarray:
+    """A smooth gradient with a red square: something an inpainter visibly removes."""
+    y, x = np.mgrid[0:H, 0:W]
+    rgb = np.stack([x * 2, y * 3, 120 + (x + y) // 2], axis=-1).astype(np.uint8)
+    rgb[SQUARE] = (230, 20, 20)
+    return rgb
+
+
+def _mask_pixels() -> np.ndarray:
+    mask = np.zeros((H, W), np.uint8)
+    rows, cols = SQUARE
+    mask[rows.start - 2:rows.stop + 2, cols.start - 2:cols.stop + 2] = 255
+    return mask
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    path = tmp_path / "photo.png"
+    Image.fromarray(_photo_pixels(), "RGB").save(path)
+    return path
+
+
+@pytest.fixture
+def mask(tmp_path) -> Path:
+    path = tmp_path / "mask.png"
+    Image.fromarray(_mask_pixels(), "L").save(path)
+    return path
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+def _assert_error(code: int, stderr: str, *words: str) -> None:
+    """Exit 1; the last line is the error, the lines before it only progress; no traceback."""
+    assert code == 1
+    *before, last = _error_lines(stderr)
+    assert last.startswith("paintnoise: error: "), stderr
+    assert all(line.startswith("[") for line in before), stderr
+    assert "Traceback" not in stderr
+    for word in words:
+        assert word in last
+
+
+def _assert_one_line_error(code: int, stderr: str, *words: str) -> None:
+    """An error found before any work: the error line is all there is."""
+    _assert_error(code, stderr, *words)
+    assert len(_error_lines(stderr)) == 1, stderr
+
+
+# --- version and usage ---------------------------------------------------------------------
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"paintnoise {__version__}"
+
+
+def test_edit_needs_a_mask_or_words(photo, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["edit", str(photo), "-o", str(tmp_path / "out.png")])
+    assert exit_info.value.code == 2
+    assert "--mask" in capsys.readouterr().err
+
+
+def test_a_photo_alone_means_open(monkeypatch, photo):
+    opened = []
+    monkeypatch.setattr("paintnoise_desktop.app.open_window", lambda path: opened.append(path) or 0)
+    assert cli.main([str(photo)]) == 0
+    assert cli.main([]) == 0
+    assert cli.main(["--debug", str(photo)]) == 0
+    assert opened == [str(photo), None, str(photo)]
+
+
+# --- edit with a mask file, OpenCV ------------------------------------------------------------
+
+
+def test_edit_with_mask_repaints_inside_and_keeps_outside(photo, mask, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    before = _digest(photo)
+    code = cli.main(["edit", str(photo), "--mask", str(mask), "--inpainter", "opencv-telea",
+                     "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.strip() == str(out)
+    assert _digest(photo) == before
+    result = np.asarray(Image.open(out).convert("RGB"))
+    original = _photo_pixels()
+    outside = _mask_pixels() == 0
+    assert np.array_equal(result[outside], original[outside])
+    red = result[SQUARE][..., 0].astype(int) - result[SQUARE][..., 1]
+    assert red.mean() < 100  # the red square is gone (it was 210)
+
+
+def test_default_inpainter_without_models_is_opencv(photo, mask, tmp_path, capsys):
+    code = cli.main(["edit", str(photo), "--mask", str(mask), "-o", str(tmp_path / "out.png")])
+    assert code == 0
+    assert "opencv-telea" in capsys.readouterr().err
+
+
+def test_edit_keeps_exif_and_colour_profile(tmp_path, mask, capsys):
+    photo = tmp_path / "photo.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "PaintNoise Test Camera"  # Make
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(_photo_pixels()).save(photo, quality=95, exif=exif, icc_profile=icc)
+    out = tmp_path / "out.jpg"
+    assert cli.main(["edit", str(photo), "--mask", str(mask), "-o", str(out)]) == 0
+    with Image.open(out) as image:
+        assert image.getexif()[0x010F] == "PaintNoise Test Camera"
+        assert image.info["icc_profile"] == icc
+
+
+def test_edit_keeps_transparency(tmp_path, mask, capsys):
+    photo = tmp_path / "photo.png"
+    alpha = np.tile(np.linspace(0, 255, W).astype(np.uint8), (H, 1))
+    Image.fromarray(np.dstack([_photo_pixels(), alpha]), "RGBA").save(photo)
+    out = tmp_path / "out.png"
+    assert cli.main(["edit", str(photo), "--mask", str(mask), "-o", str(out)]) == 0
+    assert np.array_equal(np.asarray(Image.open(out))[..., 3], alpha)
+
+
+def test_variants_are_numbered(photo, mask, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    code = cli.main(["edit", str(photo), "--mask", str(mask), "--variants", "2", "-o", str(out)])
+    assert code == 0
+    assert (tmp_path / "out-1.png").is_file() and (tmp_path / "out-2.png").is_file()
+    assert not out.exists()
+
+
+# --- refusing to write over things ----------------------------------------------------------
+
+
+def test_refuses_to_write_over_the_input(photo, mask, capsys):
+    before = _digest(photo)
+    code = cli.main(["edit", str(photo), "--mask", str(mask), "-o", str(photo)])
+    _assert_one_line_error(code, capsys.readouterr().err, "input photo", "--overwrite")
+    assert _digest(photo) == before
+
+
+def test_overwrite_allows_writing_over_the_input(photo, mask, capsys):
+    before = _digest(photo)
+    assert cli.main(["edit", str(photo), "--mask", str(mask), "-o", str(photo),
+                     "--overwrite"]) == 0
+    assert _digest(photo) != before
+
+
+def test_refuses_an_existing_output(photo, mask, tmp_path, capsys):
+    out = tmp_path / "out-2.png"
+    out.write_bytes(b"keep me")
+    code = cli.main(["edit", str(photo), "--mask", str(mask), "--variants", "2",
+                     "-o", str(tmp_path / "out.png")])
+    _assert_one_line_error(code, capsys.readouterr().err, "already exists")
+    assert out.read_bytes() == b"keep me"
+    assert not (tmp_path / "out-1.png").exists()
+
+
+# --- errors: one line, exit 1, traceback only with --debug -------------------------------------
+
+
+def test_missing_photo(mask, tmp_path, capsys):
+    code = cli.main(["edit", str(tmp_path / "nope.jpg"), "--mask", str(mask),
+                     "-o", str(tmp_path / "out.png")])
+    _assert_one_line_error(code, capsys.readouterr().err, "nope.jpg")
+
+
+def test_broken_photo(mask, tmp_path, capsys):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG" * 10)
+    code = cli.main(["edit", str(broken), "--mask", str(mask), "-o", str(tmp_path / "out.png")])
+    _assert_one_line_error(code, capsys.readouterr().err, "broken.jpg")
+
+
+def test_mask_of_the_wrong_size(photo, tmp_path, capsys):
+    small = tmp_path / "small-mask.png"
+    Image.new("L", (W // 2, H // 2), 255).save(small)
+    code = cli.main(["edit", str(photo), "--mask", str(small), "-o", str(tmp_path / "out.png")])
+    _assert_one_line_error(code, capsys.readouterr().err, f"{W // 2} x {H // 2}", f"{W} x {H}")
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_empty_mask(photo, tmp_path, capsys):
+    empty = tmp_path / "empty.png"
+    Image.new("1", (W, H), 0).save(empty)
+    code = cli.main(["edit", str(photo), "--mask", str(empty), "-o", str(tmp_path / "out.png")])
+    _assert_one_line_error(code, capsys.readouterr().err, "empty")
+
+
+def test_missing_model_says_how_to_get_it(photo, mask, tmp_path, capsys):
+    code = cli.main(["edit", str(photo), "--mask", str(mask), "--inpainter", "sd2-inpainting",
+                     "-o", str(tmp_path / "out.png")])
+    _assert_error(code, capsys.readouterr().err, "paintnoise models download sd2-inpainting")
+
+
+def test_debug_shows_the_traceback(mask, tmp_path, capsys):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a photo at all")
+    code = cli.main(["edit", str(broken), "--mask", str(mask), "-o", str(tmp_path / "out.png"),
+                     "--debug"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert err.strip().splitlines()[-1].startswith("paintnoise: error: ")
+
+
+def test_ctrl_c_cancels_the_job_and_exits_130(photo, mask, tmp_path, monkeypatch, capsys):
+    """Ctrl-C arrives (as in a terminal) while the job reports progress; nothing is written."""
+    report = TextProgress.__call__
+    interrupted = []
+
+    def interrupt_once(self, progress):
+        report(self, progress)
+        if not interrupted:
+            interrupted.append(progress.message)
+            _thread.interrupt_main()
+            time.sleep(1.0)  # the job's next step then finds the cancel flag set
+
+    monkeypatch.setattr(TextProgress, "__call__", interrupt_once)
+    out = tmp_path / "out.png"
+    code = cli.main(["edit", str(photo), "--mask", str(mask), "-o", str(out)])
+    assert code == 130
+    assert interrupted
+    assert not out.exists()
+    assert "cancelled" in capsys.readouterr().err
+
+
+def test_text_progress_writes_a_line_per_new_message():
+    from paintnoise_desktop.core.jobs import Progress
+
+    stream = io.StringIO()
+    progress = TextProgress(stream)
+    for fraction, message in [(0.0, "Loading"), (0.5, "Painting"), (0.7, "Painting")]:
+        progress(Progress(1, fraction, message))
+    assert stream.getvalue().splitlines() == ["[  0%] Loading", "[ 50%] Painting"]
+
+
+# --- with the tiny models: find by words ----------------------------------------------------
+
+
+def test_mask_command_writes_a_full_size_mask(models_env, photo, tmp_path, capsys):
+    out = tmp_path / "found.png"
+    code = cli.main(["mask", str(photo), "--find", "red square", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    with Image.open(out) as image:
+        assert image.mode == "L" and image.size == (W, H)
+        assert np.asarray(image).any()
+    assert "score" in captured.err
+    assert "*" in captured.err  # the chosen candidate is marked
+
+
+def test_mask_command_tight_mask_is_binary(models_env, photo, tmp_path, capsys):
+    out = tmp_path / "found.png"
+    assert cli.main(["mask", str(photo), "--find", "square", "--all", "--tight",
+                     "-o", str(out)]) == 0
+    values = set(np.unique(np.asarray(Image.open(out))).tolist())
+    assert values <= {0, 255}
+
+
+def test_edit_find_replace_with_diffusion_variants(models_env, photo, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    code = cli.main(["edit", str(photo), "--find", "red square", "--replace", "a blue circle",
+                     "--inpainter", "sd2-inpainting", "--steps", "2", "--seed", "1",
+                     "--variants", "2", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    for k in (1, 2):
+        with Image.open(tmp_path / f"out-{k}.png") as image:
+            assert image.size == (W, H)
+    assert "seed 1" in captured.err and "seed 2" in captured.err
+
+
+# --- the installed command ------------------------------------------------------------------
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
+
+
+def _paintnoise_command() -> list[str]:
+    script = Path(sys.executable).with_name("paintnoise")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("paintnoise")
+    return [found] if found else [sys.executable, "-m", "paintnoise_desktop"]
+
+
+def test_installed_command_edits_and_reports_errors(photo, mask, tmp_path):
+    out = tmp_path / "out.png"
+    done = _run([*_paintnoise_command(), "edit", str(photo), "--mask", str(mask),
+                 "--inpainter", "opencv-ns", "-o", str(out)])
+    assert done.returncode == 0, done.stderr
+    assert out.is_file()
+    done = _run([*_paintnoise_command(), "edit", str(tmp_path / "missing.png"),
+                 "--mask", str(mask), "-o", str(tmp_path / "x.png")])
+    _assert_one_line_error(done.returncode, done.stderr, "missing.png")
+
+
+def test_python_dash_m_prints_the_version():
+    done = _run([sys.executable, "-m", "paintnoise_desktop", "--version"])
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"paintnoise {__version__}"
