@@ -5,6 +5,7 @@ from __future__ import annotations
 import _thread
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -329,3 +330,13 @@ def test_python_dash_m_prints_the_version():
     done = _run([sys.executable, "-m", "paintnoise_desktop", "--version"])
     assert done.returncode == 0
     assert done.stdout.strip() == f"paintnoise {__version__}"
+
+
+def test_installed_command_opens_the_sample_in_the_window():
+    """`paintnoise PHOTO` starts the real window (offscreen), which closes itself when asked."""
+    sample = Path(__file__).resolve().parents[2] / "resources" / "sample.jpg"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PAINTNOISE_QUIT_AFTER_MS": "500"}
+    done = subprocess.run([*_paintnoise_command(), str(sample)], check=False, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "PAINTNOISE_QUIT_AFTER_MS: closing ['sample.jpg" in done.stderr
