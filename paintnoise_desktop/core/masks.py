@@ -1,9 +1,10 @@
 """Mask operations: grow, shrink, feather, fill, clean up, combine, resize.
 
 Masks are H x W uint8, 255 = repaint, values between are soft edges. Every function
-returns a new array and leaves its input alone. Work is done on the mask's bounding
-box plus the margin the operation can reach, so a small object on a 24-megapixel
-photo costs what its box costs.
+returns a new array and leaves its input alone. Work is confined to the mask's
+bounding box plus the margin the operation can reach, and local operations (grow,
+shrink, feather) skip tiles that are all one value, so a 24-megapixel mask costs
+what its edges cost.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ HALF = 128
 #: the sum of disks is a disk, and small kernels keep the cost linear in the radius.
 _SOFT_STEP_PX = 8
 
+#: Local operations run on tiles of at least this side (more for a long reach).
+_TILE_PX = 256
+
+Operation = Callable[[np.ndarray], np.ndarray]
+
 
 def bounding_box(mask: np.ndarray) -> Box | None:
     """The box of the mask's non-zero pixels, or None: `box.box_of_mask`, several times faster."""
@@ -31,9 +37,7 @@ def bounding_box(mask: np.ndarray) -> Box | None:
     return (x, y, x + width, y + height) if width else None
 
 
-def _within_box(
-    mask: np.ndarray, margin: int, operation: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
+def _within_box(mask: np.ndarray, margin: int, operation: Operation) -> np.ndarray:
     """Apply `operation` to the mask's bounding box grown by `margin`; zeros elsewhere.
 
     Valid for operations that keep zero regions zero further than `margin` from any
@@ -49,34 +53,75 @@ def _within_box(
     return out
 
 
+def _locally(mask: np.ndarray, reach: int, operation: Operation) -> np.ndarray:
+    """Apply a local operation tile by tile; zeros outside the mask's box grown by `reach`.
+
+    `operation`'s output at a pixel must depend only on the mask within `reach` of it,
+    and a window of one value must come out as that value (morphology, blurs). Each
+    tile is computed from itself plus `reach` around it, so the result equals the
+    operation on the whole mask; tiles whose window is all one value are just filled.
+    """
+    out = np.zeros_like(mask)
+    box = bounding_box(mask)
+    if box is None:
+        return out
+    height, width = mask.shape
+    x0, y0, x1, y1 = clip(expand(box, reach), width, height)
+    side = max(_TILE_PX, 8 * reach)
+    if 2 * side >= max(x1 - x0, y1 - y0):  # a few tiles would overlap more than they skip
+        out[y0:y1, x0:x1] = operation(mask[y0:y1, x0:x1])
+        return out
+    for ty in range(y0, y1, side):
+        for tx in range(x0, x1, side):
+            tile = (tx, ty, min(tx + side, x1), min(ty + side, y1))
+            window = clip(expand(tile, reach), width, height)
+            values = mask[slices(window)]
+            low, high, _, _ = cv2.minMaxLoc(values)
+            if low == high:
+                out[slices(tile)] = int(low)
+                continue
+            inner = (tile[0] - window[0], tile[1] - window[1])
+            inner_box = (inner[0], inner[1], inner[0] + tile[2] - tx, inner[1] + tile[3] - ty)
+            out[slices(tile)] = operation(values)[slices(inner_box)]
+    return out
+
+
 def _is_binary(mask: np.ndarray) -> bool:
-    return not np.any((mask != 0) & (mask != 255))
+    return cv2.countNonZero(cv2.inRange(mask, 1, 254)) == 0
 
 
 def _disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def _dilate(mask: np.ndarray, px: int) -> np.ndarray:
-    """Grey dilation by a disk of radius `px` (the image border is not a source)."""
-    if _is_binary(mask):
-        distance = cv2.distanceTransform(
-            (mask == 0).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE
-        )
-        return np.where(distance <= px, 255, 0).astype(np.uint8)
+def _dilate_binary(mask: np.ndarray, px: int) -> np.ndarray:
+    """Pixels whose centre is within `px` of the mask (exact Euclidean distance)."""
+    outside = cv2.threshold(mask, 0, 1, cv2.THRESH_BINARY_INV)[1]
+    distance = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return cv2.compare(distance, float(px), cv2.CMP_LE)
+
+
+def _dilate_soft(mask: np.ndarray, px: int) -> np.ndarray:
+    """Grey dilation by a disk of radius `px`, as a chain of small disks."""
     steps = math.ceil(px / _SOFT_STEP_PX)
     out = mask
     for i in range(steps):
-        radius = px * (i + 1) // steps - px * i // steps
-        out = cv2.dilate(out, _disk(radius))
+        out = cv2.dilate(out, _disk(px * (i + 1) // steps - px * i // steps))
     return out
+
+
+def _dilation(mask: np.ndarray, px: int) -> Operation:
+    """The dilation that suits this mask: exact distance for binary masks, grey for soft."""
+    if _is_binary(mask):
+        return lambda values: _dilate_binary(values, px)
+    return lambda values: _dilate_soft(values, px)
 
 
 def grow(mask: np.ndarray, px: int) -> np.ndarray:
     """Every pixel takes the largest value within `px` of it (a disk); soft edges move out."""
     if px <= 0:
         return mask.copy()
-    return _within_box(mask, px, lambda crop: _dilate(crop, px))
+    return _locally(mask, px, _dilation(mask, px))
 
 
 def shrink(mask: np.ndarray, px: int) -> np.ndarray:
@@ -87,7 +132,8 @@ def shrink(mask: np.ndarray, px: int) -> np.ndarray:
     """
     if px <= 0:
         return mask.copy()
-    return _within_box(mask, px, lambda crop: 255 - _dilate(255 - crop, px))
+    dilate = _dilation(mask, px)
+    return _locally(mask, px, lambda values: 255 - dilate(255 - values))
 
 
 def feather(mask: np.ndarray, px: int) -> np.ndarray:
@@ -97,10 +143,12 @@ def feather(mask: np.ndarray, px: int) -> np.ndarray:
     sigma = px / 2
     reach = math.ceil(3 * sigma)
     size = 2 * reach + 1
-    return _within_box(
+    return _locally(
         mask,
         reach,
-        lambda crop: cv2.GaussianBlur(crop, (size, size), sigma, borderType=cv2.BORDER_REPLICATE),
+        lambda values: cv2.GaussianBlur(
+            values, (size, size), sigma, borderType=cv2.BORDER_REPLICATE
+        ),
     )
 
 
@@ -114,11 +162,13 @@ def clear(shape: tuple[int, int]) -> np.ndarray:
 
 def binarise(mask: np.ndarray) -> np.ndarray:
     """255 where the mask is at least half on, 0 elsewhere."""
-    return np.where(mask >= HALF, 255, 0).astype(np.uint8)
+    return cv2.threshold(mask, HALF - 1, 255, cv2.THRESH_BINARY)[1]
 
 
 def _fill_holes(crop: np.ndarray) -> np.ndarray:
-    outside = np.pad((crop < HALF).astype(np.uint8), 1, constant_values=1)
+    outside = np.pad(
+        cv2.threshold(crop, HALF - 1, 1, cv2.THRESH_BINARY_INV)[1], 1, constant_values=1
+    )
     flood_mask = np.zeros((outside.shape[0] + 2, outside.shape[1] + 2), np.uint8)
     cv2.floodFill(outside, flood_mask, (0, 0), 2)
     holes = outside[1:-1, 1:-1] == 1
@@ -136,16 +186,22 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return _within_box(mask, 0, _fill_holes)
 
 
-def _drop_specks(crop: np.ndarray, min_area: int) -> np.ndarray:
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(
-        (crop > 0).astype(np.uint8), connectivity=8
-    )
-    small = stats[:, cv2.CC_STAT_AREA] < min_area
-    small[0] = False  # label 0 is the background
-    if not small[1:].any():
-        return crop.copy()
+def _components(mask: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+    """8-connected blobs of pixels above `threshold`: (labels, stats without the background)."""
+    above = cv2.threshold(mask, threshold, 1, cv2.THRESH_BINARY)[1]
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
+    return labels, stats[1:]
+
+
+def _without_small(
+    crop: np.ndarray, labels: np.ndarray, stats: np.ndarray, min_area: int
+) -> np.ndarray:
+    """`crop` with the blobs of fewer than `min_area` pixels set to 0, each within its own box."""
     out = crop.copy()
-    out[small[labels]] = 0
+    for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < min_area):
+        x, y, w, h = stats[label, :4]
+        region = slice(y, y + h), slice(x, x + w)
+        out[region][labels[region] == label + 1] = 0
     return out
 
 
@@ -153,7 +209,12 @@ def drop_specks(mask: np.ndarray, min_area: int) -> np.ndarray:
     """Remove connected blobs (8-connected, soft edges included) of fewer than `min_area` pixels."""
     if min_area <= 1:
         return mask.copy()
-    return _within_box(mask, 0, lambda crop: _drop_specks(crop, min_area))
+
+    def drop(crop: np.ndarray) -> np.ndarray:
+        labels, stats = _components(crop, 0)
+        return _without_small(crop, labels, stats, min_area)
+
+    return _within_box(mask, 0, drop)
 
 
 def union(masks: Iterable[np.ndarray]) -> np.ndarray:
@@ -174,6 +235,13 @@ def resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+def _largest_diagonal(stats: np.ndarray) -> float:
+    if len(stats) == 0:
+        return 0.0
+    largest = stats[int(np.argmax(stats[:, cv2.CC_STAT_AREA]))]
+    return math.hypot(largest[cv2.CC_STAT_WIDTH], largest[cv2.CC_STAT_HEIGHT])
+
+
 def object_size(mask: np.ndarray) -> float:
     """The diagonal of the largest blob's box, in pixels (0 for an empty mask).
 
@@ -182,34 +250,32 @@ def object_size(mask: np.ndarray) -> float:
     length), and taking the largest blob rather than the whole mask keeps a union
     of several objects from being grown by the distance between them.
     """
-    count, _, stats, _ = cv2.connectedComponentsWithStats((mask >= HALF).astype(np.uint8))
-    if count <= 1:
-        return 0.0
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    width = stats[largest, cv2.CC_STAT_WIDTH]
-    height = stats[largest, cv2.CC_STAT_HEIGHT]
-    return math.hypot(width, height)
+    return _largest_diagonal(_components(mask, HALF - 1)[1])
+
+
+def _grow_px(size: float, settings: MaskSettings) -> int:
+    return max(settings.grow_min_px, round(settings.grow_fraction * size))
 
 
 def grow_px(mask: np.ndarray, settings: MaskSettings) -> int:
     """How far `postprocess` grows this mask: a fraction of its size, at least `grow_min_px`."""
-    return max(settings.grow_min_px, round(settings.grow_fraction * object_size(mask)))
+    return _grow_px(object_size(mask), settings)
 
 
 def _postprocess(crop: np.ndarray, settings: MaskSettings) -> np.ndarray:
     if settings.fill_holes:
         crop = _fill_holes(crop)
-    area = int(np.count_nonzero(crop))
-    min_area = math.ceil(settings.min_speck_fraction * area)
-    if min_area > 1:
-        crop = _drop_specks(crop, min_area)
-    if not crop.any():
-        return crop
-    grown = _dilate(crop, grow_px(crop, settings))
+    labels, stats = _components(crop, 0)
+    min_area = math.ceil(settings.min_speck_fraction * int(stats[:, cv2.CC_STAT_AREA].sum()))
+    small = stats[:, cv2.CC_STAT_AREA] < min_area
+    if small.any():
+        crop = _without_small(crop, labels, stats, min_area)
+    px = _grow_px(_largest_diagonal(stats[~small]), settings)
+    grown = _locally(crop, px, lambda values: _dilate_binary(values, px))
     if settings.feather_px <= 0:
         return grown
     # The feather may lower the grown band but never the object itself.
-    return np.maximum(feather(grown, settings.feather_px), crop)
+    return cv2.max(feather(grown, settings.feather_px), crop)
 
 
 def postprocess(mask: np.ndarray, settings: MaskSettings) -> np.ndarray:

@@ -213,3 +213,27 @@ def test_bounding_box_matches_box_of_mask_on_views_and_empty_masks():
     assert masks.bounding_box(mask) == box_of_mask(mask) == (5, 10, 33, 41)
     view = mask[5:45, 4:60]
     assert masks.bounding_box(view) == box_of_mask(view) == (1, 5, 29, 36)
+
+
+def blobs(shape=(700, 1300), seed=4) -> np.ndarray:
+    """Random overlapping disks and a frame-touching bar: many edge tiles, many flat ones."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(shape, np.uint8)
+    for _ in range(25):
+        centre = (int(rng.integers(100, shape[1] - 100)), int(rng.integers(100, shape[0] - 100)))
+        cv2.circle(mask, centre, int(rng.integers(5, 150)), 255, -1)
+    mask[:, :40] = 255
+    mask[100:650, 350:1000] = 255
+    return mask
+
+
+def test_tiled_operations_equal_the_whole_mask_computation():
+    mask = blobs()
+    soft = cv2.GaussianBlur(mask, (0, 0), 2)
+    np.testing.assert_array_equal(masks.grow(mask, 9), masks._dilate_binary(mask, 9))
+    np.testing.assert_array_equal(masks.shrink(mask, 9), 255 - masks._dilate_binary(255 - mask, 9))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))
+    np.testing.assert_array_equal(masks.grow(soft, 6), cv2.dilate(soft, kernel))
+    np.testing.assert_array_equal(masks.shrink(soft, 6), cv2.erode(soft, kernel))
+    blurred = cv2.GaussianBlur(mask, (25, 25), 4, borderType=cv2.BORDER_REPLICATE)
+    np.testing.assert_array_equal(masks.feather(mask, 8), blurred)
