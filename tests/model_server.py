@@ -26,6 +26,7 @@ class ModelServer:
         self.requests: list[SeenRequest] = []
         self.stall_after: int | None = None  # bytes sent before going silent
         self.chunk = 64 * 1024
+        self.delay = 0.0  # seconds between chunks, to make a download slow enough to cancel
         self._stop = threading.Event()
         server = self
 
@@ -56,6 +57,8 @@ class ModelServer:
                 for offset in range(start, len(data), server.chunk):
                     if server.stall_after is not None and sent >= server.stall_after:
                         server._stop.wait(30)
+                        return
+                    if server.delay and server._stop.wait(server.delay):
                         return
                     piece = data[offset:offset + server.chunk]
                     try:

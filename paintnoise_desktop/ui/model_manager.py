@@ -1,0 +1,226 @@
+"""The model manager: what is installed, downloads with progress, adding files, verifying.
+
+Downloads run as `DownloadJob`s on the engine thread through the bridge; this
+dialog only shows their progress. Verifying reads files (checksums of gigabytes),
+so it runs on a short-lived Python thread and reports back by signal.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.errors import PaintNoiseError
+from ..core.jobs import DownloadJob, Progress, Result, Status
+from ..engine.catalog import ModelSpec, load_catalog
+from ..engine.model_check import Verdict, validate_model_path, verify_model
+from ..engine.registry import INCOMPLETE_MARKER, expected_path, locate, models_dir
+from ..engine.settings import EngineSettings, load_settings, save_settings, with_model_path
+from .engine_bridge import EngineBridge
+
+COLUMNS = ("Model", "Role", "Status", "Size", "Licence")
+STATUS_COLUMN = 2
+STATUS_TEXT = {
+    "models folder": "installed",
+    "Hugging Face cache": "installed (Hugging Face cache)",
+    "user path": "added by path",
+}
+
+
+def model_status(model_id: str, settings: EngineSettings) -> str:
+    location = locate(model_id, settings)
+    if location is not None:
+        return STATUS_TEXT[location.origin]
+    if (expected_path(model_id, settings) / INCOMPLETE_MARKER).exists():
+        return "download not finished"
+    return "not installed"
+
+
+class ModelManagerDialog(QDialog):
+    settingsChanged = Signal(object)  # EngineSettings, after a model was added by path
+    _verified = Signal(object)  # Verdict, from the verifying thread
+
+    def __init__(self, bridge: EngineBridge, settings: EngineSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelManager")
+        self.setWindowTitle("Models")
+        self.bridge = bridge
+        self.settings = settings or load_settings()
+        self.specs: list[ModelSpec] = list(load_catalog().values())
+        self._download: tuple[int, str] | None = None  # (job id, model id)
+
+        self.table = QTableWidget(len(self.specs), len(COLUMNS), objectName="modelTable")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.progress_bar = QProgressBar(objectName="downloadProgress", maximum=1000, visible=False)
+        self.status_label = QLabel(objectName="modelStatusLabel", wordWrap=True)
+        self.download_button = QPushButton("Download", objectName="downloadButton")
+        self.cancel_button = QPushButton("Cancel download", objectName="cancelDownloadButton",
+                                         enabled=False)
+        self.add_file_button = QPushButton("Add from file…", objectName="addFileButton")
+        self.add_folder_button = QPushButton("Add from folder…", objectName="addFolderButton")
+        self.verify_button = QPushButton("Verify", objectName="verifyButton")
+        self.open_folder_button = QPushButton("Open models folder", objectName="openFolderButton")
+        self._lay_out()
+        self._fill_table()
+        self.table.selectRow(0)
+
+        self.download_button.clicked.connect(lambda: self.start_download(self.selected_model()))
+        self.cancel_button.clicked.connect(self.cancel_download)
+        self.add_file_button.clicked.connect(lambda: self._ask_for_path(folder=False))
+        self.add_folder_button.clicked.connect(lambda: self._ask_for_path(folder=True))
+        self.verify_button.clicked.connect(lambda: self.verify(self.selected_model()))
+        self.open_folder_button.clicked.connect(self.open_models_folder)
+        self.bridge.progress.connect(self._on_progress)
+        self.bridge.finished.connect(self._on_finished)
+        self._verified.connect(self._on_verified)
+
+    def _lay_out(self) -> None:
+        buttons = QHBoxLayout()
+        for button in (self.download_button, self.cancel_button, self.add_file_button,
+                       self.add_folder_button, self.verify_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.open_folder_button)
+        column = QVBoxLayout(self)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.progress_bar)
+        column.addWidget(self.status_label)
+        column.addLayout(buttons)
+        self.resize(860, 420)
+
+    def _fill_table(self) -> None:
+        for row, spec in enumerate(self.specs):
+            cells = (f"{spec.name} ({spec.id})", spec.role, model_status(spec.id, self.settings),
+                     f"{spec.size_bytes / 1e9:.2f} GB", spec.licence)
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.UserRole, spec.id)
+                self.table.setItem(row, column, item)
+
+    def refresh(self) -> None:
+        for row, spec in enumerate(self.specs):
+            self.table.item(row, STATUS_COLUMN).setText(model_status(spec.id, self.settings))
+
+    def status_of(self, model_id: str) -> str:
+        return self.table.item(self._row_of(model_id), STATUS_COLUMN).text()
+
+    def selected_model(self) -> str:
+        row = max(self.table.currentRow(), 0)
+        return self.table.item(row, 0).data(Qt.UserRole)
+
+    def select_model(self, model_id: str) -> None:
+        self.table.selectRow(self._row_of(model_id))
+
+    def _row_of(self, model_id: str) -> int:
+        return next(row for row, spec in enumerate(self.specs) if spec.id == model_id)
+
+    # -- downloads --------------------------------------------------------------------------
+
+    def start_download(self, model_id: str) -> int | None:
+        """Queue a download of `model_id` on the engine thread; None if one is running."""
+        if self._download is not None:
+            self.status_label.setText("One download at a time: wait for this one or cancel it.")
+            return None
+        self.select_model(model_id)
+        job_id = self.bridge.submit(lambda job_id: DownloadJob(job_id, model_id))
+        self._download = (job_id, model_id)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.download_button.setEnabled(False)
+        self.status_label.setText(f"Starting the download of {model_id}…")
+        return job_id
+
+    def cancel_download(self) -> None:
+        if self._download is not None:
+            self.bridge.cancel(self._download[0])
+
+    def _on_progress(self, progress: Progress) -> None:
+        if self._download is None or progress.job_id != self._download[0]:
+            return
+        self.progress_bar.setValue(round(progress.fraction * 1000))
+        self.status_label.setText(f"{self._download[1]}: {progress.message}")
+
+    def _on_finished(self, result: Result) -> None:
+        if self._download is None or result.job_id != self._download[0]:
+            return
+        model_id = self._download[1]
+        self._download = None
+        self.progress_bar.setVisible(False)
+        self.cancel_button.setEnabled(False)
+        self.download_button.setEnabled(True)
+        if result.status is Status.CANCELLED:
+            message = "Download cancelled; starting it again resumes where it stopped."
+        else:
+            message = result.message
+        self.status_label.setText(f"{model_id}: {message}")
+        self.refresh()
+
+    # -- adding, verifying, the folder ------------------------------------------------------
+
+    def _ask_for_path(self, folder: bool) -> None:
+        model_id = self.selected_model()
+        title = f"Choose the files of {model_id}"
+        if folder:
+            path = QFileDialog.getExistingDirectory(self, title)
+        else:
+            path, _ = QFileDialog.getOpenFileName(
+                self, title, "", "Model weights (*.safetensors *.pth);;All files (*)")
+        if path:
+            self.add_path(model_id, Path(path))
+
+    def add_path(self, model_id: str, path: Path) -> bool:
+        """Use files the user already has for `model_id`, without copying them."""
+        spec = next(spec for spec in self.specs if spec.id == model_id)
+        try:
+            checked = validate_model_path(spec, path)
+            self.settings = load_settings()  # the command line may have changed it meanwhile
+            self.settings = with_model_path(self.settings, model_id, checked)
+            save_settings(self.settings)
+        except PaintNoiseError as error:
+            self.status_label.setText(str(error))
+            return False
+        self.bridge.apply_settings(self.settings)
+        self.settingsChanged.emit(self.settings)
+        self.status_label.setText(f"{spec.name} now uses {checked}.")
+        self.refresh()
+        return True
+
+    def verify(self, model_id: str) -> None:
+        self.verify_button.setEnabled(False)
+        self.status_label.setText(f"Checking {model_id}…")
+        settings = self.settings
+        threading.Thread(target=lambda: self._verified.emit(verify_model(model_id, settings)),
+                         name="verify-model", daemon=True).start()
+
+    def _on_verified(self, verdict: Verdict) -> None:
+        self.verify_button.setEnabled(True)
+        self.status_label.setText(f"{verdict.model_id}: {verdict.summary}")
+
+    def open_models_folder(self) -> None:
+        folder = models_dir(self.settings)
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))

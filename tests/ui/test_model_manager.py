@@ -1,0 +1,149 @@
+"""The model manager and the download offer, driven through a real EngineBridge and engine."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import torch
+from PySide6.QtWidgets import QMessageBox
+
+from paintnoise_desktop.core.jobs import CancelToken, LoadModelJob, Status
+from paintnoise_desktop.engine.engine import Engine
+from paintnoise_desktop.engine.settings import load_settings
+from paintnoise_desktop.ui.model_manager import ModelManagerDialog
+from paintnoise_desktop.ui.model_offer import offer_download
+from tests.model_server import ModelServer, checkpoint_bytes, url_model, write_catalog
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch):
+    folder = tmp_path / "models"
+    monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(folder))
+    monkeypatch.setenv("PAINTNOISE_SETTINGS", str(tmp_path / "settings.json"))
+    (folder / "sam-vit-b").mkdir(parents=True)
+    torch.save({"weight": torch.zeros(8)}, folder / "sam-vit-b" / "sam_vit_b_01ec64.pth")
+    return folder
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A loopback host serving a small 'sam-vit-h' checkpoint the catalogue points at."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    served = ModelServer(tmp_path / "served").start()
+    served.data = checkpoint_bytes(tmp_path)
+    served.add("/sam_vit_h_4b8939.pth", served.data)
+    catalog = write_catalog(tmp_path / "catalog.json", [
+        url_model("sam-vit-h", f"{served.url}/sam_vit_h_4b8939.pth", served.data,
+                  hashlib.sha256(served.data).hexdigest()),
+        url_model("sam-vit-b", f"{served.url}/sam_vit_b_01ec64.pth", b"x" * 100)])
+    monkeypatch.setenv("PAINTNOISE_CATALOG", str(catalog))
+    yield served
+    served.stop()
+
+
+def test_every_catalogue_model_is_listed_with_its_status(qtbot, models, tmp_path, make_bridge):
+    dialog = ModelManagerDialog(make_bridge())
+    qtbot.addWidget(dialog)
+
+    assert dialog.table.rowCount() == 8
+    assert dialog.status_of("sam-vit-b") == "installed"
+    assert dialog.status_of("sd2-inpainting") == "not installed"
+    assert dialog.table.item(6, 1).text() == "inpainting"
+    assert dialog.table.item(6, 3).text().endswith("GB")
+
+    checkpoint = tmp_path / "elsewhere.pth"
+    torch.save({"weight": torch.zeros(8)}, checkpoint)
+    assert dialog.add_path("sam-vit-h", checkpoint)
+    assert dialog.status_of("sam-vit-h") == "added by path"
+    assert load_settings().model_paths == {"sam-vit-h": str(checkpoint)}
+    assert not dialog.add_path("sd2-inpainting", checkpoint)
+    assert "not a .safetensors file" in dialog.status_label.text()
+
+
+def test_download_shows_progress_then_installed(qtbot, models, server, make_bridge):
+    bridge = make_bridge()
+    dialog = ModelManagerDialog(bridge)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    messages = []
+    bridge.progress.connect(lambda progress: messages.append(progress.message))
+    assert dialog.status_of("sam-vit-h") == "not installed"
+
+    dialog.select_model("sam-vit-h")
+    with qtbot.waitSignal(bridge.finished, timeout=WAIT_MS) as finished:
+        dialog.download_button.click()
+        assert dialog.progress_bar.isVisible() and dialog.cancel_button.isEnabled()
+
+    assert finished.args[0].status is Status.FINISHED
+    assert any(" MB at " in message for message in messages)
+    assert dialog.status_of("sam-vit-h") == "installed"
+    assert not dialog.progress_bar.isVisible()
+    assert (models / "sam-vit-h" / "sam_vit_h_4b8939.pth").read_bytes() == server.data
+
+
+def test_cancel_stops_the_download_and_leaves_it_resumable(qtbot, models, server, make_bridge):
+    server.delay = 0.05
+    bridge = make_bridge()
+    dialog = ModelManagerDialog(bridge)
+    qtbot.addWidget(dialog)
+
+    with qtbot.waitSignal(bridge.progress, timeout=WAIT_MS,
+                          check_params_cb=lambda progress: "MB at" in progress.message):
+        dialog.start_download("sam-vit-h")
+    with qtbot.waitSignal(bridge.finished, timeout=WAIT_MS) as finished:
+        dialog.cancel_button.click()
+
+    assert finished.args[0].status is Status.CANCELLED
+    assert "resumes" in dialog.status_label.text()
+    assert dialog.status_of("sam-vit-h") == "download not finished"
+    assert (models / "sam-vit-h" / "sam_vit_h_4b8939.pth.part").exists()
+
+
+def test_verify_reports_on_the_selected_model(qtbot, models, make_bridge):
+    dialog = ModelManagerDialog(make_bridge())
+    qtbot.addWidget(dialog)
+    dialog.select_model("sam-vit-b")
+    dialog.verify_button.click()
+    qtbot.waitUntil(lambda: "sam-vit-b: OK" in dialog.status_label.text(), timeout=WAIT_MS)
+
+    (models / "sam-vit-b" / "sam_vit_b_01ec64.pth").write_bytes(b"not a checkpoint")
+    dialog.verify("sam-vit-b")
+    qtbot.waitUntil(lambda: "is broken" in dialog.status_label.text(), timeout=WAIT_MS)
+
+
+def test_a_missing_model_result_offers_the_download(qtbot, models, server, make_window,
+                                                     monkeypatch):
+    window = make_window()
+    window.modelMissing.connect(lambda model_id: offer_download(window, model_id, window.bridge))
+    asked = []
+
+    def answer_yes(box) -> int:
+        asked.append(box.text())
+        return QMessageBox.Yes
+
+    monkeypatch.setattr(QMessageBox, "exec", answer_yes)
+    result = Engine().run(LoadModelJob(1, "sam-vit-h"), lambda progress: None, CancelToken())
+    assert result.status is Status.FAILED and result.missing_model == "sam-vit-h"
+
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
+        window.show_job_error(result)
+
+    assert len(asked) == 1 and "is not installed" in asked[0] and "Apache-2.0" in asked[0]
+    manager = window.findChild(ModelManagerDialog)
+    assert manager is not None and manager.isVisible() and not manager.isModal()
+    qtbot.waitUntil(lambda: manager.status_of("sam-vit-h") == "installed", timeout=WAIT_MS)
+
+
+def test_saying_no_or_being_offline_starts_nothing(qtbot, models, server, make_bridge, monkeypatch):
+    bridge = make_bridge()
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: QMessageBox.No)
+    assert offer_download(None, "sam-vit-h", bridge) is None
+    told = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *args: told.append(args[2]))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert offer_download(None, "sam-vit-h", bridge) is None
+    assert "offline mode is on" in told[0] and str(models / "sam-vit-h") in told[0]
+    assert server.requests == [] and not bridge.busy

@@ -1,0 +1,89 @@
+"""The settings dialog reads and writes the shared engine settings file and QSettings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from paintnoise_desktop.engine.settings import (
+    EngineSettings,
+    load_settings,
+    save_settings,
+    with_model_path,
+)
+from paintnoise_desktop.ui.settings_dialog import SettingsDialog, load_inpaint_defaults
+
+
+@pytest.fixture
+def settings_file(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "engine-settings.json"
+    monkeypatch.setenv("PAINTNOISE_SETTINGS", str(path))
+    return path
+
+
+@pytest.fixture
+def qsettings(tmp_path) -> QSettings:
+    return QSettings(str(tmp_path / "window.ini"), QSettings.IniFormat)
+
+
+def test_the_dialog_shows_what_was_saved(qtbot, settings_file, app_settings, qsettings, tmp_path):
+    save_settings(EngineSettings(device="cuda:1", precision="bf16", memory_profile="low",
+                                 offline=True, models_dir=tmp_path / "m"))
+    app_settings.inpainter = "sd15-inpainting"
+    qsettings.setValue("inpaint/steps", 40)
+
+    dialog = SettingsDialog(app_settings, qsettings)
+    qtbot.addWidget(dialog)
+
+    assert dialog.models_dir_edit.text() == str(tmp_path / "m")
+    assert dialog.device_combo.currentText() == "cuda:1"
+    assert dialog.precision_combo.currentData() == "bf16"
+    assert dialog.memory_combo.currentData() == "low"
+    assert dialog.offline_check.isChecked()
+    assert dialog.inpainter_combo.currentData() == "sd15-inpainting"
+    assert dialog.steps_spin.value() == 40
+    assert dialog.guidance_spin.value() == 7.5
+    assert dialog.grow_spin.value() == pytest.approx(app_settings.mask_settings.grow_fraction * 100)
+
+
+def test_ok_saves_engine_settings_and_editing_defaults(qtbot, settings_file, app_settings,
+                                                       qsettings, tmp_path):
+    dialog = SettingsDialog(app_settings, qsettings)
+    qtbot.addWidget(dialog)
+    dialog.models_dir_edit.setText(str(tmp_path / "big-disk"))
+    dialog.device_combo.setCurrentText("cpu")
+    dialog.precision_combo.setCurrentIndex(dialog.precision_combo.findData("fp32"))
+    dialog.memory_combo.setCurrentIndex(dialog.memory_combo.findData("offload"))
+    dialog.offline_check.setChecked(True)
+    dialog.steps_spin.setValue(30)
+    dialog.guidance_spin.setValue(5.5)
+    dialog.grow_spin.setValue(10.0)
+    dialog.feather_spin.setValue(12)
+    dialog.inpainter_combo.setCurrentIndex(dialog.inpainter_combo.findData("sd2-inpainting"))
+    # meanwhile `paintnoise models add` stored a path: OK must not lose it
+    save_settings(with_model_path(load_settings(), "sam-vit-h", tmp_path / "sam.pth"))
+
+    with qtbot.waitSignal(dialog.engineSettingsChanged) as changed:
+        dialog.accept()
+
+    saved = load_settings()
+    assert changed.args[0] == saved
+    assert saved == EngineSettings(device="cpu", precision="fp32", memory_profile="offload",
+                                   offline=True, models_dir=tmp_path / "big-disk",
+                                   model_paths={"sam-vit-h": str(tmp_path / "sam.pth")})
+    assert load_inpaint_defaults(qsettings).steps == 30
+    assert load_inpaint_defaults(qsettings).guidance == 5.5
+    assert app_settings.mask_settings.grow_fraction == pytest.approx(0.10)
+    assert app_settings.mask_settings.feather_px == 12
+    assert app_settings.inpainter == "sd2-inpainting"
+
+
+def test_cancel_changes_nothing(qtbot, settings_file, app_settings, qsettings):
+    dialog = SettingsDialog(app_settings, qsettings)
+    qtbot.addWidget(dialog)
+    dialog.offline_check.setChecked(True)
+    dialog.reject()
+    assert not settings_file.exists()
+    assert load_settings() == EngineSettings()
