@@ -15,6 +15,7 @@ import numpy as np
 
 from .box import Box, slices
 from .history import Edit, History
+from .imagefile import load_image, save_image
 from .masks import bounding_box
 
 
@@ -57,8 +58,6 @@ class Document:
     @classmethod
     def open(cls, path: str | Path) -> Document:
         """Read a photo (raises ImageFileError with a message for the user)."""
-        from .imagefile import load_image
-
         loaded = load_image(path)
         return cls(
             loaded.rgb,
@@ -92,8 +91,6 @@ class Document:
 
         The format follows the file name. `path` stays the source photo.
         """
-        from .imagefile import save_image
-
         save_image(
             path,
             self.rgb,

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from paintnoise_desktop.core.box import slices
 from paintnoise_desktop.core.brush import Brush, Stroke
 from paintnoise_desktop.core.document import Document
+from paintnoise_desktop.core.errors import ImageFileError
 from paintnoise_desktop.core.history import History
 
 HEIGHT, WIDTH = 10, 12
@@ -183,7 +184,6 @@ def test_the_budget_forgets_the_oldest_steps_and_undo_stops_there():
 
 
 def test_saving_marks_clean_through_the_image_file_layer(tmp_path):
-    imagefile = pytest.importorskip("paintnoise_desktop.core.imagefile")
     rgb = photo(16, 20)
     alpha = np.full((16, 20), 255, np.uint8)
     alpha[0, 0] = 10
@@ -201,5 +201,27 @@ def test_saving_marks_clean_through_the_image_file_layer(tmp_path):
     assert doc.is_dirty
     doc.redo()
     assert not doc.is_dirty
-    with pytest.raises(imagefile.ImageFileError):
+    with pytest.raises(ImageFileError):
         Document.open(tmp_path / "missing.jpg")
+
+
+def test_saving_elsewhere_keeps_the_source_and_its_exif_and_colour_profile(tmp_path):
+    from PIL import Image, ImageCms
+
+    source = tmp_path / "holiday.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "PaintNoise Camera"  # Make
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(photo(32, 48)).save(source, exif=exif, icc_profile=icc, quality=95)
+
+    doc = Document.open(source)
+    assert doc.path == source and doc.format == "JPEG" and doc.icc_profile == icc
+    doc.apply("Paint", (0, 0, 8, 8), rgb=np.zeros((8, 8, 3), np.uint8))
+    target = tmp_path / "holiday-edited.jpg"
+    doc.save(target, quality=90)
+    assert doc.path == source and doc.saved_path == target and not doc.is_dirty
+    with Image.open(target) as saved:
+        assert saved.getexif()[0x010F] == "PaintNoise Camera"
+        assert saved.info["icc_profile"] == icc
+    with Image.open(source) as untouched:
+        assert np.asarray(untouched)[:8, :8].max() > 0
