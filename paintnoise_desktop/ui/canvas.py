@@ -25,7 +25,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from paintnoise_desktop.core.box import Box, clip, slices
+from paintnoise_desktop.core.box import Box, box_of_mask, clip, slices, union
 from paintnoise_desktop.core.brush import Brush, Stroke
 from paintnoise_desktop.core.document import Document
 from paintnoise_desktop.ui.canvas_view import CanvasView
@@ -61,6 +61,8 @@ class Canvas(QWidget):
         self._override: ImagePyramid | None = None
         self._override_source: np.ndarray | None = None
         self._overlay: ImagePyramid | None = None
+        # Holds every non-zero mask pixel (it may be larger): no tint work outside it.
+        self._mask_extent: Box | None = None
         self._overlay_visible = True
         self._tool = "add"
         self._brush_size = 20
@@ -79,10 +81,11 @@ class Canvas(QWidget):
         self._stroke = None
         self._doc = doc
         self._override = self._override_source = None
-        self._photo = self._overlay = None
+        self._photo = self._overlay = self._mask_extent = None
         if doc is not None:
             self._photo = ImagePyramid(rgb_to_rgb32(doc.rgb))
             self._overlay = ImagePyramid(doc.mask)
+            self._mask_extent = box_of_mask(doc.mask)
         self._update_cursor()
         self.zoom_fit()
 
@@ -94,16 +97,21 @@ class Canvas(QWidget):
         if (self._photo.height, self._photo.width) != doc.mask.shape:
             self.set_document(doc)
             return
-        box = clip(box or (0, 0, doc.width, doc.height), doc.width, doc.height)
         if box is None:
-            return
+            box, extent = (0, 0, doc.width, doc.height), box_of_mask(doc.mask)
+        else:
+            box, extent = clip(box, doc.width, doc.height), union(self._mask_extent, box)
+            if box is None:
+                return
         self._photo.update(box, rgb_to_rgb32(doc.rgb[slices(box)]))
         self._overlay.update(box, doc.mask[slices(box)])
+        self._mask_extent = extent
         self.update(self.widget_rect_of(box))
 
     def _refresh_overlay(self, box: Box) -> None:
         assert self._doc is not None and self._overlay is not None
         self._overlay.update(box, self._doc.mask[slices(box)])
+        self._mask_extent = union(self._mask_extent, box)
         if self._overlay_visible:
             self.update(self.widget_rect_of(box))
 
@@ -404,6 +412,9 @@ class Canvas(QWidget):
         """Tint the mask: its alpha scaled into a scratch image the size of the exposed part,
         coloured, and laid over the photo."""
         assert self._overlay is not None
+        if self._mask_extent is None:
+            return
+        exposed = exposed & self.widget_rect_of(self._mask_extent)
         geometry = self._level_geometry(self._overlay, exposed)
         if geometry is None:
             return

@@ -54,7 +54,7 @@ class ImagePyramid:
     """Levels of one image (RGB32 pixels or an Alpha8 mask) with QImages over them."""
 
     def __init__(self, pixels: np.ndarray) -> None:
-        self.levels: list[np.ndarray] = [np.ascontiguousarray(pixels)]
+        self.levels: list[np.ndarray] = [np.array(pixels, order="C", copy=True)]
         while max(self.levels[-1].shape[:2]) > SMALLEST_SIDE:
             self.levels.append(_halve(self.levels[-1]))
         self.images = [qimage_over(level) for level in self.levels]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QWheelEvent
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QRegion, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -143,6 +143,41 @@ def test_left_drag_paints_along_the_path_in_image_coordinates(canvas, qtbot, zoo
     assert len(doc.history.names) == 1
 
 
+class PaintedRegion(QObject):
+    """Collects the regions of the paint events a widget receives."""
+
+    def __init__(self, widget: Canvas) -> None:
+        super().__init__(widget)
+        self.region = QRegion()
+        self.events = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.region = self.region.united(event.region())
+            self.events += 1
+        return False
+
+
+def test_a_stroke_repaints_only_the_widget_rects_it_touched(canvas, qtbot):
+    canvas.resize(400, 300)
+    doc = make_document()
+    canvas.set_document(doc)
+    canvas.set_brush_size(5)
+    QTest.mouseMove(canvas, QPoint(100, 100))
+    QApplication.processEvents()
+    painted = PaintedRegion(canvas)
+    QTest.mousePress(canvas, LEFT, NO_KEYS, QPoint(100, 100))
+    QTest.mouseMove(canvas, QPoint(300, 100))  # one far jump: the stroke fills the gap
+    qtbot.waitUntil(lambda: painted.events > 0)
+    QApplication.processEvents()
+    QTest.mouseRelease(canvas, LEFT, NO_KEYS, QPoint(300, 100))
+    assert painted.region.contains(QPoint(200, 100)), "the dabs between the events are shown"
+    # at 2x a 5 px brush is 10 px on screen: the stroke fits a strip about 220 x 30
+    bounds = painted.region.boundingRect()
+    assert bounds.width() < 240 and bounds.height() < 40
+
+
 def test_each_drag_is_one_history_step_and_undo_restores_the_mask(canvas):
     doc = make_document()
     canvas.set_document(doc)
@@ -153,8 +188,12 @@ def test_each_drag_is_one_history_step_and_undo_restores_the_mask(canvas):
     drag(canvas, line((150, 20), (150, 130), steps=30))
     assert names == ["Brush", "Brush"]
     assert len(doc.history.names) == 2
-    doc.undo()
+    QTest.mouseMove(canvas, QPoint(5, 140))  # keep the brush outline away from the sampled pixels
+    assert colour_at(canvas, 150, 75)[0] > GREY[0] + 50
+    canvas.refresh(doc.undo())
     assert not doc.mask[:, 140:].any() and doc.mask[50, 50] == 255
+    assert colour_at(canvas, 150, 75) == GREY
+    assert colour_at(canvas, 50, 50)[0] > GREY[0] + 50
 
 
 def test_dragging_after_a_pan_paints_under_the_cursor(canvas, qtbot):
@@ -243,6 +282,16 @@ def test_refresh_of_a_box_shows_the_changed_mask_and_pixels(canvas):
     assert colour_at(canvas, 15, 15) == GREY, "pixels outside the refreshed box are not reloaded"
     canvas.refresh((10, 10, 20, 20))
     assert colour_at(canvas, 15, 15) == (0, 0, 255)
+
+
+def test_refresh_of_everything_after_clearing_the_mask_removes_the_tint(canvas):
+    doc = make_document()
+    doc.mask[40:80, 50:100] = 255
+    canvas.set_document(doc)
+    assert colour_at(canvas, 70, 60) != GREY
+    doc.mask[:] = 0
+    canvas.refresh()
+    assert colour_at(canvas, 70, 60) == GREY
 
 
 def test_painting_at_a_small_zoom_shows_on_screen(qtbot):

@@ -50,3 +50,10 @@ def test_rgb32_pixels_read_back_as_the_same_colours():
 def test_level_for_zoom_is_the_smallest_level_at_least_as_detailed_as_the_screen(zoom, level):
     pyramid = ImagePyramid(np.zeros((600, 1030), np.uint8))
     assert pyramid.level_for(zoom) == level
+
+
+def test_the_pyramid_owns_its_pixels():
+    mask = np.zeros((20, 30), np.uint8)
+    pyramid = ImagePyramid(mask)
+    mask[:] = 255
+    assert not pyramid.levels[0].any()
