@@ -26,6 +26,9 @@ def _frozen_copy(array: np.ndarray) -> np.ndarray:
 
 
 class Document:
+    """One open photo. `rgb` and `mask` are edited in place and keep their identity, so a
+    view or a `Stroke` made on them stays valid across edits, undo and redo."""
+
     def __init__(
         self,
         rgb: np.ndarray,
@@ -71,7 +74,7 @@ class Document:
 
     @classmethod
     def from_array(cls, rgb: np.ndarray, alpha: np.ndarray | None = None) -> Document:
-        return cls(np.ascontiguousarray(rgb).copy(), None if alpha is None else alpha.copy())
+        return cls(rgb.copy(order="C"), None if alpha is None else alpha.copy(order="C"))
 
     @property
     def width(self) -> int:

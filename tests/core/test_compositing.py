@@ -26,7 +26,7 @@ def scenes(draw):
     return base, patch, (x0, y0, x1, y1), alpha
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(scenes())
 def test_zero_alpha_keeps_the_base_and_full_alpha_takes_the_patch(scene):
     base, patch, box, alpha = scene

@@ -114,6 +114,7 @@ operations = st.one_of(
 @given(st.lists(operations, max_size=25))
 def test_undo_redo_restore_exact_bytes_for_any_sequence(ops):
     doc = Document.from_array(photo())
+    rgb_array, mask_array = doc.rgb, doc.mask
     states = [(doc.rgb.copy(), doc.mask.copy())]
     current = 0
     for op in ops:
@@ -154,6 +155,7 @@ def test_undo_redo_restore_exact_bytes_for_any_sequence(ops):
         np.testing.assert_array_equal(doc.rgb, expected_rgb)
         np.testing.assert_array_equal(doc.mask, expected_mask)
         assert doc.history.index == current
+        assert doc.rgb is rgb_array and doc.mask is mask_array  # edited in place
         assert len(doc.history.names) == len(states) - 1
 
 
