@@ -284,8 +284,8 @@ def postprocess(mask: np.ndarray, settings: MaskSettings) -> np.ndarray:
     Binarise at half; with `settings.tight` that is all. Otherwise fill enclosed holes,
     drop specks smaller than `min_speck_fraction` of the object's area, grow by
     `grow_px` (a fraction of the object's size, see `object_size`), and feather the
-    new edge outward by `feather_px`: the object itself stays fully 255. Found masks
-    are post-processed at working size, then brought to the photo's by `resize_mask`.
+    new edge outward by `feather_px`: the object itself stays fully 255. Sizes are in
+    the given mask's pixels, so results follow the resolution it is run at.
     """
     binary = binarise(mask)
     if settings.tight:
