@@ -1,0 +1,173 @@
+"""Segment Anything's "segment everything": object masks proposed from a grid of points.
+
+The image is encoded once; the grid's points go through the mask decoder many at
+a time. Filtering (predicted IoU, stability) and box NMS run on the decoder's
+low-resolution logits, so only the surviving masks are ever upsampled, to the
+working copy's size (long side at most `WORKING_SIDE`). On CUDA the image encoder
+runs under bf16/fp16 autocast; the decoder and everything after it stay fp32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+import torch
+from segment_anything.utils.amg import (
+    batched_mask_to_box,
+    build_point_grid,
+    calculate_stability_score,
+    remove_small_regions,
+)
+from torchvision.ops import batched_nms
+
+WORKING_SIDE = 1024
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ProposalSettings:
+    points_per_side: int = 24
+    points_per_batch: int = 64
+    min_predicted_iou: float = 0.80
+    min_stability: float = 0.90
+    nms_iou: float = 0.7
+    max_proposals: int = 64
+    min_keep: int = 8  # when SAM is unsure everywhere, still offer its most confident guesses
+    min_region_fraction: float = 0.0005  # holes and islands below this share of the photo go
+
+
+@dataclass(frozen=True)
+class Proposals:
+    masks: np.ndarray  # N x h x w bool, at the working size
+    boxes: np.ndarray  # N x 4 int (x0, y0, x1, y1), end-exclusive, working coordinates
+    quality: np.ndarray  # N, SAM's predicted IoU
+
+
+def working_copy(image: np.ndarray, side: int = WORKING_SIDE) -> np.ndarray:
+    """`image` with its long side at most `side` (the image itself when already small)."""
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
+    if scale >= 1:
+        return image
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _encode(predictor, image: np.ndarray) -> None:
+    device = predictor.model.device
+    half = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+    with torch.autocast(device.type, dtype=half, enabled=device.type == "cuda"):
+        predictor.set_image(image)
+    predictor.features = predictor.features.float()
+
+
+@dataclass
+class _Pool:
+    """Low-resolution logits of the masks worth keeping so far."""
+
+    logits: list[torch.Tensor]
+    scores: list[torch.Tensor]
+    passed: list[torch.Tensor]
+
+    def add(self, logits: torch.Tensor, scores: torch.Tensor, passed: torch.Tensor, spare: int) -> None:
+        """Keep the masks that passed, and the `spare` best of those that did not."""
+        failed = torch.nonzero(~passed).flatten()
+        spares = failed[scores[failed].argsort(descending=True)[:spare]]
+        chosen = torch.cat([torch.nonzero(passed).flatten(), spares])
+        self.logits.append(logits[chosen])
+        self.scores.append(scores[chosen])
+        self.passed.append(passed[chosen])
+
+    def best(self, settings: ProposalSettings) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, scores, passed = (torch.cat(items) for items in (self.logits, self.scores, self.passed))
+        if int(passed.sum()) < settings.min_keep:
+            order = (scores + 2.0 * passed).argsort(descending=True)[:settings.min_keep]
+        else:
+            order = torch.nonzero(passed).flatten()
+        return logits[order], scores[order]
+
+
+def _decode(model, features: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    labels = torch.ones(points.shape[:2], dtype=torch.int, device=points.device)
+    sparse, dense = model.prompt_encoder(points=(points, labels), boxes=None, masks=None)
+    logits, iou = model.mask_decoder(
+        image_embeddings=features,
+        image_pe=model.prompt_encoder.get_dense_pe(),
+        sparse_prompt_embeddings=sparse,
+        dense_prompt_embeddings=dense,
+        multimask_output=True,
+    )
+    return logits.flatten(0, 1), iou.flatten()
+
+
+def _cleaned(mask: np.ndarray, min_area: float) -> np.ndarray:
+    mask, _ = remove_small_regions(mask, min_area, mode="holes")
+    mask, _ = remove_small_regions(mask, min_area, mode="islands")
+    return mask
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    ys = np.flatnonzero(mask.any(axis=1))
+    xs = np.flatnonzero(mask.any(axis=0))
+    return int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1
+
+
+@torch.inference_mode()
+def generate_proposals(sam, image: np.ndarray, step: Progress,
+                       settings: ProposalSettings = ProposalSettings()) -> Proposals:
+    """Object masks for `image` (RGB uint8, already the working copy), best first by SAM's own score.
+
+    `step(fraction, message)` is called between decoder batches (and may raise to cancel).
+    """
+    from segment_anything import SamPredictor
+
+    h, w = image.shape[:2]
+    predictor = SamPredictor(sam)
+    step(0.0, "Looking at the photo")
+    _encode(predictor, image)
+    model = predictor.model
+    grid = build_point_grid(settings.points_per_side) * np.array([w, h])
+    points = torch.as_tensor(predictor.transform.apply_coords(grid, (h, w)), dtype=torch.float,
+                             device=model.device)[:, None, :]
+    low_size = model.prompt_encoder.mask_input_size[0]
+    scale = low_size / model.image_encoder.img_size
+    valid_h, valid_w = (int(np.ceil(side * scale)) for side in predictor.input_size)
+
+    pool = _Pool([], [], [])
+    batches = range(0, len(points), settings.points_per_batch)
+    for number, start in enumerate(batches):
+        step(0.2 + 0.6 * number / len(batches), "Finding objects")
+        logits, iou = _decode(model, predictor.features, points[start:start + settings.points_per_batch])
+        valid = logits[:, :valid_h, :valid_w]
+        nonempty = (valid > 0).flatten(1).any(dim=1)
+        stability = calculate_stability_score(valid, model.mask_threshold, 1.0)
+        passed = (iou >= settings.min_predicted_iou) & (stability >= settings.min_stability)
+        keep = torch.nonzero(nonempty).flatten()
+        pool.add(logits[keep], iou[keep], passed[keep], settings.min_keep)
+    if not pool.logits or sum(len(item) for item in pool.logits) == 0:
+        return Proposals(np.zeros((0, h, w), bool), np.zeros((0, 4), int), np.zeros(0, np.float32))
+
+    logits, scores = pool.best(settings)
+    boxes = batched_mask_to_box(logits[:, :valid_h, :valid_w] > 0).float()
+    kept = batched_nms(boxes, scores, torch.zeros_like(scores), settings.nms_iou)
+    kept = kept[:settings.max_proposals]
+
+    step(0.85, "Tidying the outlines")
+    min_area = settings.min_region_fraction * h * w
+    masks, quality = [], []
+    for chunk in kept.split(16):
+        upsampled = model.postprocess_masks(logits[chunk][:, None], predictor.input_size, (h, w))
+        for mask, score in zip((upsampled[:, 0] > model.mask_threshold).cpu().numpy(),
+                               scores[chunk].tolist()):
+            mask = _cleaned(mask, min_area)
+            if mask.sum() >= max(1.0, min_area):
+                masks.append(mask)
+                quality.append(score)
+    if not masks:
+        return Proposals(np.zeros((0, h, w), bool), np.zeros((0, 4), int), np.zeros(0, np.float32))
+    return Proposals(np.stack(masks), np.array([_box(mask) for mask in masks]),
+                     np.array(quality, np.float32))
