@@ -12,13 +12,12 @@ from dataclasses import fields
 
 import numpy as np
 
-from .cli_jobs import TextProgress, run_job
+from .cli_jobs import TextProgress, add_engine_options, engine_for, run_job
 from .cli_mask import add_find_options, find_mask, read_mask
 from .cli_paths import check_writable, output_paths
 from .core.errors import PaintNoiseError
 from .core.imagefile import format_for_path, load_image, save_image
 from .core.jobs import InpaintJob
-from .engine.engine import Engine
 from .engine.registry import find_model
 from .engine.settings import EngineSettings
 
@@ -60,7 +59,7 @@ def _run_edit(args: argparse.Namespace) -> int:
     for note in photo.notes:
         progress.note(f"note: {note}")
     height, width = photo.rgb.shape[:2]
-    engine = Engine()
+    engine = engine_for(args)
     if args.mask is not None:
         mask = read_mask(args.mask, width, height)
     else:
@@ -114,6 +113,7 @@ def add_edit_command(commands: argparse._SubParsersAction,
                         help="how closely to follow the text (default %(default)s)")
     parser.add_argument("--variants", type=positive_int, default=1, metavar="N",
                         help="paint N variants, written as OUT-1, OUT-2, ... (default 1)")
+    add_engine_options(parser)
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="the file to write (.jpg, .png, .webp or .tif)")
     parser.add_argument("--overwrite", action="store_true",

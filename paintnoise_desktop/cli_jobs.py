@@ -7,13 +7,16 @@ the same cooperative cancel the window uses.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
+from dataclasses import replace
 from typing import TextIO
 
 from .core.errors import PaintNoiseError
 from .core.jobs import CancelToken, Job, Progress, Result, Status
 from .engine.engine import Engine
+from .engine.settings import load_settings
 
 
 class TextProgress:
@@ -45,6 +48,20 @@ class TextProgress:
         if self._open_line:
             self.stream.write("\n")
             self._open_line = False
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", metavar="DEVICE",
+                        help="cpu, cuda, cuda:1 or mps (default: the saved setting, else the "
+                             "GPU when there is one)")
+
+
+def engine_for(args: argparse.Namespace) -> Engine:
+    """An engine with the settings the window saved (models folder, model paths, device)."""
+    settings = load_settings()
+    if args.device:
+        settings = replace(settings, device=args.device)
+    return Engine(settings)
 
 
 class JobFailed(PaintNoiseError):

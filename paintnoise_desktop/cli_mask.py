@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .cli_jobs import TextProgress, run_job
+from .cli_jobs import TextProgress, add_engine_options, engine_for, run_job
 from .cli_paths import check_writable
 from .core import masks
 from .core.errors import ImageFileError, PaintNoiseError
@@ -131,7 +131,7 @@ def _run_mask(args: argparse.Namespace) -> int:
     check_writable([output], args.photo, args.overwrite)
     progress = TextProgress()
     photo = load_image(args.photo)
-    mask = find_mask(Engine(), photo.rgb, args, progress)
+    mask = find_mask(engine_for(args), photo.rgb, args, progress)
     write_mask_png(output, mask)
     print(output)
     return 0
@@ -148,6 +148,7 @@ def add_mask_command(commands: argparse._SubParsersAction,
     parser.add_argument("photo", metavar="PHOTO")
     parser.add_argument("--find", required=True, metavar="TEXT", help="what to find")
     add_find_options(parser)
+    add_engine_options(parser)
     parser.add_argument("-o", "--output", required=True, metavar="MASK.png")
     parser.add_argument("--overwrite", action="store_true",
                         help="allow writing over an existing file")
