@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..core.errors import ModelError
 from ..core.jobs import CancelToken, StepCallback
-from .catalog import get_spec
+from .catalog import ModelSpec, get_spec
 from .download import Transfer, install_model, refuse_if_offline
 from .model_store import ModelStore
 from .registry import locate, require_model
@@ -46,22 +46,27 @@ def load_model(model_id: str, models: ModelStore, step: StepCallback, cancel: Ca
     spec = get_spec(model_id)
     require_model(model_id, models.settings)
     step(0.0, f"Loading {spec.name}")
-    loader = _loader_for(spec.role)
-    if loader is None:
-        raise ModelError(f"{spec.name} is loaded when a tool first needs it; there is nothing to preload.")
-    cancel.raise_if_cancelled()
-    loader(models)
+    _preload(spec, models)
     step(1.0, f"{spec.name} is ready. {memory_summary(pick_device(models.settings))}")
 
 
-def _loader_for(role: str):
-    """The getter the pipeline itself uses, so a preloaded model is the one it finds warm."""
-    if role == "proposals":
+def _preload(spec: ModelSpec, models: ModelStore) -> None:
+    """Load through the getter the pipeline itself uses, so the job warms what a tool will use.
+
+    Segment Anything and CLIP getters load the best installed model of their kind.
+    """
+    if spec.role == "proposals":
         from .sam_model import get_sam
 
-        return get_sam
-    if role == "image-text scoring":
+        get_sam(models)
+    elif spec.role == "image-text scoring":
         from .clip_model import get_clip
 
-        return get_clip
-    return None
+        get_clip(models)
+    elif spec.role == "inpainting":
+        from .inpainters.diffusion import DiffusionInpainter
+
+        DiffusionInpainter.for_model(spec.id, models)
+    else:
+        raise ModelError(f"{spec.name} is loaded when a tool first needs it; "
+                         "there is nothing to preload.")
