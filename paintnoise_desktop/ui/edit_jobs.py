@@ -16,6 +16,7 @@ from ..core import masks
 from ..core.box import slices
 from ..core.document import Document
 from ..core.jobs import FindJob, InpaintJob, MaskCandidate, Progress, Result, Status
+from ..engine.ranking import is_weak, parse_query, select
 from .app_settings import AppSettings
 from .engine_bridge import EngineBridge
 
@@ -82,7 +83,9 @@ class EditJobs:
 
     def _find(self, document: Document, text: str, replace_text: str | None) -> int:
         image = document.rgb.copy()  # the document may change while the engine reads
-        job_id = self._bridge.submit(lambda job_id: FindJob(job_id, image=image, text=text))
+        wanted, excluded = parse_query(text)
+        job_id = self._bridge.submit(
+            lambda job_id: FindJob(job_id, image=image, text=wanted, exclude=excluded))
         self._wait(_Waiting(job_id, "find", document, text, replace_text))
         self._window.show_message(f"Finding \u201c{text}\u201d\u2026")
         return job_id
@@ -132,13 +135,15 @@ class EditJobs:
                 "Try other words, or paint the mask with the brush.")
             return
         document = waiting.document
-        best = max(candidates, key=lambda candidate: candidate.score)
-        full = masks.resize_mask(best.mask, document.width, document.height)
-        mask = masks.postprocess(full, self._settings.mask_settings)
+        scores = [candidate.score for candidate in candidates]
+        found = masks.union(masks.resize_mask(candidates[i].mask, document.width, document.height)
+                            for i in select(scores, "best"))
+        mask = masks.postprocess(found, self._settings.mask_settings)
         edit = document.set_mask(f"Find: {waiting.find_text}", mask)
         self._window.document_edited(edit.box if edit else None)
+        closeness = "nothing matched well; using the closest" if is_weak(scores) else "found"
         self._window.show_message(
-            f"Found \u201c{waiting.find_text}\u201d (score {best.score:.2f}).")
+            f"\u201c{waiting.find_text}\u201d: {closeness} (score {scores[0]:.2f}).")
         if waiting.replace_text is not None:
             self.replace(waiting.find_text, waiting.replace_text)
 

@@ -25,7 +25,9 @@ from .. import __version__
 from ..core import masks
 from ..core.box import Box, union
 from ..core.document import Document
+from ..core.errors import PaintNoiseError
 from ..core.jobs import MaskCandidate, Progress, Result
+from ..engine.settings import EngineSettings, load_settings
 from .app_settings import AppSettings
 from .canvas import Canvas
 from .dialogs import Dialogs
@@ -60,7 +62,14 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
-        self.bridge = bridge or EngineBridge(parent=self)
+        settings_problem = ""
+        if bridge is None:
+            try:
+                engine_settings = load_settings()
+            except PaintNoiseError as error:
+                engine_settings, settings_problem = EngineSettings(), str(error)
+            bridge = EngineBridge(engine_settings, parent=self)
+        self.bridge = bridge
         self.document: Document | None = None
         self._original_rgb: np.ndarray | None = None
 
@@ -82,6 +91,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_settings()
         self.set_document(None)
+        if settings_problem:
+            self.show_error(settings_problem)
 
     # -- layout -----------------------------------------------------------------------------
 

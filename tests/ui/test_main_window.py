@@ -280,3 +280,26 @@ def test_compare_shows_the_original_while_held(qtbot, make_window, sample_photo,
         qtbot.mousePress(button, Qt.LeftButton)
         qtbot.mouseRelease(button, Qt.LeftButton)
     assert len(shown) == 2 and np.array_equal(shown[0], original) and shown[1] is None
+
+
+@pytest.mark.slow
+def test_replace_with_only_words_finds_then_repaints_in_one_gesture(qtbot, make_window,
+                                                                     models_env, tmp_path):
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo(128, 96)).save(path)
+    window = make_window()
+    assert window.files.open_photo(path)
+    document = window.document
+    before = document.rgb.copy()
+    window.prompt_bar.find_edit.setText("yellow square, not background")
+    window.prompt_bar.replace_edit.setText("")
+    qtbot.mouseClick(window.prompt_bar.replace_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(document.history.names) == 2, timeout=120_000)
+    assert document.history.names == ["Find: yellow square, not background", "Remove"]
+    assert document.mask.any()
+    outside = document.mask == 0
+    assert np.array_equal(document.rgb[outside], before[outside])
+    window.undo()
+    assert np.array_equal(document.rgb, before) and document.mask.any()
+    window.undo()
+    assert not document.mask.any()
