@@ -25,7 +25,7 @@ HALF = 128
 #: the sum of disks is a disk, and small kernels keep the cost linear in the radius.
 _SOFT_STEP_PX = 8
 
-#: Local operations run on tiles of at least this side (more for a long reach).
+#: Local operations run on tiles of this side when their reach is short.
 _TILE_PX = 256
 
 Operation = Callable[[np.ndarray], np.ndarray]
@@ -37,14 +37,16 @@ def bounding_box(mask: np.ndarray) -> Box | None:
     return (x, y, x + width, y + height) if width else None
 
 
-def _within_box(mask: np.ndarray, margin: int, operation: Operation) -> np.ndarray:
-    """Apply `operation` to the mask's bounding box grown by `margin`; zeros elsewhere.
+def _within_box(
+    mask: np.ndarray, margin: int, operation: Operation, box: Box | None = None
+) -> np.ndarray:
+    """Apply `operation` to the mask's bounding box (`box` if known) grown by `margin`.
 
-    Valid for operations that keep zero regions zero further than `margin` from any
-    non-zero pixel (morphology, blurs, component filters).
+    Zeros elsewhere: valid for operations that keep zero regions zero further than
+    `margin` from any non-zero pixel (morphology, blurs, component filters).
     """
     out = np.zeros_like(mask)
-    box = bounding_box(mask)
+    box = box or bounding_box(mask)
     if box is None:
         return out
     box = clip(expand(box, margin), mask.shape[1], mask.shape[0])
@@ -67,8 +69,9 @@ def _locally(mask: np.ndarray, reach: int, operation: Operation) -> np.ndarray:
         return out
     height, width = mask.shape
     x0, y0, x1, y1 = clip(expand(box, reach), width, height)
-    side = max(_TILE_PX, 8 * reach)
-    if 2 * side >= max(x1 - x0, y1 - y0):  # a few tiles would overlap more than they skip
+    side = _TILE_PX
+    if 4 * reach > side or 2 * side >= max(x1 - x0, y1 - y0):
+        # Windows would overlap more than flat tiles could save.
         out[y0:y1, x0:x1] = operation(mask[y0:y1, x0:x1])
         return out
     for ty in range(y0, y1, side):
@@ -263,6 +266,8 @@ def grow_px(mask: np.ndarray, settings: MaskSettings) -> int:
 
 
 def _postprocess(crop: np.ndarray, settings: MaskSettings) -> np.ndarray:
+    if not crop.any():
+        return crop
     if settings.fill_holes:
         crop = _fill_holes(crop)
     labels, stats = _components(crop, 0)
@@ -287,14 +292,13 @@ def postprocess(mask: np.ndarray, settings: MaskSettings) -> np.ndarray:
     new edge outward by `feather_px`: the object itself stays fully 255. Sizes are in
     the given mask's pixels, so results follow the resolution it is run at.
     """
-    binary = binarise(mask)
     if settings.tight:
-        return binary
-    box = bounding_box(binary)
+        return binarise(mask)
+    box = bounding_box(mask)
     if box is None:
-        return binary
+        return mask.copy()
     # A margin that reaches as far as the grow can on any object inside the box.
     diagonal = math.hypot(box[2] - box[0], box[3] - box[1])
     reach = max(settings.grow_min_px, math.ceil(settings.grow_fraction * diagonal))
     margin = reach + math.ceil(1.5 * max(settings.feather_px, 0)) + 2
-    return _within_box(binary, margin, lambda crop: _postprocess(crop, settings))
+    return _within_box(mask, margin, lambda crop: _postprocess(binarise(crop), settings), box)
