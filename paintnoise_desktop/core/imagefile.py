@@ -215,19 +215,21 @@ def _loaded(path: Path, image: Image.Image, file: BinaryIO, bits: int, frames: i
     """Turn a fully loaded Pillow image into the editor's form (the module docstring's rule)."""
     notes: list[str] = []
     if image.mode == "CMYK":
-        rgb, alpha = _cmyk_to_rgb(image, notes), None
+        pixels = _cmyk_to_rgb(image, notes)
     else:
-        rgb, alpha = _rgb_and_alpha(path, image, notes)
+        pixels = _rgb_or_rgba(path, image, notes)
     if bits == 16 and image.mode in ("RGB", "RGBA"):
-        rgb, alpha = _exact_16bit_colour(file, rgb, alpha)
+        pixels = _exact_16bit_colour(file, pixels)
     if bits > 8:
         notes.insert(0, f"{bits}-bit photo: edited at 8 bits per channel")
     if frames > 1:
         notes.append(f"The file holds {frames} images: only the first is edited")
     orientation, exif = _orientation_and_exif(image)
+    pixels = _upright(pixels, orientation)
+    has_alpha = pixels.shape[2] == 4
     return LoadedImage(
-        rgb=_upright(rgb, orientation),
-        alpha=None if alpha is None else _upright(alpha, orientation),
+        rgb=cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB) if has_alpha else pixels,
+        alpha=np.ascontiguousarray(pixels[..., 3]) if has_alpha else None,
         format="JPEG" if image.format == "MPO" else str(image.format),
         exif=exif,
         icc_profile=None if image.mode == "CMYK" else _rgb_profile(image),
@@ -235,25 +237,22 @@ def _loaded(path: Path, image: Image.Image, file: BinaryIO, bits: int, frames: i
     )
 
 
-def _rgb_and_alpha(
-    path: Path, image: Image.Image, notes: list[str]
-) -> tuple[np.ndarray, np.ndarray | None]:
+def _rgb_or_rgba(path: Path, image: Image.Image, notes: list[str]) -> np.ndarray:
+    """H x W x 3 (RGB) or H x W x 4 (RGBA) uint8 pixels of anything but CMYK, maybe read-only."""
     if image.mode.startswith("I;16"):
-        return _grey_to_rgb(_to_8bit(np.asarray(image), 0, 65535)), None
+        return _grey_to_rgb(_to_8bit(np.asarray(image), 0, 65535))
     if image.mode in ("I", "F"):
-        return _grey_to_rgb(_scale_wide(np.asarray(image))), None
+        return _grey_to_rgb(_scale_wide(np.asarray(image)))
     if image.mode not in _LOSSLESS_MODES:
         notes.append(f"{image.mode} photo: converted to RGB")
-    has_alpha = "A" in image.getbands() or "a" in image.getbands() or "transparency" in image.info
+    bands = image.getbands()
+    mode = "RGBA" if "A" in bands or "a" in bands or "transparency" in image.info else "RGB"
     try:
-        pixels = np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+        return np.asarray(image if image.mode == mode else image.convert(mode))
     except ValueError as error:
         raise _cannot_open(
             path, f"its colour mode ({image.mode}) is not supported", error
         ) from None
-    if has_alpha:
-        return pixels[..., :3], pixels[..., 3]
-    return pixels, None
 
 
 def _cmyk_to_rgb(image: Image.Image, notes: list[str]) -> np.ndarray:
@@ -275,9 +274,7 @@ def _cmyk_to_rgb(image: Image.Image, notes: list[str]) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def _exact_16bit_colour(
-    file: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray | None]:
+def _exact_16bit_colour(file: BinaryIO, decoded: np.ndarray) -> np.ndarray:
     """Re-read 16-bit colour with OpenCV, since Pillow keeps only each value's high byte.
 
     OpenCV's values are used only when their high bytes equal Pillow's decode exactly, in one of
@@ -286,17 +283,15 @@ def _exact_16bit_colour(
     """
     file.seek(0)
     wide = cv2.imdecode(np.frombuffer(file.read(), np.uint8), cv2.IMREAD_UNCHANGED)
-    channels = 3 if alpha is None else 4
+    channels = decoded.shape[2]
     if wide is None or wide.dtype != np.uint16 or wide.ndim != 3 or wide.shape[2] != channels:
-        return rgb, alpha
+        return decoded
     wide = wide[..., [2, 1, 0, 3][:channels]]  # OpenCV reads BGR(A)
-    decoded = rgb if alpha is None else np.dstack([rgb, alpha])
     for orientation in range(1, 9):
-        turned = _turn(wide, orientation)
+        turned = _upright(wide, orientation)
         if turned.shape == decoded.shape and np.array_equal(turned >> 8, decoded):
-            scaled = _to_8bit(turned, 0, 65535)
-            return scaled[..., :3], None if alpha is None else scaled[..., 3]
-    return rgb, alpha
+            return _to_8bit(turned, 0, 65535)
+    return decoded
 
 
 def _scale_wide(values: np.ndarray) -> np.ndarray:
@@ -352,28 +347,24 @@ def _orientation_and_exif(image: Image.Image) -> tuple[int, bytes | None]:
     return (orientation if orientation in range(1, 9) else 1), exif
 
 
+_TURNS = {
+    2: lambda pixels: cv2.flip(pixels, 1),
+    3: lambda pixels: cv2.rotate(pixels, cv2.ROTATE_180),
+    4: lambda pixels: cv2.flip(pixels, 0),
+    5: cv2.transpose,
+    6: lambda pixels: cv2.rotate(pixels, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda pixels: cv2.flip(cv2.transpose(pixels), -1),
+    8: lambda pixels: cv2.rotate(pixels, cv2.ROTATE_90_COUNTERCLOCKWISE),
+}
+
+
 def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
-    """Undo an EXIF orientation; the result is C-contiguous and writable, ready for editing."""
-    return np.require(_turn(pixels, orientation), requirements="CW")
+    """Undo an EXIF orientation as Pillow's ImageOps.exif_transpose does (OpenCV is faster).
 
-
-def _turn(pixels: np.ndarray, orientation: int) -> np.ndarray:
-    """A view of the pixels turned as Pillow's ImageOps.exif_transpose turns them."""
-    if orientation == 2:
-        return pixels[:, ::-1]
-    if orientation == 3:
-        return pixels[::-1, ::-1]
-    if orientation == 4:
-        return pixels[::-1]
-    if orientation == 5:
-        return pixels.swapaxes(0, 1)
-    if orientation == 6:
-        return np.rot90(pixels, -1)
-    if orientation == 7:
-        return pixels[::-1, ::-1].swapaxes(0, 1)
-    if orientation == 8:
-        return np.rot90(pixels, 1)
-    return pixels
+    The result is C-contiguous and writable, ready for editing.
+    """
+    turn = _TURNS.get(orientation)
+    return np.require(pixels, requirements="CW") if turn is None else turn(pixels)
 
 
 def _exif(image: Image.Image) -> bytes | None:

@@ -20,7 +20,6 @@ from paintnoise_desktop.core import imagefile
 from paintnoise_desktop.core.errors import ImageFileError
 from paintnoise_desktop.core.imagefile import (
     MAX_PIXELS,
-    LoadedImage,
     default_export_path,
     format_for_path,
     load_image,
@@ -134,15 +133,23 @@ def test_only_the_orientation_bytes_change_in_the_exif(tmp_path):
     assert read_exif(loaded.exif)[ORIENTATION] == 1
 
 
-def test_loaded_pixels_are_writable_and_contiguous(tmp_path):
+@pytest.mark.parametrize("orientation", [1, 8])
+def test_alpha_turns_with_the_pixels_and_both_are_writable(tmp_path, orientation):
+    upright = photo()
+    alpha = upright[..., 0]
+    stored = Image.fromarray(np.dstack([upright, alpha]), "RGBA")
+    if orientation == 8:
+        stored = stored.transpose(STORED_BY_ORIENTATION[8])
     path = tmp_path / "photo.png"
-    Image.fromarray(photo()).save(path, exif=camera_exif(6).tobytes())
+    stored.save(path, exif=camera_exif(orientation).tobytes())
 
     loaded = load_image(path)
 
-    assert loaded.rgb.flags.writeable and loaded.rgb.flags.c_contiguous
-    assert loaded.rgb.dtype == np.uint8
-    loaded.rgb[0, 0] = 0
+    assert np.array_equal(loaded.rgb, upright)
+    assert np.array_equal(loaded.alpha, alpha)
+    for pixels in (loaded.rgb, loaded.alpha):
+        assert pixels.flags.writeable and pixels.flags.c_contiguous
+        assert pixels.dtype == np.uint8
 
 
 # --- metadata and round trips ----------------------------------------------------------------
@@ -545,21 +552,58 @@ SIGNATURES = [
     b"MM\x00*",
     b"RIFF\x00\x01\x00\x00WEBPVP8 ",
 ]
-
-
-@settings(
+HYPOTHESIS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(signature=st.sampled_from(SIGNATURES), body=st.binary(max_size=512))
-def test_random_bytes_raise_nothing_but_image_file_error(tmp_path, signature, body):
-    path = tmp_path / "random.jpg"
-    path.write_bytes(signature + body)
+
+
+def open_or_refuse(path: Path) -> None:
+    """Opening either gives a photo or one clear ImageFileError naming the file, nothing else."""
     try:
         loaded = load_image(path)
     except ImageFileError as error:
-        assert str(error).startswith("Cannot open random.jpg: ")
+        assert str(error).startswith(f"Cannot open {path.name}: ")
     else:
-        assert isinstance(loaded, LoadedImage)
+        assert loaded.rgb.dtype == np.uint8 and loaded.rgb.ndim == 3
+
+
+@HYPOTHESIS
+@given(signature=st.sampled_from(SIGNATURES), body=st.binary(max_size=512))
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow on damaged metadata
+def test_random_bytes_raise_nothing_but_image_file_error(tmp_path, signature, body):
+    path = tmp_path / "random.jpg"
+    path.write_bytes(signature + body)
+    open_or_refuse(path)
+
+
+@pytest.fixture(scope="module")
+def sound_files(tmp_path_factory) -> dict[str, bytes]:
+    """Small valid photos, with EXIF and a profile, for the damage below to start from."""
+    folder = tmp_path_factory.mktemp("sound")
+    files = {}
+    for suffix in (".jpg", ".png", ".webp", ".tif"):
+        path = folder / f"photo{suffix}"
+        save_image(path, photo(16, 24), exif=camera_exif(6).tobytes(), icc_profile=srgb_profile())
+        files[suffix] = path.read_bytes()
+    return files
+
+
+@HYPOTHESIS
+@given(
+    suffix=st.sampled_from([".jpg", ".png", ".webp", ".tif"]),
+    damage=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=8),
+    keep=st.floats(0.05, 1),
+)
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow on damaged metadata
+def test_damaged_photos_raise_nothing_but_image_file_error(
+    tmp_path, sound_files, suffix, damage, keep
+):
+    data = bytearray(sound_files[suffix])
+    for where, value in damage:
+        data[int(where * len(data))] = value
+    path = tmp_path / f"damaged{suffix}"
+    path.write_bytes(bytes(data[: max(1, int(keep * len(data)))]))
+    open_or_refuse(path)
 
 
 # --- saving --------------------------------------------------------------------------------------
