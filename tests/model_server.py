@@ -27,12 +27,20 @@ class ModelServer:
         self.stall_after: int | None = None  # bytes sent before going silent
         self.chunk = 64 * 1024
         self.delay = 0.0  # seconds between chunks, to make a download slow enough to cancel
+        self.ignore_range = False  # answer every request with the whole file, as some hosts do
+        self.redirects: dict[str, str] = {}  # path -> path it moved to (the hub sends LFS to a CDN)
         self._stop = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests.append(SeenRequest(self.path, self.headers.get("Range")))
+                if self.path in server.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", server.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 file = server.root / self.path.lstrip("/")
                 if not file.is_file():
                     self.send_error(404)
@@ -40,7 +48,7 @@ class ModelServer:
                 data = file.read_bytes()
                 start = 0
                 wanted = self.headers.get("Range")
-                if wanted and wanted.startswith("bytes="):
+                if wanted and wanted.startswith("bytes=") and not server.ignore_range:
                     start = int(wanted[6:].split("-")[0])
                     if start >= len(data):
                         self.send_response(416)

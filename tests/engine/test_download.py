@@ -171,3 +171,40 @@ def test_a_required_file_missing_on_the_server_is_a_clear_error(
     with pytest.raises(ModelError, match="config.json .* is not on the server"):
         install_model(get_spec("tiny-clip"), settings, lambda t: None, CancelToken(), FAST)
     assert find_model("tiny-clip", settings) is None
+
+
+def test_resume_follows_the_hubs_redirect_to_its_file_store(
+        server, settings, payload, tmp_path, monkeypatch):
+    resolve = "/org/tiny-sd/resolve/main/unet/weights.safetensors"
+    server.add("/cdn/blob-1234", payload)
+    server.redirects[resolve] = "/cdn/blob-1234"
+    use_catalog(tmp_path, monkeypatch, hub_model("tiny-sd", "org/tiny-sd", "main", [
+        {"path": "unet/weights.safetensors", "size": len(payload)}]))
+    spec = get_spec("tiny-sd")
+    cancel = CancelToken()
+    with pytest.raises(JobCancelled):
+        install_model(spec, settings, lambda t: t.done and cancel.cancel(), cancel, FAST)
+
+    install_model(spec, settings, lambda t: None, CancelToken(), FAST)
+
+    assert (settings.models_dir / "tiny-sd/unet/weights.safetensors").read_bytes() == payload
+    assert server.requests[-2].path == resolve and server.requests[-2].range is not None
+    assert server.requests[-1].path == "/cdn/blob-1234"
+    assert server.requests[-1].range == server.requests[-2].range  # the Range survived the hop
+
+
+def test_a_server_that_ignores_range_gets_the_file_again_from_the_start(
+        server, settings, payload, tmp_path, monkeypatch):
+    server.add("/files/tiny_sam.pth", payload)
+    use_catalog(tmp_path, monkeypatch, url_model("sam-vit-b", f"{server.url}/files/tiny_sam.pth",
+                                                 payload, hashlib.sha256(payload).hexdigest()))
+    spec = get_spec("sam-vit-b")
+    cancel = CancelToken()
+    with pytest.raises(JobCancelled):
+        install_model(spec, settings, lambda t: t.done and cancel.cancel(), cancel, FAST)
+    server.ignore_range = True
+
+    folder = install_model(spec, settings, lambda t: None, CancelToken(), FAST)
+
+    assert server.requests[-1].range is not None
+    assert (folder / "tiny_sam.pth").read_bytes() == payload  # not the old part + the whole file

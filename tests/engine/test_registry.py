@@ -165,3 +165,17 @@ def test_memory_profile_follows_free_memory_against_the_models_minimum():
     assert pick_memory_profile(cpu, EngineSettings(), 4.0) == "keep"
     assert pick_memory_profile(cpu, EngineSettings(memory_profile="low"), 4.0) == "low"
     assert memory_summary(cpu) == "CPU"
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_a_gpu_auto_settings_follow_its_free_memory():
+    from paintnoise_desktop.engine.device import pick_device
+
+    device = pick_device(EngineSettings())
+    assert device.type == "cuda"
+    free, total = torch.cuda.mem_get_info(device.index)
+    summary = memory_summary(device)
+    assert summary.startswith(f"CUDA {device.index}: ") and summary.endswith(f"/ {total / 1e9:.0f} GB")
+    assert pick_memory_profile(device, EngineSettings(), min_memory_gb=free / 1e9 / 2) == "keep"
+    assert pick_memory_profile(device, EngineSettings(), min_memory_gb=free / 1e9 * 10) == "low"
