@@ -35,7 +35,7 @@ def dab(brush: Brush, x: float, y: float) -> tuple[Box, np.ndarray]:
     """
     radius = max(brush.radius, 0.5)
     x0, y0 = math.floor(x - radius), math.floor(y - radius)
-    x1, y1 = math.ceil(x + radius) + 1, math.ceil(y + radius) + 1
+    x1, y1 = math.ceil(x + radius), math.ceil(y + radius)
     dx = np.arange(x0, x1, dtype=np.float32) + 0.5 - x
     dy = np.arange(y0, y1, dtype=np.float32) + 0.5 - y
     distance = np.sqrt(dx[None, :] ** 2 + dy[:, None] ** 2)
@@ -87,7 +87,7 @@ class Stroke:
         if box is None:
             return None
         self._remember_tiles(box)
-        values = values[box[1] - full[1] : box[3] - full[1], box[0] - full[0] : box[2] - full[0]]
+        values = values[slices(_relative(box, full))]
         region = self.mask[slices(box)]
         if self.brush.erase:
             np.minimum(region, 255 - values, out=region)
