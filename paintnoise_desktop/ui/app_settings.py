@@ -18,6 +18,11 @@ class AppSettings:
     def __init__(self, settings: QSettings | None = None) -> None:
         self._qs = settings or QSettings("PaintNoise", "PaintNoise Desktop")
 
+    @property
+    def qsettings(self) -> QSettings:
+        """The store itself, for dialogs that keep their own keys beside these."""
+        return self._qs
+
     def sync(self) -> None:
         self._qs.sync()
 

@@ -7,10 +7,14 @@ Tests hand the window a `Dialogs` whose answers are scripted, so open, save and
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from ..core.imagefile import OPEN_FILTER
+
+if TYPE_CHECKING:
+    from .engine_bridge import EngineBridge
 
 SAVE_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png);;WebP (*.webp);;TIFF (*.tif *.tiff);;All files (*)"
 
@@ -41,3 +45,9 @@ class Dialogs:
         if answer == QMessageBox.Discard:
             return UnsavedChoice.DISCARD
         return UnsavedChoice.CANCEL
+
+    def offer_model_download(self, parent: QWidget, model_id: str, bridge: EngineBridge) -> None:
+        """Ask whether to download a missing model; on yes the model manager downloads it."""
+        from .model_offer import offer_download
+
+        offer_download(parent, model_id, bridge)

@@ -19,6 +19,7 @@ from ..core.jobs import FindJob, InpaintJob, MaskCandidate, Progress, Result, St
 from ..engine.ranking import is_weak, parse_query, select
 from .app_settings import AppSettings
 from .engine_bridge import EngineBridge
+from .settings_dialog import load_inpaint_defaults
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -92,9 +93,10 @@ class EditJobs:
 
     def _inpaint(self, document: Document, find_text: str, replace_text: str) -> int:
         image, mask, inpainter = document.rgb.copy(), document.mask.copy(), self._settings.inpainter
+        defaults = load_inpaint_defaults(self._settings.qsettings)
         job_id = self._bridge.submit(lambda job_id: InpaintJob(
             job_id, image=image, mask=mask, prompt=replace_text, find_text=find_text,
-            inpainter=inpainter))
+            inpainter=inpainter, steps=defaults.steps, guidance=defaults.guidance))
         self._wait(_Waiting(job_id, "inpaint", document, find_text, replace_text))
         what = f"Replacing with \u201c{replace_text}\u201d" if replace_text else "Removing"
         self._window.show_message(f"{what}\u2026")

@@ -102,9 +102,10 @@ class EngineBridge(QObject):
         super().__init__(parent)
         self._next_id = 1
         self._jobs: dict[int, _Entry] = {}
+        self._settings = settings or EngineSettings()
         self._thread = QThread()
         self._thread.setObjectName("engineThread")
-        self._worker = _Worker(engine_factory or _real_engine, settings or EngineSettings())
+        self._worker = _Worker(engine_factory or _real_engine, self._settings)
         self._worker.moveToThread(self._thread)
         self._thread.finished.connect(self._worker.deleteLater)
         self._runJob.connect(self._worker.run_job)
@@ -113,6 +114,11 @@ class EngineBridge(QObject):
         self._worker.progress.connect(self._on_progress)
         self._worker.finished.connect(self._on_finished)
         self._thread.start()
+
+    @property
+    def settings(self) -> EngineSettings:
+        """The settings the engine runs the next job with."""
+        return self._settings
 
     @property
     def busy(self) -> bool:
@@ -146,6 +152,7 @@ class EngineBridge(QObject):
                 entry.token.cancel()
 
     def apply_settings(self, settings: EngineSettings) -> None:
+        self._settings = settings
         self._applySettings.emit(settings)
 
     def shutdown(self) -> None:

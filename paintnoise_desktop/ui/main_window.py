@@ -27,6 +27,7 @@ from ..core.box import Box, union
 from ..core.document import Document
 from ..core.errors import PaintNoiseError
 from ..core.jobs import MaskCandidate, Progress, Result
+from ..engine.catalog import known_spec
 from ..engine.settings import EngineSettings, load_settings
 from .app_settings import AppSettings
 from .canvas import Canvas
@@ -35,8 +36,10 @@ from .edit_jobs import EditJobs
 from .engine_bridge import EngineBridge
 from .history_panel import HistoryPanel
 from .mask_panel import MaskPanel
+from .model_manager import ModelManagerDialog
 from .photo_files import PhotoFiles
 from .prompt_bar import PromptBar
+from .settings_dialog import SettingsDialog
 from .window_actions import WindowActions
 
 APP_NAME = "PaintNoise"
@@ -83,7 +86,8 @@ class MainWindow(QMainWindow):
         self.error_box.setObjectName("errorBox")
         self.error_box.setWindowModality(Qt.NonModal)
         self.actions = WindowActions(self)
-        self.files = PhotoFiles(self, self.settings, dialogs or Dialogs())
+        self.dialogs = dialogs or Dialogs()
+        self.files = PhotoFiles(self, self.settings, self.dialogs)
         self.jobs = EditJobs(self, self.bridge, self.settings)
 
         self._lay_out()
@@ -150,6 +154,10 @@ class MainWindow(QMainWindow):
         a.brush_add.triggered.connect(lambda: self.set_tool("add"))
         a.brush_erase.triggered.connect(lambda: self.set_tool("erase"))
         a.about.triggered.connect(self._about)
+        a.settings.triggered.connect(self.open_settings)
+        a.model_manager.triggered.connect(self.open_model_manager)
+        self.modelMissing.connect(
+            lambda model_id: self.dialogs.offer_model_download(self, model_id, self.bridge))
         for name, action in a.mask_operations.items():
             action.triggered.connect(
                 lambda _=False, op=name: self.apply_mask_operation(op, panel.amount_spin.value()))
@@ -317,9 +325,12 @@ class MainWindow(QMainWindow):
         self.error_box.open()
 
     def show_job_error(self, result: Result) -> None:
-        self.show_error(result.message)
-        if result.missing_model:
+        """A failed job's message; for a model the catalogue knows, the offer to download it."""
+        if result.missing_model and known_spec(result.missing_model) is not None:
+            self.statusBar().showMessage(result.message, 15000)
             self.modelMissing.emit(result.missing_model)
+        else:
+            self.show_error(result.message)
 
     def show_progress(self, progress: Progress) -> None:
         self.prompt_bar.set_progress(progress.fraction)
@@ -358,6 +369,20 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.bridge.shutdown()
         event.accept()
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.settings, self.settings.qsettings, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.engineSettingsChanged.connect(self.bridge.apply_settings)
+        dialog.open()
+        return dialog
+
+    def open_model_manager(self) -> ModelManagerDialog:
+        manager = ModelManagerDialog(self.bridge, parent=self)
+        manager.setAttribute(Qt.WA_DeleteOnClose)
+        manager.settingsChanged.connect(self.bridge.apply_settings)
+        manager.show()
+        return manager
 
     def _about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", (

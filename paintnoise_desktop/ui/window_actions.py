@@ -54,6 +54,9 @@ class WindowActions:
         self.toggle_overlay.setChecked(True)
         self.show_original = action("Compare with &Original", tip=(
             "Hold to see the photo as it was opened (or hold \\)"))
+        self.settings = action("&Settings…", QKeySequence.Preferences, "Ctrl+,",
+                               tip="Models folder, device, inpainter and mask defaults")
+        self.model_manager = action("&Model Manager…", tip="Download, add or check models")
         self.about = action("&About PaintNoise")
         self.recent_menu = QMenu("Open &Recent", window)
         self.recent_menu.setObjectName("recentMenu")
@@ -74,12 +77,17 @@ class WindowActions:
         edit_menu.addActions([self.brush_add, self.brush_erase])
         mask_menu = edit_menu.addMenu("&Mask")
         mask_menu.addActions(list(self.mask_operations.values()))
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.settings)
 
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.zoom_in, self.zoom_out, self.zoom_fit, self.zoom_actual])
         view_menu.addSeparator()
         view_menu.addAction(self.toggle_overlay)
         self.panels_menu = view_menu.addMenu("&Panels")
+
+        models_menu = bar.addMenu("&Models")
+        models_menu.addAction(self.model_manager)
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about)

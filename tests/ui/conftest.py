@@ -46,6 +46,7 @@ class ScriptedDialogs(Dialogs):
         self.unsaved_answers: list[UnsavedChoice] = []
         self.save_suggestions: list[str] = []
         self.unsaved_asked: list[str] = []
+        self.download_offers: list[str] = []
 
     def open_path(self, parent, directory: str) -> str | None:
         return self.open_answers.pop(0)
@@ -59,6 +60,9 @@ class ScriptedDialogs(Dialogs):
         self.unsaved_asked.append(name)
         # Unscripted (closing the window at the end of a test): throw the changes away.
         return self.unsaved_answers.pop(0) if self.unsaved_answers else UnsavedChoice.DISCARD
+
+    def offer_model_download(self, parent, model_id: str, bridge) -> None:
+        self.download_offers.append(model_id)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
 from paintnoise_desktop.core.document import Document
+from paintnoise_desktop.engine.engine import Engine
 from paintnoise_desktop.ui.app_settings import MAX_RECENT
 from paintnoise_desktop.ui.dialogs import UnsavedChoice
 from paintnoise_desktop.ui.edit_jobs import NEED_MASK
@@ -252,8 +253,8 @@ def test_only_the_newest_replace_is_applied(qtbot, make_window, sample_photo):
     assert document.history.names == ["Brush", "Remove"]
 
 
-def test_a_missing_model_is_reported_and_announced(qtbot, make_window, app_settings,
-                                                   sample_photo):
+def test_a_missing_model_is_reported_and_offered_for_download(qtbot, make_window, app_settings,
+                                                               dialogs, sample_photo):
     app_settings.inpainter = "sd15-inpainting"
     window = make_window()
     document = open_with_stroke(qtbot, window, sample_photo)
@@ -261,8 +262,47 @@ def test_a_missing_model_is_reported_and_announced(qtbot, make_window, app_setti
     with qtbot.waitSignal(window.modelMissing, timeout=WAIT_MS) as missing:
         window.jobs.replace("", "a wooden bench")
     assert missing.args == ["sd15-inpainting"]
-    assert window.error_box.isVisible() and "sd15-inpainting" in window.error_box.text()
+    assert dialogs.download_offers == ["sd15-inpainting"]
+    assert "sd15-inpainting" in window.statusBar().currentMessage()
     assert np.array_equal(document.rgb, before)
+
+
+class RecordingEngine(Engine):
+    """The real engine, remembering every job it was handed."""
+
+    def __init__(self, settings) -> None:
+        super().__init__(settings)
+        self.jobs = []
+
+    def run(self, job, report, cancel):
+        self.jobs.append(job)
+        return super().run(job, report, cancel)
+
+
+def test_settings_reach_the_next_jobs_and_the_engine(qtbot, make_window, app_settings):
+    engines = []
+
+    def make_engine(settings) -> RecordingEngine:
+        engines.append(RecordingEngine(settings))
+        return engines[-1]
+
+    window = make_window(engine_factory=make_engine)
+    dialog = window.open_settings()
+    dialog.inpainter_combo.setCurrentIndex(dialog.inpainter_combo.findData("opencv-ns"))
+    dialog.device_combo.setCurrentText("cpu")
+    dialog.steps_spin.setValue(7)
+    dialog.accept()
+    assert app_settings.inpainter == "opencv-ns"
+    assert window.bridge.settings.device == "cpu"
+    document = Document.from_array(photo(64, 48))
+    window.set_document(document)
+    window.apply_mask_operation("invert", 0)
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS) as finished:
+        window.jobs.replace("", "")
+    assert finished.args[0].ok
+    [engine] = engines
+    assert engine.settings.device == "cpu"
+    assert (engine.jobs[0].inpainter, engine.jobs[0].steps) == ("opencv-ns", 7)
 
 
 @pytest.mark.parametrize("key_held", [True, False])
