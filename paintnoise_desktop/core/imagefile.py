@@ -28,7 +28,6 @@ import re
 import secrets
 import shutil
 import struct
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -181,9 +180,9 @@ def format_for_path(path: str | Path) -> str:
 
 
 def _decode(path: Path, file: BinaryIO, formats: tuple[str, ...]) -> LoadedImage:
-    with _pillow_errors(path), warnings.catch_warnings():
-        # Pillow warns above ~89 megapixels; MAX_PIXELS is the limit that applies here.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    # Pillow may warn (DecompressionBombWarning) above ~89 megapixels: MAX_PIXELS is the limit
+    # that applies here, and silencing the warning would change process-wide state.
+    with _pillow_errors(path):
         image = Image.open(file, formats=formats)
     with image:
         with _pillow_errors(path):

@@ -105,7 +105,8 @@ def test_every_exif_orientation_gives_the_same_upright_pixels(tmp_path, suffix, 
         stored = stored.transpose(STORED_BY_ORIENTATION[orientation])
     path = tmp_path / f"photo{suffix}"
     stored.save(path, exif=camera_exif(orientation).tobytes(), quality=98)
-    pillows_upright = np.asarray(ImageOps.exif_transpose(Image.open(path)))
+    with Image.open(path) as image:
+        pillows_upright = np.asarray(ImageOps.exif_transpose(image))
 
     loaded = load_image(path)
 
@@ -216,7 +217,8 @@ def test_16bit_grey_uses_the_full_range_without_clipping(tmp_path, suffix):
     ramp = np.linspace(0, 65535, 64 * 16).round().astype(np.uint16).reshape(16, 64)
     path = tmp_path / f"deep{suffix}"
     Image.fromarray(ramp).save(path)
-    assert Image.open(path).mode.startswith("I;16")
+    with Image.open(path) as image:
+        assert image.mode.startswith("I;16")
 
     loaded = load_image(path)
 
@@ -312,6 +314,26 @@ def test_16bit_colour_png_follows_its_exif_orientation(tmp_path):
     assert read_exif(loaded.exif)[ORIENTATION] == 1
 
 
+def test_16bit_grey_with_alpha_uses_the_full_range(tmp_path):
+    grey = np.linspace(0, 65535, 32).round().astype(np.uint16).reshape(4, 8)
+    alpha = grey[::-1, ::-1]
+    rows = np.dstack([grey, alpha]).astype(">u2").reshape(4, -1)
+    pixels = b"".join(b"\x00" + row.tobytes() for row in rows)
+    path = tmp_path / "deep.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 4, 16, 4, 0, 0, 0))
+        + png_chunk(b"IDAT", zlib.compress(pixels))
+        + png_chunk(b"IEND", b"")
+    )
+
+    loaded = load_image(path)
+
+    assert np.array_equal(loaded.rgb[..., 0], expected_8bit(grey))
+    assert np.array_equal(loaded.rgb[..., 2], expected_8bit(grey))
+    assert np.array_equal(loaded.alpha, expected_8bit(alpha))
+
+
 def test_32bit_integers_within_16_bits_scale_like_16_bits(tmp_path):
     values = np.array([[0, 32768, 65535, 1000]], dtype=np.int32)
     path = tmp_path / "deep.tif"
@@ -391,6 +413,39 @@ def test_cmyk_becomes_rgb_with_a_note(tmp_path, suffix):
     assert any(note.startswith("CMYK photo: converted to RGB") for note in loaded.notes)
 
 
+def cmyk_profile_to(lab: tuple[float, float, float]) -> bytes:
+    """An ICC v2 CMYK profile whose A2B0 table sends every CMYK colour to one Lab colour."""
+
+    def fixed(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    lightness, a, b = lab
+    entry = bytes([round(lightness * 255 / 100), round(a + 128), round(b + 128)])
+    identity = bytes(range(256))
+    matrix = b"".join(fixed(v) for v in (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    lut = b"mft1" + bytes(4) + bytes([4, 3, 2, 0]) + matrix + identity * 4 + entry * 16
+    lut += identity * 3
+    size = 128 + 16 + len(lut)
+    header = struct.pack(">I4sI", size, bytes(4), 0x02100000) + b"prtrCMYKLab " + bytes(12)
+    header += b"acsp" + bytes(28) + fixed(0.9642) + fixed(1.0) + fixed(0.8249) + bytes(48)
+    return header + struct.pack(">I4sII", 1, b"A2B0", 144, len(lut)) + lut
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_cmyk_goes_through_its_embedded_profile(tmp_path, suffix):
+    path = tmp_path / f"print{suffix}"
+    red = np.full((8, 8, 4), (0, 255, 255, 0), np.uint8)
+    green_profile = cmyk_profile_to((87.7, -86.2, 83.2))  # sRGB's green in Lab
+    Image.fromarray(red, "CMYK").save(path, icc_profile=green_profile, quality=100)
+
+    loaded = load_image(path)
+
+    red_, green, blue = loaded.rgb[4, 4].tolist()
+    assert green > 200 and red_ < 40 and blue < 40  # the profile's answer, not naive red
+    assert loaded.icc_profile is None  # a CMYK profile would not describe the RGB pixels
+    assert "CMYK photo: converted to RGB through its colour profile" in loaded.notes
+
+
 def test_cmyk_with_an_unusable_profile_falls_back_and_drops_it(tmp_path):
     path = tmp_path / "print.tif"
     cmyk = np.full((8, 8, 4), (0, 255, 255, 0), np.uint8)
@@ -423,6 +478,20 @@ def test_multi_page_tiff_gives_the_first_page_with_a_note(tmp_path):
     loaded = load_image(path)
 
     assert np.array_equal(loaded.rgb, first)
+    assert "The file holds 2 images: only the first is edited" in loaded.notes
+
+
+def test_multi_picture_jpeg_opens_as_jpeg(tmp_path):
+    path = tmp_path / "camera.jpg"
+    first = Image.fromarray(smooth_photo())
+    first.save(path, "MPO", save_all=True, append_images=[Image.new("RGB", (8, 8))], quality=98)
+    with Image.open(path) as image:
+        assert image.format == "MPO"
+
+    loaded = load_image(path)
+
+    assert loaded.format == "JPEG"
+    assert loaded.rgb.shape == smooth_photo().shape
     assert "The file holds 2 images: only the first is edited" in loaded.notes
 
 
@@ -529,6 +598,7 @@ def decodes(monkeypatch) -> list[Path]:
 @pytest.mark.parametrize(
     ("width", "height", "megapixels"), [(100_000, 100_000, "10,000"), (13_000, 13_000, "169")]
 )
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 def test_a_huge_header_is_refused_without_decoding(tmp_path, decodes, width, height, megapixels):
     assert width * height > MAX_PIXELS
     path = tmp_path / "bomb.png"
