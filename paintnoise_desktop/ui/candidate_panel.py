@@ -1,0 +1,99 @@
+"""The strip of Find's candidates: a thumbnail of each (its mask tinted) and its score.
+
+Click picks one candidate, Ctrl-click adds or removes one; every change the user
+makes is announced as the sorted list of chosen indices (`selectionChanged`).
+Setting candidates from code announces nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from ..core.jobs import MaskCandidate
+
+THUMBNAIL = 96
+TINT = np.array([255, 40, 90], np.float32)  # the canvas's mask colour family
+TINT_ALPHA = 0.45
+MARGIN = 0.15  # context around the object, as a share of its longer side
+
+
+def thumbnail(photo: np.ndarray, candidate: MaskCandidate, size: int = THUMBNAIL) -> np.ndarray:
+    """The photo around the candidate's box, its mask tinted, at most `size` px (nearest sampling)."""
+    height, width = photo.shape[:2]
+    x0, y0, x1, y1 = candidate.box
+    pad = round(MARGIN * max(x1 - x0, y1 - y0))
+    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(width, x1 + pad), min(height, y1 + pad)
+    scale = size / max(x1 - x0, y1 - y0, 1)
+    tw, th = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))
+    xs = np.minimum(x0 + ((np.arange(tw) + 0.5) / scale).astype(int), width - 1)
+    ys = np.minimum(y0 + ((np.arange(th) + 0.5) / scale).astype(int), height - 1)
+    mask_h, mask_w = candidate.mask.shape
+    inside = candidate.mask[(ys * mask_h // height)[:, None], (xs * mask_w // width)[None, :]] > 127
+    pixels = photo[ys[:, None], xs[None, :], :3].astype(np.float32)
+    pixels[inside] = (1 - TINT_ALPHA) * pixels[inside] + TINT_ALPHA * TINT
+    return np.ascontiguousarray(pixels.round().astype(np.uint8))
+
+
+def _pixmap(rgb: np.ndarray) -> QPixmap:
+    h, w = rgb.shape[:2]
+    return QPixmap.fromImage(QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy())
+
+
+class CandidatePanel(QWidget):
+    selectionChanged = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget(self)
+        self.list.setObjectName("candidateList")
+        self.list.setViewMode(QListView.IconMode)
+        self.list.setFlow(QListView.TopToBottom)
+        self.list.setWrapping(False)
+        self.list.setMovement(QListView.Static)
+        self.list.setResizeMode(QListView.Adjust)
+        self.list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
+        self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.list.setAccessibleName("Find candidates")
+        self.list.itemSelectionChanged.connect(self._announce)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list)
+
+    def set_candidates(self, candidates: Sequence[MaskCandidate], photo_rgb: np.ndarray,
+                       selected: Sequence[int] = ()) -> None:
+        """Show `candidates` (best first) over `photo_rgb`, with `selected` marked as chosen."""
+        self.list.blockSignals(True)
+        try:
+            self.list.clear()
+            for number, candidate in enumerate(candidates):
+                item = QListWidgetItem(QIcon(_pixmap(thumbnail(photo_rgb, candidate))),
+                                       f"{candidate.score:.0%}")
+                item.setToolTip(f"{number + 1}. {candidate.label or candidate.source}: "
+                                f"score {candidate.score:.0%}")
+                item.setTextAlignment(Qt.AlignHCenter)
+                self.list.addItem(item)
+            for index in selected:
+                if 0 <= index < self.list.count():
+                    self.list.item(index).setSelected(True)
+            if selected:
+                self.list.setCurrentRow(selected[0], QItemSelectionModel.NoUpdate)
+        finally:
+            self.list.blockSignals(False)
+
+    def selected(self) -> list[int]:
+        return sorted(self.list.row(item) for item in self.list.selectedItems())
+
+    def clear(self) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        self.list.blockSignals(False)
+
+    def _announce(self) -> None:
+        chosen = self.selected()
+        if chosen:  # clicking empty space deselects everything; the mask keeps what it has
+            self.selectionChanged.emit(chosen)
