@@ -4,6 +4,7 @@
     paintnoise edit PHOTO ... -o OUT      find (or take a mask) and repaint, headless
     paintnoise mask PHOTO --find ... -o MASK.png
     paintnoise models list|download|path ...
+    paintnoise bench PHOTO --find ...     time each stage
 
 Errors are one line on stderr (`paintnoise: error: ...`) and exit code 1; usage
 errors exit 2; Ctrl-C cancels the running job and exits 130. `--debug` adds the
@@ -19,6 +20,7 @@ import traceback
 from collections.abc import Sequence
 
 from . import __version__
+from .cli_bench import add_bench_command
 from .cli_edit import add_edit_command
 from .cli_mask import add_mask_command
 from .core.errors import PaintNoiseError
@@ -59,6 +61,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, frozenset[str]]:
     add_edit_command(commands, common)
     add_mask_command(commands, common)
     add_models_commands(commands)
+    add_bench_command(commands, common)
     return parser, frozenset(commands.choices)
 
 

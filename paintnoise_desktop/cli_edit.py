@@ -25,7 +25,7 @@ INPAINT_JOB_ID = 2
 #: The default inpainter: the first of these installed, else OpenCV, which needs no weights.
 DIFFUSION_DEFAULTS = ("sd2-inpainting", "sd15-inpainting")
 OFFLINE_INPAINTER = "opencv-telea"
-_JOB_DEFAULTS = {field.name: field.default for field in fields(InpaintJob)}
+JOB_DEFAULTS = {field.name: field.default for field in fields(InpaintJob)}
 
 
 def positive_int(text: str) -> int:
@@ -107,9 +107,9 @@ def add_edit_command(commands: argparse._SubParsersAction,
              f"{DIFFUSION_DEFAULTS[0]}. Default: {' or '.join(DIFFUSION_DEFAULTS)} when "
              f"installed, else {OFFLINE_INPAINTER}")
     parser.add_argument("--seed", type=int, help="random seed (default: a new one, printed)")
-    parser.add_argument("--steps", type=positive_int, default=_JOB_DEFAULTS["steps"],
+    parser.add_argument("--steps", type=positive_int, default=JOB_DEFAULTS["steps"],
                         help="diffusion sampling steps (default %(default)s)")
-    parser.add_argument("--guidance", type=float, default=_JOB_DEFAULTS["guidance"],
+    parser.add_argument("--guidance", type=float, default=JOB_DEFAULTS["guidance"],
                         help="how closely to follow the text (default %(default)s)")
     parser.add_argument("--variants", type=positive_int, default=1, metavar="N",
                         help="paint N variants, written as OUT-1, OUT-2, ... (default 1)")

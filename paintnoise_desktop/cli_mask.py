@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,27 @@ def mask_settings(args: argparse.Namespace) -> MaskSettings:
 def find_mask(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
               progress: TextProgress) -> np.ndarray:
     """The full-size, post-processed mask of what `args.find` names; scores go to stderr."""
+    chosen = find_chosen(engine, rgb, args, progress)
+    _show_scores(chosen, progress)
+    height, width = rgb.shape[:2]
+    return full_size_mask(chosen.picked, width, height, mask_settings(args))
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """What a find returned, and which of the candidates the query's mode picks."""
+
+    wanted: str
+    candidates: tuple[MaskCandidate, ...]
+    indices: list[int]
+
+    @property
+    def picked(self) -> list[MaskCandidate]:
+        return [self.candidates[i] for i in self.indices]
+
+
+def find_chosen(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
+                progress: TextProgress) -> Chosen:
     wanted, excluded = parse_query(args.find)
     mode = "all" if args.all else "best"
     job = FindJob(FIND_JOB_ID, rgb, wanted, tuple(excluded) + tuple(args.exclude), mode)
@@ -71,24 +92,26 @@ def find_mask(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
             f'Nothing like "{args.find}" was found. Try other words, or draw a mask '
             "and pass it with --mask."
         )
-    scores = [candidate.score for candidate in candidates]
-    chosen = select(scores, mode)
-    _show_scores(candidates, chosen, progress)
-    if is_weak(scores):
-        progress.note(f'note: nothing matched "{wanted}" well; using the closest candidate')
-    height, width = rgb.shape[:2]
-    found = masks.union(masks.resize_mask(candidates[i].mask, width, height) for i in chosen)
-    return masks.postprocess(found, mask_settings(args))
+    return Chosen(wanted, candidates, select([c.score for c in candidates], mode))
 
 
-def _show_scores(candidates: tuple[MaskCandidate, ...], chosen: list[int],
-                 progress: TextProgress) -> None:
-    for i, candidate in enumerate(candidates):
+def full_size_mask(picked: list[MaskCandidate], width: int, height: int,
+                   settings: MaskSettings) -> np.ndarray:
+    """The union of the picked candidates at the photo's size, post-processed."""
+    found = masks.union(masks.resize_mask(candidate.mask, width, height) for candidate in picked)
+    return masks.postprocess(found, settings)
+
+
+def _show_scores(chosen: Chosen, progress: TextProgress) -> None:
+    for i, candidate in enumerate(chosen.candidates):
         x0, y0, x1, y1 = candidate.box
-        mark = "*" if i in chosen else " "
+        mark = "*" if i in chosen.indices else " "
         label = f" {candidate.label}" if candidate.label else ""
         progress.note(f"{mark} {i + 1:2d}. score {candidate.score:.3f}  "
                       f"box ({x0}, {y0})-({x1}, {y1})  {candidate.source}{label}")
+    if is_weak([candidate.score for candidate in chosen.candidates]):
+        progress.note(f'note: nothing matched "{chosen.wanted}" well; '
+                      "using the closest candidate")
 
 
 def read_mask(path: str | Path, width: int, height: int) -> np.ndarray:

@@ -300,6 +300,20 @@ def test_edit_find_replace_with_diffusion_variants(models_env, photo, tmp_path, 
     assert "seed 1" in captured.err and "seed 2" in captured.err
 
 
+def test_bench_times_every_stage(models_env, photo, capsys):
+    code = cli.main(["bench", str(photo), "--find", "red square", "--inpainter", "opencv-telea"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    lines = captured.out.splitlines()
+    assert lines[0].startswith(f"photo {W} x {H}, device cpu, inpainter opencv-telea")
+    stages = [line.rsplit(None, 2) for line in lines[1:]]
+    assert [stage[0] for stage in stages] == [
+        "open the photo", "find, first (loads models)", "find again (same photo, from its cache)",
+        "full-size mask (resize, post-process)", "replace, first (loads opencv-telea)",
+        "replace again"]
+    assert all(float(seconds) >= 0 and unit == "s" for _, seconds, unit in stages)
+
+
 # --- the installed command ------------------------------------------------------------------
 
 
