@@ -25,7 +25,8 @@ SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample.jpg"
 def _isolated_qsettings(tmp_path: Path):
     """No test reads or writes the user's real settings."""
     QSettings.setDefaultFormat(QSettings.IniFormat)
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "qsettings"))
+    for settings_format in (QSettings.IniFormat, QSettings.NativeFormat):
+        QSettings.setPath(settings_format, QSettings.UserScope, str(tmp_path / "qsettings"))
     yield
 
 

@@ -7,13 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
 
 from paintnoise_desktop.core.document import Document
+from paintnoise_desktop.core.jobs import Progress
 from paintnoise_desktop.engine.engine import Engine
 from paintnoise_desktop.ui.app_settings import MAX_RECENT
 from paintnoise_desktop.ui.dialogs import UnsavedChoice
 from paintnoise_desktop.ui.edit_jobs import NEED_MASK
+from paintnoise_desktop.ui.main_window import PREVIEW_SIZE, MainWindow
+from paintnoise_desktop.ui.run import run_app
 
 from .conftest import ACCEPT_SUGGESTION, SlowEngine, photo
 
@@ -343,3 +348,56 @@ def test_replace_with_only_words_finds_then_repaints_in_one_gesture(qtbot, make_
     assert np.array_equal(document.rgb, before) and document.mask.any()
     window.undo()
     assert not document.mask.any()
+
+
+def test_a_photo_dropped_on_the_window_opens(qtbot, make_window, sample_photo):
+    window = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(sample_photo))])
+    position = QPointF(window.canvas.mapTo(window, window.canvas.rect().center()))
+    enter = QDragEnterEvent(position.toPoint(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(position, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window, drop)
+    assert window.document is not None and window.document.path == sample_photo
+
+
+def test_run_app_opens_the_photo_given_on_the_command_line(qtbot, sample_photo):
+    seen = []
+
+    def look_and_close() -> None:
+        [window] = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)
+                    and w.isVisible()]
+        seen.append(window.document.path)
+        window.close()
+
+    QTimer.singleShot(0, look_and_close)
+    assert run_app(str(sample_photo)) == 0
+    assert seen == [sample_photo]
+
+
+def test_brush_size_and_window_layout_are_remembered(qtbot, make_window, app_settings):
+    first = make_window()
+    first.mask_panel.size_slider.setValue(33)
+    first.mask_dock.hide()
+    first.close()
+    second = make_window()
+    assert second.canvas.brush_size == 33
+    assert second.mask_panel.size_slider.value() == 33
+    assert not second.mask_dock.isVisible() and second.history_dock.isVisible()
+
+
+def test_previews_show_while_a_job_runs_and_go_when_it_ends(qtbot, make_window):
+    window = make_window()
+    preview = np.zeros((32, 48, 3), np.uint8)
+    preview[:, :24] = 255
+    window.show_progress(Progress(1, 0.5, "Painting 5/10", preview))
+    assert window.preview_label.isVisible()
+    assert window.prompt_bar.progress_bar.value() == 500
+    assert window.statusBar().currentMessage() == "Painting 5/10"
+    image = window.preview_label.pixmap().toImage()
+    assert image.width() == PREVIEW_SIZE
+    assert image.pixelColor(10, 10).red() == 255 and image.pixelColor(image.width() - 10, 10).red() == 0
+    window.job_ended()
+    assert not window.preview_label.isVisible()
