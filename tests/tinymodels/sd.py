@@ -2,7 +2,7 @@
 
 Saved with `save_pretrained(safe_serialization=True)` exactly as a downloaded
 `sd2-inpainting` folder is laid out, so the app's loader reads it unchanged. Its
-native size is unet.config.sample_size (32) x the VAE's scale factor (2) = 64 px.
+native size is unet.config.sample_size (16) x the VAE's scale factor (2) = 32 px.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from .clip import tiny_tokenizer
 def tiny_sd_inpainting_pipeline() -> StableDiffusionInpaintPipeline:
     torch.manual_seed(0)
     tokenizer = tiny_tokenizer()
-    tokenizer.model_max_length = 16  # the pipeline pads every prompt to this
+    tokenizer.model_max_length = 77  # the pipeline pads every prompt to this, as in SD
     unet = UNet2DConditionModel(
-        sample_size=32,
+        sample_size=16,
         in_channels=9,  # noisy latents + masked-image latents + mask
         out_channels=4,
         block_out_channels=(32, 64),
@@ -51,7 +51,7 @@ def tiny_sd_inpainting_pipeline() -> StableDiffusionInpaintPipeline:
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-            num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=16,
+            num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=77,
             bos_token_id=0, eos_token_id=1, pad_token_id=1,
         )
     )

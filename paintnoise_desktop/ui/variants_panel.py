@@ -1,0 +1,133 @@
+"""The strip of Replace's variants: a thumbnail of each repainted region and its seed.
+
+Pointing at a variant (mouse over it, or selecting it with the arrow keys) asks the
+window to show it on the canvas without applying it (`previewRequested(index)`; -1
+when the mouse leaves and nothing is selected); clicking it, or Enter, chooses it
+(`variantChosen(index)`).
+The panel never touches the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from ..core.box import Box
+from ..core.jobs import InpaintVariant
+
+THUMBNAIL = 128
+CONTEXT = 0.25  # photo shown around the repainted box, as a share of its longer side
+COMPARE_HINT = "Point at a variant to see it on the photo, click to apply it. Hold Compare to see the original."
+
+
+def thumbnail(image: np.ndarray, box: Box, size: int = THUMBNAIL) -> np.ndarray:
+    """The image around `box`, scaled to fit `size` px, as contiguous RGB uint8."""
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = box
+    pad = round(CONTEXT * max(x1 - x0, y1 - y0))
+    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(width, x1 + pad), min(height, y1 + pad)
+    region = image[y0:y1, x0:x1, :3]
+    scale = size / max(x1 - x0, y1 - y0)
+    target = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return np.ascontiguousarray(cv2.resize(region, target, interpolation=interpolation))
+
+
+def _pixmap(rgb: np.ndarray) -> QPixmap:
+    height, width = rgb.shape[:2]
+    return QPixmap.fromImage(QImage(rgb.data, width, height, 3 * width, QImage.Format_RGB888).copy())
+
+
+class VariantsPanel(QWidget):
+    variantChosen = Signal(int)  # apply this variant
+    previewRequested = Signal(int)  # show this variant on the canvas; -1: show the document again
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("variantsPanel")
+        self._seeds: list[int] = []
+        self._previewed = -1
+
+        self.list = QListWidget(self)
+        self.list.setObjectName("variantList")
+        self.list.setAccessibleName("Replace variants")
+        self.list.setViewMode(QListView.IconMode)
+        self.list.setFlow(QListView.TopToBottom)
+        self.list.setWrapping(False)
+        self.list.setMovement(QListView.Static)
+        self.list.setResizeMode(QListView.Adjust)
+        self.list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
+        self.list.setMouseTracking(True)
+        self.list.itemEntered.connect(lambda item: self._preview(self.list.row(item)))
+        self.list.itemSelectionChanged.connect(lambda: self._preview(self._selected_row()))
+        self.list.itemClicked.connect(lambda item: self.variantChosen.emit(self.list.row(item)))
+        self.list.itemActivated.connect(lambda item: self.variantChosen.emit(self.list.row(item)))
+        self.list.viewport().installEventFilter(self)
+
+        self.seed_label = QLabel(self)
+        self.seed_label.setObjectName("variantSeedLabel")
+        self.seed_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.hint = QLabel(COMPARE_HINT, self)
+        self.hint.setObjectName("variantHint")
+        self.hint.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.seed_label)
+        layout.addWidget(self.hint)
+        self._show_seed(-1)
+
+    def set_variants(self, variants: Sequence[InpaintVariant]) -> None:
+        """Show a Replace job's variants (announces nothing)."""
+        self.list.blockSignals(True)
+        try:
+            self.list.clear()
+            for number, variant in enumerate(variants):
+                item = QListWidgetItem(QIcon(_pixmap(thumbnail(variant.image, variant.box))),
+                                       f"Seed {variant.seed}")
+                tip = f"Variant {number + 1}, seed {variant.seed}"
+                item.setToolTip(f"{tip}\n{variant.note}" if variant.note else tip)
+                item.setTextAlignment(Qt.AlignHCenter)
+                self.list.addItem(item)
+        finally:
+            self.list.blockSignals(False)
+        self._seeds = [variant.seed for variant in variants]
+        self._previewed = -1
+        self._show_seed(-1)
+
+    def clear_variants(self) -> None:
+        self.set_variants([])
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self._seeds)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.list.viewport() and event.type() == QEvent.Leave:
+            self._preview(self._selected_row())
+        return super().eventFilter(watched, event)
+
+    def _selected_row(self) -> int:
+        selected = self.list.selectedIndexes()
+        return selected[0].row() if selected else -1
+
+    def _preview(self, row: int) -> None:
+        if row == self._previewed:
+            return
+        self._previewed = row
+        self._show_seed(row)
+        self.previewRequested.emit(row)
+
+    def _show_seed(self, row: int) -> None:
+        if 0 <= row < len(self._seeds):
+            self.seed_label.setText(f"Seed: {self._seeds[row]}")
+        elif self._seeds:
+            self.seed_label.setText("Seeds: " + ", ".join(str(seed) for seed in self._seeds))
+        else:
+            self.seed_label.setText("No variants yet")

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QApplication
+
+from paintnoise_desktop.core.jobs import InpaintVariant
+from paintnoise_desktop.ui.variants_panel import VariantsPanel, thumbnail
+
+
+def _variant(seed: int, colour, note: str = "") -> InpaintVariant:
+    image = np.full((300, 400, 3), 30, np.uint8)
+    image[100:150, 200:260] = colour
+    return InpaintVariant(image, (200, 100, 260, 150), seed, note)
+
+
+@pytest.fixture
+def panel(qtbot):
+    widget = VariantsPanel()
+    qtbot.addWidget(widget)
+    widget.resize(200, 600)
+    widget.show()
+    widget.set_variants([_variant(41, (255, 0, 0)), _variant(42, (0, 0, 255), "Ran out of GPU memory")])
+    return widget
+
+
+def _click(qtbot, panel, row: int) -> None:
+    rect = panel.list.visualItemRect(panel.list.item(row))
+    qtbot.mouseClick(panel.list.viewport(), Qt.LeftButton, pos=rect.center())
+
+
+def test_thumbnails_show_the_repainted_region_with_their_seeds(panel):
+    assert panel.list.count() == 2
+    assert [panel.list.item(i).text() for i in range(2)] == ["Seed 41", "Seed 42"]
+    assert "Ran out of GPU memory" in panel.list.item(1).toolTip()
+    assert panel.seeds == [41, 42]
+    assert panel.seed_label.text() == "Seeds: 41, 42"
+
+
+def test_thumbnail_is_centred_on_the_box_and_fits_the_size():
+    small = thumbnail(_variant(1, (255, 0, 0)).image, (200, 100, 260, 150), size=64)
+    assert max(small.shape[:2]) == 64
+    centre = small[small.shape[0] // 2, small.shape[1] // 2]
+    assert tuple(centre) == (255, 0, 0)
+
+
+def test_clicking_a_variant_chooses_it(qtbot, panel):
+    with qtbot.waitSignal(panel.variantChosen) as chosen:
+        _click(qtbot, panel, 1)
+    assert chosen.args == [1]
+
+
+def test_pointing_at_a_variant_previews_it_and_leaving_shows_the_photo_again(qtbot, panel):
+    with qtbot.waitSignal(panel.previewRequested) as preview:
+        panel.list.itemEntered.emit(panel.list.item(0))
+    assert preview.args == [0]
+    assert panel.seed_label.text() == "Seed: 41"
+    with qtbot.waitSignal(panel.previewRequested) as preview:
+        QApplication.sendEvent(panel.list.viewport(), QEvent(QEvent.Leave))
+    assert preview.args == [-1]
+    assert panel.seed_label.text() == "Seeds: 41, 42"
+
+
+def test_arrow_keys_preview_and_enter_chooses(qtbot, panel):
+    panel.list.setFocus()
+    with qtbot.waitSignal(panel.previewRequested) as preview:
+        qtbot.keyClick(panel.list, Qt.Key_Down)
+    assert preview.args == [1]
+    with qtbot.waitSignal(panel.variantChosen) as chosen:
+        qtbot.keyClick(panel.list, Qt.Key_Return)
+    assert chosen.args == [1]
+
+
+def test_setting_variants_announces_nothing(qtbot, panel):
+    with qtbot.assertNotEmitted(panel.previewRequested), qtbot.assertNotEmitted(panel.variantChosen):
+        panel.set_variants([_variant(7, (0, 255, 0))])
+    assert panel.seeds == [7]
+    panel.clear_variants()
+    assert panel.list.count() == 0 and panel.seed_label.text() == "No variants yet"
