@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from .cli_edit import JOB_DEFAULTS, default_inpainter, positive_int
 from .cli_jobs import TextProgress, add_engine_options, engine_for, run_job
-from .cli_mask import add_find_options, find_chosen, full_size_mask, mask_settings
+from .cli_mask import add_find_options, find_chosen, mask_settings
 from .core.imagefile import load_image
 from .core.jobs import InpaintJob
 from .engine.device import pick_device
@@ -46,7 +46,7 @@ def _run_bench(args: argparse.Namespace) -> int:
     watch.time("find again (same photo, from its cache)",
                lambda: find_chosen(engine, photo.rgb, args, progress))
     mask = watch.time("full-size mask (resize, post-process)",
-                      lambda: full_size_mask(chosen.picked, width, height, mask_settings(args)))
+                      lambda: chosen.full_size_mask(width, height, mask_settings(args)))
     inpainter = args.inpainter or default_inpainter(engine.settings, progress)
     job = InpaintJob(BENCH_JOB_ID, photo.rgb, mask, prompt=args.replace, find_text=args.find,
                      inpainter=inpainter, steps=args.steps, seed=0)

@@ -1,8 +1,8 @@
 """`paintnoise mask`, and the mask `paintnoise edit` repaints: found from words, or read from a file.
 
 A found mask is the chosen candidates (the best one, or with --all every one scoring
-close to it), brought to the photo's full size and post-processed as the window does
-it: holes filled, grown, feathered, unless --tight.
+close to it), post-processed as the window does it (holes filled, grown, feathered,
+unless --tight) and brought to the photo's full size.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def find_mask(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
     chosen = find_chosen(engine, rgb, args, progress)
     _show_scores(chosen, progress)
     height, width = rgb.shape[:2]
-    return full_size_mask(chosen.picked, width, height, mask_settings(args))
+    return chosen.full_size_mask(width, height, mask_settings(args))
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,10 @@ class Chosen:
     candidates: tuple[MaskCandidate, ...]
     indices: list[int]
 
-    @property
-    def picked(self) -> list[MaskCandidate]:
-        return [self.candidates[i] for i in self.indices]
+    def full_size_mask(self, width: int, height: int, settings: MaskSettings) -> np.ndarray:
+        """The picked candidates' union, post-processed, at the photo's size (as the window does)."""
+        picked = [self.candidates[i].mask for i in self.indices]
+        return masks.mask_from_candidates(picked, width, height, settings)
 
 
 def find_chosen(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
@@ -93,13 +94,6 @@ def find_chosen(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
             "and pass it with --mask."
         )
     return Chosen(wanted, candidates, select([c.score for c in candidates], mode))
-
-
-def full_size_mask(picked: list[MaskCandidate], width: int, height: int,
-                   settings: MaskSettings) -> np.ndarray:
-    """The union of the picked candidates at the photo's size, post-processed."""
-    found = masks.union(masks.resize_mask(candidate.mask, width, height) for candidate in picked)
-    return masks.postprocess(found, settings)
 
 
 def _show_scores(chosen: Chosen, progress: TextProgress) -> None:
