@@ -27,19 +27,19 @@ import os
 import re
 import secrets
 import shutil
-import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms
+from PIL import Image
 
 from paintnoise_desktop.core.errors import ImageFileError
+from paintnoise_desktop.core.exif import orientation_and_exif, upright_exif
+from paintnoise_desktop.core.photo_pixels import bits_per_channel, eight_bit_pixels, upright
 
 MAX_PIXELS = 160_000_000
 """Largest photo opened, in pixels. Above the biggest camera sensors (about 150 megapixels) and
@@ -60,25 +60,6 @@ SAVE_SUFFIXES: tuple[str, ...] = tuple(_SAVE_FORMATS)
 _OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")  # JPEG's opener also reads MPO
 _HEIF_SUFFIXES = (".heic", ".heif", ".hif")
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1")
-_LOSSLESS_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX")
-_EXIF_HEADER = b"Exif\x00\x00"
-_ORIENTATION = 0x0112
-# IFD0 tags worth carrying from a TIFF into the EXIF of another file; the rest of a TIFF's
-# tags describe its own strips, compression and samples.
-_TIFF_EXIF_TAGS = (
-    0x010E,
-    0x010F,
-    0x0110,
-    0x0112,
-    0x011A,
-    0x011B,
-    0x0128,
-    0x0131,
-    0x0132,
-    0x013B,
-    0x8298,
-)
-_TIFF_EXIF_IFDS = (0x8769, 0x8825)  # Exif and GPS sub-IFDs
 _O_BINARY = getattr(os, "O_BINARY", 0)  # Windows needs it; elsewhere it does not exist
 _OS_REASONS = {
     errno.ENOENT: "the file or its folder does not exist",
@@ -143,7 +124,7 @@ def save_image(
     image = _to_pillow(rgb, None if format == "JPEG" else alpha)
     options = _save_options(format, quality)
     if exif:
-        options["exif"] = _reset_orientation(_with_exif_header(exif))
+        options["exif"] = upright_exif(exif)
     if icc_profile:
         options["icc_profile"] = icc_profile
     _write_atomically(path, lambda file: image.save(file, format=format, **options))
@@ -176,7 +157,7 @@ def format_for_path(path: str | Path) -> str:
         ) from None
 
 
-# --- opening ---------------------------------------------------------------------------------
+# --- opening --------------------------------------------------------------------------------------
 
 
 def _decode(path: Path, file: BinaryIO, formats: tuple[str, ...]) -> LoadedImage:
@@ -187,10 +168,10 @@ def _decode(path: Path, file: BinaryIO, formats: tuple[str, ...]) -> LoadedImage
     with image:
         with _pillow_errors(path):
             _check_pixel_count(path, image.width * image.height)
-            bits = _bits_per_channel(image)
+            bits = bits_per_channel(image)
             image.load()
             frames = getattr(image, "n_frames", 1)
-        return _loaded(path, image, file, bits, frames)
+        return _loaded(image, file, bits, frames)
 
 
 @contextmanager
@@ -210,21 +191,14 @@ def _pillow_errors(path: Path) -> Iterator[None]:
         raise _cannot_open(path, "the file is damaged or incomplete", error) from error
 
 
-def _loaded(path: Path, image: Image.Image, file: BinaryIO, bits: int, frames: int) -> LoadedImage:
-    """Turn a fully loaded Pillow image into the editor's form (the module docstring's rule)."""
+def _loaded(image: Image.Image, file: BinaryIO, bits: int, frames: int) -> LoadedImage:
+    """A fully loaded Pillow image in the editor's form (the module docstring's rule)."""
     notes: list[str] = []
-    if image.mode == "CMYK":
-        pixels = _cmyk_to_rgb(image, notes)
-    else:
-        pixels = _rgb_or_rgba(path, image, notes)
-    if bits == 16 and image.mode in ("RGB", "RGBA"):
-        pixels = _exact_16bit_colour(file, pixels)
-    if bits > 8:
-        notes.insert(0, f"{bits}-bit photo: edited at 8 bits per channel")
+    pixels = eight_bit_pixels(image, file, bits, notes)
     if frames > 1:
         notes.append(f"The file holds {frames} images: only the first is edited")
-    orientation, exif = _orientation_and_exif(image)
-    pixels = _upright(pixels, orientation)
+    orientation, exif = orientation_and_exif(image)
+    pixels = upright(pixels, orientation)
     has_alpha = pixels.shape[2] == 4
     return LoadedImage(
         rgb=cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB) if has_alpha else pixels,
@@ -234,161 +208,6 @@ def _loaded(path: Path, image: Image.Image, file: BinaryIO, bits: int, frames: i
         icc_profile=None if image.mode == "CMYK" else _rgb_profile(image),
         notes=tuple(notes),
     )
-
-
-def _rgb_or_rgba(path: Path, image: Image.Image, notes: list[str]) -> np.ndarray:
-    """H x W x 3 (RGB) or H x W x 4 (RGBA) uint8 pixels of anything but CMYK, maybe read-only."""
-    if image.mode.startswith("I;16"):
-        return _grey_to_rgb(_to_8bit(np.asarray(image), 0, 65535))
-    if image.mode in ("I", "F"):
-        return _grey_to_rgb(_scale_wide(np.asarray(image)))
-    if image.mode not in _LOSSLESS_MODES:
-        notes.append(f"{image.mode} photo: converted to RGB")
-    bands = image.getbands()
-    mode = "RGBA" if "A" in bands or "a" in bands or "transparency" in image.info else "RGB"
-    try:
-        return np.asarray(image if image.mode == mode else image.convert(mode))
-    except ValueError as error:
-        raise _cannot_open(
-            path, f"its colour mode ({image.mode}) is not supported", error
-        ) from None
-
-
-def _cmyk_to_rgb(image: Image.Image, notes: list[str]) -> np.ndarray:
-    profile = image.info.get("icc_profile")
-    if profile:
-        try:
-            converted = ImageCms.profileToProfile(
-                image,
-                ImageCms.ImageCmsProfile(BytesIO(profile)),
-                ImageCms.createProfile("sRGB"),
-                outputMode="RGB",
-            )
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            pass
-        else:
-            notes.append("CMYK photo: converted to RGB through its colour profile")
-            return np.asarray(converted)
-    notes.append("CMYK photo: converted to RGB without a colour profile; colours may differ")
-    return np.asarray(image.convert("RGB"))
-
-
-def _exact_16bit_colour(file: BinaryIO, decoded: np.ndarray) -> np.ndarray:
-    """Re-read 16-bit colour with OpenCV, since Pillow keeps only each value's high byte.
-
-    OpenCV's values are used only when their high bytes equal Pillow's decode exactly, in one of
-    the eight orientations (Pillow turns TIFFs upright as it loads them); otherwise Pillow's
-    pixels stay, within one level of the rule.
-    """
-    file.seek(0)
-    wide = cv2.imdecode(np.frombuffer(file.read(), np.uint8), cv2.IMREAD_UNCHANGED)
-    channels = decoded.shape[2]
-    if wide is None or wide.dtype != np.uint16 or wide.ndim != 3 or wide.shape[2] != channels:
-        return decoded
-    wide = wide[..., [2, 1, 0, 3][:channels]]  # OpenCV reads BGR(A)
-    for orientation in range(1, 9):
-        turned = _upright(wide, orientation)
-        if turned.shape == decoded.shape and np.array_equal(turned >> 8, decoded):
-            return _to_8bit(turned, 0, 65535)
-    return decoded
-
-
-def _scale_wide(values: np.ndarray) -> np.ndarray:
-    """32-bit integers or floats to 8 bits by their range, as the module docstring says."""
-    finite = np.isfinite(values)
-    present = values[finite]
-    if present.size == 0:
-        return np.zeros(values.shape, np.uint8)
-    low, high = present.min(), present.max()
-    if values.dtype.kind == "f" and low >= 0 and high <= 1:
-        low, high = 0, 1
-    elif values.dtype.kind != "f" and low >= 0 and high <= 65535:
-        low, high = 0, 65535
-    return _to_8bit(np.where(finite, values, low), low, high)
-
-
-def _to_8bit(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Map low..high linearly onto 0..255, rounding to the nearest level."""
-    if high <= low:
-        return np.zeros(values.shape, np.uint8)
-    scaled = (values.astype(np.float64) - low) * (255.0 / (float(high) - float(low)))
-    return np.rint(scaled).astype(np.uint8)
-
-
-def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:
-    return np.repeat(grey[..., np.newaxis], 3, axis=2)
-
-
-def _bits_per_channel(image: Image.Image) -> int:
-    """Bits per channel in the file, read before decoding (Pillow's mode hides 16-bit colour)."""
-    if image.mode.startswith("I;16"):
-        return 16
-    if image.mode in ("I", "F"):
-        return 32
-    if isinstance(image.info.get("bit_depth"), int):  # pillow-heif: 10- and 12-bit HEIC
-        return max(8, image.info["bit_depth"])
-    args = image.tile[0].args if image.tile else ()
-    rawmode = args if isinstance(args, str) else next((a for a in args if isinstance(a, str)), "")
-    return 16 if ";16" in rawmode else 8
-
-
-def _orientation_and_exif(image: Image.Image) -> tuple[int, bytes | None]:
-    """The orientation still to apply, and the EXIF to keep (orientation reset to 1).
-
-    EXIF that Pillow cannot read is dropped and the pixels are taken as stored: the photo
-    itself is fine, so it still opens.
-    """
-    try:
-        orientation = image.getexif().get(_ORIENTATION, 1)
-        exif = _exif(image)
-    except Exception:  # noqa: BLE001 - any parser failure means the same: no usable EXIF
-        return 1, None
-    return (orientation if orientation in range(1, 9) else 1), exif
-
-
-_TURNS = {
-    2: lambda pixels: cv2.flip(pixels, 1),
-    3: lambda pixels: cv2.rotate(pixels, cv2.ROTATE_180),
-    4: lambda pixels: cv2.flip(pixels, 0),
-    5: cv2.transpose,
-    6: lambda pixels: cv2.rotate(pixels, cv2.ROTATE_90_CLOCKWISE),
-    7: lambda pixels: cv2.flip(cv2.transpose(pixels), -1),
-    8: lambda pixels: cv2.rotate(pixels, cv2.ROTATE_90_COUNTERCLOCKWISE),
-}
-
-
-def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
-    """Undo an EXIF orientation as Pillow's ImageOps.exif_transpose does (OpenCV is faster).
-
-    The result is C-contiguous and writable, ready for editing.
-    """
-    turn = _TURNS.get(orientation)
-    return np.require(pixels, requirements="CW") if turn is None else turn(pixels)
-
-
-def _exif(image: Image.Image) -> bytes | None:
-    raw = image.info.get("exif")
-    if raw:
-        return _reset_orientation(_with_exif_header(raw))
-    if image.format == "TIFF":
-        return _tiff_exif(image)
-    return None
-
-
-def _tiff_exif(image: Image.Image) -> bytes | None:
-    """The descriptive part of a TIFF's tags (camera, dates, GPS) as EXIF, orientation 1."""
-    tags = image.getexif()
-    exif = Image.Exif()
-    for tag in _TIFF_EXIF_TAGS:
-        if tag in tags:
-            exif[tag] = tags[tag]
-    for ifd in _TIFF_EXIF_IFDS:
-        if tags.get_ifd(ifd):
-            exif.get_ifd(ifd).update(tags.get_ifd(ifd))
-    if not len(exif) and not any(exif.get_ifd(ifd) for ifd in _TIFF_EXIF_IFDS):
-        return None
-    exif[_ORIENTATION] = 1  # Pillow turns TIFFs upright as it loads them
-    return exif.tobytes()
 
 
 def _rgb_profile(image: Image.Image) -> bytes | None:
@@ -436,35 +255,6 @@ def _os_reason(error: OSError) -> str:
     return _OS_REASONS.get(error.errno or 0, error.strerror or str(error))
 
 
-# --- EXIF bytes ------------------------------------------------------------------------------
-
-
-def _with_exif_header(exif: bytes) -> bytes:
-    return exif if exif.startswith(_EXIF_HEADER) else _EXIF_HEADER + exif
-
-
-def _reset_orientation(exif: bytes) -> bytes:
-    """Set the orientation tag in IFD0 to 1 in place, leaving every other byte as it was."""
-    start = len(_EXIF_HEADER)
-    order = {b"II": "<", b"MM": ">"}.get(exif[start : start + 2])
-    if order is None:
-        return exif
-    try:
-        (offset,) = struct.unpack_from(order + "I", exif, start + 4)
-        ifd = start + offset
-        (count,) = struct.unpack_from(order + "H", exif, ifd)
-        for index in range(count):
-            entry = ifd + 2 + 12 * index
-            tag, kind, number = struct.unpack_from(order + "HHI", exif, entry)
-            if tag == _ORIENTATION and kind == 3 and number == 1:
-                patched = bytearray(exif)
-                struct.pack_into(order + "H", patched, entry + 8, 1)
-                return bytes(patched)
-    except struct.error:
-        pass
-    return exif
-
-
 # --- saving ----------------------------------------------------------------------------------
 
 
@@ -489,7 +279,7 @@ def _save_options(format: str, quality: int) -> dict[str, object]:
     return {}
 
 
-def _write_atomically(path: Path, write) -> None:
+def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write to a new file beside `path`, sync it, then move it over `path` in one step."""
     existed = path.exists()
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")

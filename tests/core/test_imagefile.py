@@ -261,30 +261,47 @@ def as_stored(upright: np.ndarray, orientation: int) -> np.ndarray:
     return upright.reshape(-1, channels)[order.ravel()].reshape(*order.shape, channels)
 
 
-def tiff_16bit_rgb(deep: np.ndarray, orientation: int) -> bytes:
-    """An uncompressed 16-bit RGB TIFF with an orientation tag (Pillow cannot write one)."""
-    height, width, _ = deep.shape
-    entries = [
-        (256, 4, 1, width),
-        (257, 4, 1, height),
-        (258, 3, 3, 146),  # bits per sample, stored after the IFD
-        (259, 3, 1, 1),
-        (262, 3, 1, 2),
-        (273, 4, 1, 152),  # the pixels follow the bits per sample
-        (274, 3, 1, orientation),
-        (277, 3, 1, 3),
-        (278, 4, 1, height),
-        (279, 4, 1, deep.nbytes),
-        (284, 3, 1, 1),
+def uncompressed_tiff(
+    pixels: np.ndarray, photometric: int, orientation: int = 1, extra_samples: tuple[int, ...] = ()
+) -> bytes:
+    """A little-endian, one-strip TIFF of H x W x samples pixels, for what Pillow cannot write
+    (16-bit colour, premultiplied alpha, an orientation tag)."""
+    height, width, samples = pixels.shape
+    bits = (pixels.dtype.itemsize * 8,) * samples
+    fields = [  # tag, type (3 SHORT, 4 LONG), values
+        (256, 4, (width,)),
+        (257, 4, (height,)),
+        (258, 3, bits),
+        (259, 3, (1,)),
+        (262, 3, (photometric,)),
+        (273, 4, (0,)),  # the strip offset, filled in below
+        (274, 3, (orientation,)),
+        (277, 3, (samples,)),
+        (278, 4, (height,)),
+        (279, 4, (pixels.nbytes,)),
+        (284, 3, (1,)),
     ]
-    ifd = struct.pack("<H", len(entries))
-    ifd += b"".join(struct.pack("<HHII", *entry) for entry in entries) + struct.pack("<I", 0)
+    if extra_samples:
+        fields.append((338, 3, extra_samples))
+    ifd_size = 2 + 12 * len(fields) + 4
+    extra = b""  # values longer than four bytes live after the IFD
+    entries = b""
+    strip_offset = 8 + ifd_size + sum(2 * len(v) for _, t, v in fields if 2 * len(v) > 4)
+    for tag, kind, values in fields:
+        values = (strip_offset,) if tag == 273 else values
+        data = struct.pack(f"<{len(values)}{'H' if kind == 3 else 'I'}", *values)
+        if len(data) > 4:
+            entries += struct.pack("<HHII", tag, kind, len(values), 8 + ifd_size + len(extra))
+            extra += data
+        else:
+            entries += struct.pack("<HHI", tag, kind, len(values)) + data.ljust(4, b"\x00")
+    ifd = struct.pack("<H", len(fields)) + entries + struct.pack("<I", 0)
     return (
         b"II*\x00"
         + struct.pack("<I", 8)
         + ifd
-        + struct.pack("<3H", 16, 16, 16)
-        + (deep.astype("<u2").tobytes())
+        + extra
+        + pixels.astype(f"<u{pixels.dtype.itemsize}").tobytes()
     )
 
 
@@ -293,7 +310,7 @@ def test_16bit_colour_tiff_is_turned_upright_once(tmp_path, orientation):
     upright = np.linspace(0, 65535, 12 * 20 * 3).round().astype(np.uint16).reshape(12, 20, 3)
     deep = as_stored(upright, orientation)
     path = tmp_path / "deep.tif"
-    path.write_bytes(tiff_16bit_rgb(deep, orientation))
+    path.write_bytes(uncompressed_tiff(deep, photometric=2, orientation=orientation))
 
     loaded = load_image(path)
 
@@ -368,6 +385,30 @@ def test_floats_become_8_bits(tmp_path, values, expected):
     Image.fromarray(np.array([values], dtype=np.float32), "F").save(path)
 
     assert load_image(path).rgb[0, :, 0].tolist() == expected
+
+
+def test_premultiplied_grey_alpha_is_unpremultiplied(tmp_path):
+    premultiplied = np.dstack([np.full((4, 4), 100), np.full((4, 4), 128)]).astype(np.uint8)
+    path = tmp_path / "la.tif"
+    path.write_bytes(uncompressed_tiff(premultiplied, photometric=1, extra_samples=(1,)))
+    with Image.open(path) as image:
+        assert image.mode == "La"
+
+    loaded = load_image(path)
+
+    assert loaded.rgb[0, 0].tolist() == [199, 199, 199]  # 100 * 255 / 128
+    assert loaded.alpha[0, 0] == 128
+
+
+def test_lab_becomes_rgb_without_mistaking_a_for_alpha(tmp_path):
+    path = tmp_path / "lab.tif"
+    Image.new("LAB", (4, 4), (128, 128, 128)).save(path)  # mid grey
+
+    loaded = load_image(path)
+
+    assert loaded.alpha is None
+    assert np.all(np.abs(loaded.rgb.astype(int) - 119) <= 2)
+    assert "LAB photo: converted to RGB" in loaded.notes
 
 
 def test_palette_with_transparency_keeps_its_alpha(tmp_path):
