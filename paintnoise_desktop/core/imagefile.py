@@ -12,7 +12,8 @@ What a loaded photo becomes, whatever the file holds:
   through Pillow's conversion. Only RGB ICC profiles are kept, because the pixels are RGB.
 - Palette, greyscale and premultiplied images keep their transparency as alpha.
 - Multi-frame files (animations, multi-page TIFF) give their first frame.
-Every conversion that loses something adds a one-line note for the status bar.
+Every conversion that loses something adds a one-line note for the status bar. `photo_pixels`
+carries out the pixel part of this rule and `exif` the EXIF part.
 
 Safety: the pixel count is read from the header and refused above `MAX_PIXELS` before anything
 is decoded. Saving is atomic: the photo is written to a temporary file beside the target, synced,
@@ -113,7 +114,9 @@ def save_image(
     """Write a photo atomically, keeping EXIF (orientation set to 1) and the ICC profile.
 
     `format` defaults to the one named by the suffix. JPEG has no alpha: it is dropped there.
-    For WebP, quality 100 means lossless. Raises ImageFileError; the old file is then unchanged.
+    For WebP, quality 100 means lossless. TIFF is written uncompressed, since Pillow's
+    compressing TIFF writer drops EXIF's sub-IFDs. Raises ImageFileError; the old file is then
+    unchanged.
     """
     path = Path(path)
     format = format.upper() if format else format_for_path(path)
@@ -275,8 +278,7 @@ def _save_options(format: str, quality: int) -> dict[str, object]:
         return {"quality": quality}
     if format == "WEBP":  # exact: keep the colour under transparent pixels too
         return {"quality": quality, "lossless": quality >= 100, "exact": True}
-    # TIFF stays uncompressed: Pillow's compressed (libtiff) writer drops EXIF's sub-IFDs.
-    return {}
+    return {}  # TIFF uncompressed, see save_image
 
 
 def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
