@@ -7,6 +7,7 @@ a job that did not finish leaves the document as it was.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -36,12 +37,22 @@ class _Waiting:
     replace_text: str | None  # for a Replace (or a Find that leads into one); None: Find only
 
 
+@dataclass(frozen=True)
+class _Found:
+    """The last Find's answer, kept so the user can switch to or add other candidates."""
+
+    document: Document
+    text: str
+    candidates: tuple[MaskCandidate, ...]
+
+
 class EditJobs:
     def __init__(self, window: MainWindow, bridge: EngineBridge, settings: AppSettings) -> None:
         self._window = window
         self._bridge = bridge
         self._settings = settings
         self._waiting: _Waiting | None = None
+        self._found: _Found | None = None
         bridge.progress.connect(self._on_progress)
         bridge.finished.connect(self._on_finished)
 
@@ -77,10 +88,20 @@ class EditJobs:
         self._bridge.cancel()
 
     def forget(self) -> None:
-        """Drop the job in flight (another photo was opened): its result no longer applies."""
+        """Another photo was opened: the job in flight and the last candidates no longer apply."""
+        self._found = None
         if self._waiting is not None:
             self._bridge.cancel(self._waiting.job_id)
             self._waiting = None
+
+    def choose_candidates(self, chosen: Sequence[int]) -> None:
+        """Make the mask from other candidates of the last Find (one undo step)."""
+        found = self._found
+        if found is None or found.document is not self._window.document or not chosen:
+            return
+        numbers = ", ".join(str(i + 1) for i in chosen)
+        label = "Candidate" if len(chosen) == 1 else "Candidates"
+        self._set_found_mask(found, chosen, f"{label} {numbers}: {found.text}")
 
     def _find(self, document: Document, text: str, replace_text: str | None) -> int:
         image = document.rgb.copy()  # the document may change while the engine reads
@@ -130,24 +151,30 @@ class EditJobs:
             self._apply_replace(waiting, result)
 
     def _apply_find(self, waiting: _Waiting, candidates: tuple[MaskCandidate, ...]) -> None:
-        self._window.show_candidates(candidates)
         if not candidates:
+            self._found = None
+            self._window.show_candidates((), ())
             self._window.show_message(
                 f"Nothing like \u201c{waiting.find_text}\u201d was found. "
                 "Try other words, or paint the mask with the brush.")
             return
-        document = waiting.document
         scores = [candidate.score for candidate in candidates]
-        found = masks.union(masks.resize_mask(candidates[i].mask, document.width, document.height)
-                            for i in select(scores, "best"))
-        mask = masks.postprocess(found, self._settings.mask_settings)
-        edit = document.set_mask(f"Find: {waiting.find_text}", mask)
-        self._window.document_edited(edit.box if edit else None)
+        chosen = select(scores, "best")
+        self._found = _Found(waiting.document, waiting.find_text, candidates)
+        self._window.show_candidates(candidates, chosen)
+        self._set_found_mask(self._found, chosen, f"Find: {waiting.find_text}")
         closeness = "nothing matched well; using the closest" if is_weak(scores) else "found"
         self._window.show_message(
             f"\u201c{waiting.find_text}\u201d: {closeness} (score {scores[0]:.2f}).")
         if waiting.replace_text is not None:
             self.replace(waiting.find_text, waiting.replace_text)
+
+    def _set_found_mask(self, found: _Found, chosen: Sequence[int], name: str) -> None:
+        document = found.document
+        union = masks.union(masks.resize_mask(found.candidates[i].mask, document.width,
+                                              document.height) for i in chosen)
+        edit = document.set_mask(name, masks.postprocess(union, self._settings.mask_settings))
+        self._window.document_edited(edit.box if edit else None)
 
     def _apply_replace(self, waiting: _Waiting, result: Result) -> None:
         if not result.variants:

@@ -30,6 +30,7 @@ from ..core.jobs import MaskCandidate, Progress, Result
 from ..engine.catalog import known_spec
 from ..engine.settings import EngineSettings, load_settings
 from .app_settings import AppSettings
+from .candidate_panel import CandidatePanel
 from .canvas import Canvas
 from .dialogs import Dialogs
 from .edit_jobs import EditJobs
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas()
         self.prompt_bar = PromptBar()
         self.mask_panel = MaskPanel()
+        self.candidate_panel = CandidatePanel()
         self.history_panel = HistoryPanel()
         self.preview_label = QLabel(objectName="previewLabel", visible=False)
         self.preview_label.setStyleSheet("border: 1px solid #888; background: #222;")
@@ -116,15 +118,18 @@ class MainWindow(QMainWindow):
 
         self.actions.build_menus(self)
         self.toolbar = self.actions.build_toolbar(self)
+        self.candidate_dock = self._dock("Candidates", "candidateDock", self.candidate_panel,
+                                         Qt.LeftDockWidgetArea)
         self.mask_dock = self._dock("Mask", "maskDock", self.mask_panel)
         self.history_dock = self._dock("History", "historyDock", self.history_panel)
         self.resize(1280, 800)
 
-    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget,
+              area: Qt.DockWidgetArea = Qt.RightDockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self, objectName=name)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable)
-        self.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.addDockWidget(area, dock)
         self.actions.panels_menu.addAction(dock.toggleViewAction())
         return dock
 
@@ -175,6 +180,7 @@ class MainWindow(QMainWindow):
         panel.operationRequested.connect(self.apply_mask_operation)
         panel.overlayToggled.connect(self.set_overlay_visible)
         self.history_panel.stepChosen.connect(self.go_to_step)
+        self.candidate_panel.selectionChanged.connect(self.jobs.choose_candidates)
 
         self.prompt_bar.findRequested.connect(self.jobs.find)
         self.prompt_bar.replaceRequested.connect(self.jobs.replace)
@@ -198,7 +204,7 @@ class MainWindow(QMainWindow):
         self.document = document
         self._original_rgb = document.rgb.copy() if document is not None else None
         self.canvas.set_document(document)
-        self.show_candidates(())
+        self.show_candidates((), ())
         has_photo = document is not None
         for action in (self.actions.save, self.actions.save_as, self.actions.show_original,
                        *self.actions.mask_operations.values()):
@@ -344,10 +350,13 @@ class MainWindow(QMainWindow):
         self.preview_label.setVisible(False)
         self.preview_label.clear()
 
-    def show_candidates(self, candidates: Sequence[MaskCandidate]) -> None:
-        """Candidates of the last Find, best first; the chosen one is already the mask."""
-        if candidates:
-            self.show_message(f"{len(candidates)} candidates found.")
+    def show_candidates(self, candidates: Sequence[MaskCandidate], chosen: Sequence[int]) -> None:
+        """The last Find's candidates, best first, with the chosen ones marked; none: hide the strip."""
+        if candidates and self.document is not None:
+            self.candidate_panel.set_candidates(candidates, self.document.rgb, chosen)
+        else:
+            self.candidate_panel.clear()
+        self.candidate_dock.setVisible(bool(candidates))
 
     # -- files ------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +10,11 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QListWidget
 
+from paintnoise_desktop.core import masks
 from paintnoise_desktop.core.document import Document
-from paintnoise_desktop.core.jobs import Progress
+from paintnoise_desktop.core.jobs import FindJob, MaskCandidate, Progress, Result, Status
 from paintnoise_desktop.engine.engine import Engine
 from paintnoise_desktop.ui.app_settings import MAX_RECENT
 from paintnoise_desktop.ui.dialogs import UnsavedChoice
@@ -401,3 +403,69 @@ def test_previews_show_while_a_job_runs_and_go_when_it_ends(qtbot, make_window):
     assert image.pixelColor(10, 10).red() == 255 and image.pixelColor(image.width() - 10, 10).red() == 0
     window.job_ended()
     assert not window.preview_label.isVisible()
+
+
+class KnownAnswerEngine(Engine):
+    """The real engine, except that Find answers with candidates fixed in advance.
+
+    Random-weight models propose arbitrary masks; the window's handling of several
+    candidates (the strip, switching, adding) needs candidates whose masks are known.
+    """
+
+    def __init__(self, candidates: tuple[MaskCandidate, ...]) -> None:
+        super().__init__()
+        self.candidates = candidates
+
+    def _dispatch(self, job, step, cancel) -> Result:
+        if isinstance(job, FindJob):
+            step(0.5, "Ranking")
+            return Result(job.job_id, Status.FINISHED, candidates=self.candidates)
+        return super()._dispatch(job, step, cancel)
+
+
+def square(x0: int, y0: int, size: int, shape=(48, 64)) -> MaskCandidate:
+    """A candidate at half the photo's size (working resolution), as Find returns them."""
+    mask = np.zeros(shape, np.uint8)
+    mask[y0:y0 + size, x0:x0 + size] = 255
+    return MaskCandidate(mask, 0.0, (2 * x0, 2 * y0, 2 * (x0 + size), 2 * (y0 + size)), "segclip")
+
+
+def test_find_shows_candidates_and_clicking_another_makes_it_the_mask(qtbot, make_window,
+                                                                       app_settings, tmp_path):
+    candidates = (replace(square(4, 4, 10), score=0.7), replace(square(40, 20, 12), score=0.2))
+
+    def found(*chosen: int) -> np.ndarray:
+        union = masks.union(masks.resize_mask(candidates[i].mask, 128, 96) for i in chosen)
+        return masks.postprocess(union, app_settings.mask_settings)
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo(128, 96)).save(path)
+    window = make_window(engine_factory=lambda settings: KnownAnswerEngine(candidates))
+    assert window.files.open_photo(path)
+    document = window.document
+    assert not window.candidate_dock.isVisible()
+    window.prompt_bar.find_edit.setText("yellow square")
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
+        qtbot.keyClick(window.prompt_bar.find_edit, Qt.Key_Return)
+    assert document.history.names == ["Find: yellow square"]
+    assert np.array_equal(document.mask, found(0))
+    assert document.mask[8:28, 8:28].min() == 255 and not document.mask[40:64, 80:104].any()
+    listed = window.findChild(QListWidget, "candidateList")
+    assert window.candidate_dock.isVisible() and listed.count() == 2
+    assert [index.row() for index in listed.selectedIndexes()] == [0]
+
+    qtbot.mouseClick(listed.viewport(), Qt.LeftButton,
+                     pos=listed.visualItemRect(listed.item(1)).center())
+    assert document.history.names[-1] == "Candidate 2: yellow square"
+    assert np.array_equal(document.mask, found(1))
+    assert document.mask[40:64, 80:104].min() == 255 and not document.mask[8:28, 8:28].any()
+    qtbot.mouseClick(listed.viewport(), Qt.LeftButton, Qt.ControlModifier,
+                     pos=listed.visualItemRect(listed.item(0)).center())
+    assert document.history.names[-1] == "Candidates 1, 2: yellow square"
+    assert np.array_equal(document.mask, found(0, 1))
+    window.undo()
+    window.undo()
+    assert np.array_equal(document.mask, found(0))
+
+    window.files.open_photo(path)
+    assert not window.candidate_dock.isVisible() and listed.count() == 0
