@@ -284,6 +284,10 @@ def _save_options(format: str, quality: int) -> dict[str, object]:
 def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write to a new file beside `path`, sync it, then move it over `path` in one step."""
     existed = path.exists()
+    if existed and not os.access(path, os.W_OK):  # replacing it would go around that
+        raise ImageFileError(
+            f"Could not save {path.name}: the file is read-only. The original file is unchanged."
+        )
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)

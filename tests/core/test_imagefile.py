@@ -770,6 +770,23 @@ def test_saving_over_a_file_keeps_its_permissions(tmp_path):
     assert np.array_equal(load_image(path).rgb, 255 - photo())
 
 
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="needs a user that permissions stop"
+)
+def test_a_read_only_file_is_not_replaced(tmp_path):
+    path = tmp_path / "holiday.png"
+    save_image(path, photo())
+    old = path.read_bytes()
+    path.chmod(0o444)
+
+    with pytest.raises(
+        ImageFileError, match=r"^Could not save holiday\.png: the file is read-only"
+    ):
+        save_image(path, 255 - photo())
+
+    assert path.read_bytes() == old
+
+
 def test_unknown_suffix_is_refused(tmp_path):
     with pytest.raises(ImageFileError, match=r"^Cannot save photo\.bmp: PaintNoise saves \.jpg"):
         save_image(tmp_path / "photo.bmp", photo())
