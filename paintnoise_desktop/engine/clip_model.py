@@ -37,8 +37,17 @@ def _features(output) -> torch.Tensor:
 
 
 class ClipEmbedder:
-    def __init__(self, model, tokenizer, image_size: int, mean, std,
-                 device: torch.device, dtype: torch.dtype, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        image_size: int,
+        mean,
+        std,
+        device: torch.device,
+        dtype: torch.dtype,
+        batch_size: int = 32,
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.image_size = image_size
@@ -51,8 +60,9 @@ class ClipEmbedder:
 
     @torch.inference_mode()
     def encode_text(self, texts: list[str]) -> np.ndarray:
-        tokens = self.tokenizer(list(texts), padding=True, truncation=True, max_length=77,
-                                return_tensors="pt").to(self.device)
+        tokens = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=77, return_tensors="pt"
+        ).to(self.device)
         return _normalised(_features(self.model.get_text_features(**tokens)))
 
     def _pixels(self, image: np.ndarray) -> np.ndarray:
@@ -60,17 +70,21 @@ class ClipEmbedder:
         h, w = image.shape[:2]
         scale = self.image_size / min(h, w)
         size = (max(self.image_size, round(w * scale)), max(self.image_size, round(h * scale)))
-        resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        resized = cv2.resize(
+            image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        )
         y0 = (size[1] - self.image_size) // 2
         x0 = (size[0] - self.image_size) // 2
-        crop = resized[y0:y0 + self.image_size, x0:x0 + self.image_size].astype(np.float32)
+        crop = resized[y0 : y0 + self.image_size, x0 : x0 + self.image_size].astype(np.float32)
         return ((crop - self.mean) / self.std).transpose(2, 0, 1)
 
     @torch.inference_mode()
     def encode_images(self, images: list[np.ndarray]) -> np.ndarray:
         rows = []
         for start in range(0, len(images), self.batch_size):
-            batch = np.stack([self._pixels(image) for image in images[start:start + self.batch_size]])
+            batch = np.stack(
+                [self._pixels(image) for image in images[start : start + self.batch_size]]
+            )
             pixels = torch.from_numpy(batch).to(self.device, self.dtype)
             rows.append(_normalised(_features(self.model.get_image_features(pixel_values=pixels))))
         if not rows:
@@ -78,7 +92,9 @@ class ClipEmbedder:
         return np.concatenate(rows)
 
 
-def load_clip(folder: Path, model_id: str, device: torch.device, dtype: torch.dtype) -> ClipEmbedder:
+def load_clip(
+    folder: Path, model_id: str, device: torch.device, dtype: torch.dtype
+) -> ClipEmbedder:
     from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
 
     try:
@@ -92,8 +108,15 @@ def load_clip(folder: Path, model_id: str, device: torch.device, dtype: torch.dt
             detail=f"{type(error).__name__}: {error}",
         ) from error
     model = model.to(device=device, dtype=dtype).eval()
-    return ClipEmbedder(model, tokenizer, int(images.crop_size["height"]), images.image_mean,
-                        images.image_std, device, dtype)
+    return ClipEmbedder(
+        model,
+        tokenizer,
+        int(images.crop_size["height"]),
+        images.image_mean,
+        images.image_std,
+        device,
+        dtype,
+    )
 
 
 def get_clip(models: ModelStore) -> tuple[str, ClipEmbedder]:

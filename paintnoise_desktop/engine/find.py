@@ -12,7 +12,9 @@ from ..core.jobs import CancelToken, FindJob, MaskCandidate, StepCallback
 from .model_store import ModelStore
 
 
-def find(job: FindJob, models: ModelStore, step: StepCallback, cancel: CancelToken) -> list[MaskCandidate]:
+def find(
+    job: FindJob, models: ModelStore, step: StepCallback, cancel: CancelToken
+) -> list[MaskCandidate]:
     if job.method == "segclip":
         from .segclip import find_segclip
 

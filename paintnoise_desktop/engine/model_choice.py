@@ -10,7 +10,7 @@ CLIP_MODEL_IDS = ("clip-vit-large-patch14", "clip-vit-base-patch32")
 
 
 def preferred_model(model_ids: tuple[str, ...], settings: EngineSettings) -> str:
-    """The best installed model of `model_ids`, or the smallest one (for the "not installed" message)."""
+    """The best installed of `model_ids`; else the last, which the "not installed" error names."""
     for model_id in model_ids:
         if find_model(model_id, settings) is not None:
             return model_id

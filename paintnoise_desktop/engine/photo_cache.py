@@ -32,10 +32,13 @@ class PhotoEntry:
     image_rows: np.ndarray  # N x D unit CLIP embeddings of the masks' crops
 
     @classmethod
-    def from_masks(cls, masks: np.ndarray, boxes: tuple[Box, ...], image_rows: np.ndarray) -> PhotoEntry:
+    def from_masks(
+        cls, masks: np.ndarray, boxes: tuple[Box, ...], image_rows: np.ndarray
+    ) -> PhotoEntry:
         count, h, w = masks.shape
-        return cls(np.packbits(masks.reshape(count, h * w).astype(bool), axis=1), (h, w),
-                   boxes, image_rows)
+        return cls(
+            np.packbits(masks.reshape(count, h * w).astype(bool), axis=1), (h, w), boxes, image_rows
+        )
 
     def mask(self, index: int) -> np.ndarray:
         """Proposal `index` as an h x w uint8 mask, 255 inside."""
@@ -63,8 +66,9 @@ class PhotoCache:
     def put(self, key: str, entry: PhotoEntry) -> None:
         self._entries[key] = entry
         self._entries.move_to_end(key)
-        while len(self._entries) > 1 and (len(self._entries) > self.max_photos
-                                          or self.nbytes > self.max_bytes):
+        while len(self._entries) > 1 and (
+            len(self._entries) > self.max_photos or self.nbytes > self.max_bytes
+        ):
             self._entries.popitem(last=False)
 
     @property

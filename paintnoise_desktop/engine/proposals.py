@@ -9,8 +9,8 @@ runs under bf16/fp16 autocast; the decoder and everything after it stay fp32.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -59,7 +59,11 @@ def working_copy(image: np.ndarray, side: int = WORKING_SIDE) -> np.ndarray:
 
 def _encode(predictor, image: np.ndarray) -> None:
     device = predictor.model.device
-    half = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+    half = (
+        torch.bfloat16
+        if device.type == "cuda" and torch.cuda.is_bf16_supported()
+        else torch.float16
+    )
     with torch.autocast(device.type, dtype=half, enabled=device.type == "cuda"):
         predictor.set_image(image)
     predictor.features = predictor.features.float()
@@ -73,7 +77,9 @@ class _Pool:
     scores: list[torch.Tensor]
     passed: list[torch.Tensor]
 
-    def add(self, logits: torch.Tensor, scores: torch.Tensor, passed: torch.Tensor, spare: int) -> None:
+    def add(
+        self, logits: torch.Tensor, scores: torch.Tensor, passed: torch.Tensor, spare: int
+    ) -> None:
         """Keep the masks that passed, and the `spare` best of those that did not."""
         failed = torch.nonzero(~passed).flatten()
         spares = failed[scores[failed].argsort(descending=True)[:spare]]
@@ -83,15 +89,19 @@ class _Pool:
         self.passed.append(passed[chosen])
 
     def best(self, settings: ProposalSettings) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, scores, passed = (torch.cat(items) for items in (self.logits, self.scores, self.passed))
+        logits, scores, passed = (
+            torch.cat(items) for items in (self.logits, self.scores, self.passed)
+        )
         if int(passed.sum()) < settings.min_keep:
-            order = (scores + 2.0 * passed).argsort(descending=True)[:settings.min_keep]
+            order = (scores + 2.0 * passed).argsort(descending=True)[: settings.min_keep]
         else:
             order = torch.nonzero(passed).flatten()
         return logits[order], scores[order]
 
 
-def _decode(model, features: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _decode(
+    model, features: torch.Tensor, points: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     labels = torch.ones(points.shape[:2], dtype=torch.int, device=points.device)
     sparse, dense = model.prompt_encoder(points=(points, labels), boxes=None, masks=None)
     logits, iou = model.mask_decoder(
@@ -117,9 +127,10 @@ def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 
 @torch.inference_mode()
-def generate_proposals(sam, image: np.ndarray, step: Progress,
-                       settings: ProposalSettings = ProposalSettings()) -> Proposals:
-    """Object masks for `image` (RGB uint8, already the working copy), best first by SAM's own score.
+def generate_proposals(
+    sam, image: np.ndarray, step: Progress, settings: ProposalSettings = ProposalSettings()
+) -> Proposals:
+    """Object masks for `image` (RGB uint8, the working copy), best first by SAM's own score.
 
     `step(fraction, message)` is called between decoder batches (and may raise to cancel).
     """
@@ -131,8 +142,9 @@ def generate_proposals(sam, image: np.ndarray, step: Progress,
     _encode(predictor, image)
     model = predictor.model
     grid = build_point_grid(settings.points_per_side) * np.array([w, h])
-    points = torch.as_tensor(predictor.transform.apply_coords(grid, (h, w)), dtype=torch.float,
-                             device=model.device)[:, None, :]
+    points = torch.as_tensor(
+        predictor.transform.apply_coords(grid, (h, w)), dtype=torch.float, device=model.device
+    )[:, None, :]
     low_size = model.prompt_encoder.mask_input_size[0]
     scale = low_size / model.image_encoder.img_size
     valid_h, valid_w = (int(np.ceil(side * scale)) for side in predictor.input_size)
@@ -141,7 +153,9 @@ def generate_proposals(sam, image: np.ndarray, step: Progress,
     batches = range(0, len(points), settings.points_per_batch)
     for number, start in enumerate(batches):
         step(0.2 + 0.6 * number / len(batches), "Finding objects")
-        logits, iou = _decode(model, predictor.features, points[start:start + settings.points_per_batch])
+        logits, iou = _decode(
+            model, predictor.features, points[start : start + settings.points_per_batch]
+        )
         valid = logits[:, :valid_h, :valid_w]
         nonempty = (valid > 0).flatten(1).any(dim=1)
         stability = calculate_stability_score(valid, model.mask_threshold, 1.0)
@@ -154,20 +168,22 @@ def generate_proposals(sam, image: np.ndarray, step: Progress,
     logits, scores = pool.best(settings)
     boxes = batched_mask_to_box(logits[:, :valid_h, :valid_w] > 0).float()
     kept = batched_nms(boxes, scores, torch.zeros_like(scores), settings.nms_iou)
-    kept = kept[:settings.max_proposals]
+    kept = kept[: settings.max_proposals]
 
     step(0.85, "Tidying the outlines")
     min_area = settings.min_region_fraction * h * w
     masks, quality = [], []
     for chunk in kept.split(16):
         upsampled = model.postprocess_masks(logits[chunk][:, None], predictor.input_size, (h, w))
-        for mask, score in zip((upsampled[:, 0] > model.mask_threshold).cpu().numpy(),
-                               scores[chunk].tolist()):
+        for mask, score in zip(
+            (upsampled[:, 0] > model.mask_threshold).cpu().numpy(), scores[chunk].tolist()
+        ):
             mask = _cleaned(mask, min_area)
             if mask.sum() >= max(1.0, min_area):
                 masks.append(mask)
                 quality.append(score)
     if not masks:
         return Proposals(np.zeros((0, h, w), bool), np.zeros((0, 4), int), np.zeros(0, np.float32))
-    return Proposals(np.stack(masks), np.array([_box(mask) for mask in masks]),
-                     np.array(quality, np.float32))
+    return Proposals(
+        np.stack(masks), np.array([_box(mask) for mask in masks]), np.array(quality, np.float32)
+    )

@@ -80,8 +80,12 @@ class Ranking:
     scores: np.ndarray  # the softmax scores described above, same order
 
 
-def rank(image_rows: np.ndarray, wanted_row: np.ndarray, excluded_rows: np.ndarray | None = None,
-         limit: int | None = None) -> Ranking:
+def rank(
+    image_rows: np.ndarray,
+    wanted_row: np.ndarray,
+    excluded_rows: np.ndarray | None = None,
+    limit: int | None = None,
+) -> Ranking:
     """Rank proposals (rows of unit image embeddings) by their match to the wanted phrase."""
     cosine = image_rows @ wanted_row
     keep = np.ones(len(cosine), bool)

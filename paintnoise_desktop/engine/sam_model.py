@@ -18,8 +18,8 @@ import torch
 
 from ..core.errors import ModelError
 from .device import pick_device
-from .model_store import ModelStore
 from .model_choice import SAM_MODEL_IDS, preferred_model
+from .model_store import ModelStore
 from .registry import require_model
 from .safe_load import broken_model_error, load_checkpoint
 
@@ -62,7 +62,7 @@ def _count(state: dict[str, torch.Tensor], pattern: str) -> int:
 
 
 def infer_shape(state: dict[str, torch.Tensor]) -> SamShape:
-    """The architecture a SAM state dict was trained with. Raises KeyError/ValueError if it is not one."""
+    """The architecture of a SAM state dict; KeyError/ValueError when it is not one."""
     grid = state["image_encoder.pos_embed"].shape[1]
     embed_dim = state["image_encoder.pos_embed"].shape[3]
     patch_size = state["image_encoder.patch_embed.proj.weight"].shape[2]

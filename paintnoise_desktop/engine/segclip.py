@@ -27,7 +27,9 @@ ALL_MODE_CANDIDATES = 48  # "all the bicycles" may need many
 CPU_POINTS_PER_SIDE = 16  # the CPU decodes a 16 x 16 grid in a quarter of the time of 32 x 32
 
 
-def object_crop(image: np.ndarray, mask: np.ndarray, box: Box, margin: float = CROP_MARGIN) -> np.ndarray:
+def object_crop(
+    image: np.ndarray, mask: np.ndarray, box: Box, margin: float = CROP_MARGIN
+) -> np.ndarray:
     """The masked object on grey, cut to its box plus `margin`, padded to a square."""
     x0, y0, x1, y1 = box
     pad = max(2, round(margin * max(x1 - x0, y1 - y0)))
@@ -37,49 +39,72 @@ def object_crop(image: np.ndarray, mask: np.ndarray, box: Box, margin: float = C
     side = max(y1 - y0, x1 - x0)
     square = np.full((side, side, 3), GREY, np.uint8)
     top, left = (side - (y1 - y0)) // 2, (side - (x1 - x0)) // 2
-    square[top:top + y1 - y0, left:left + x1 - x0] = region
+    square[top : top + y1 - y0, left : left + x1 - x0] = region
     return square
 
 
 def full_resolution_box(box: Box, working: tuple[int, int], full: tuple[int, int]) -> Box:
     """A working-copy box scaled out to the photo, rounded outwards. Sizes are (h, w)."""
     sy, sx = full[0] / working[0], full[1] / working[1]
-    return (int(np.floor(box[0] * sx)), int(np.floor(box[1] * sy)),
-            min(full[1], int(np.ceil(box[2] * sx))), min(full[0], int(np.ceil(box[3] * sy))))
+    return (
+        int(np.floor(box[0] * sx)),
+        int(np.floor(box[1] * sy)),
+        min(full[1], int(np.ceil(box[2] * sx))),
+        min(full[0], int(np.ceil(box[3] * sy))),
+    )
 
 
-def describe_photo(working: np.ndarray, full_size: tuple[int, int], found: proposals.Proposals,
-                   embedder: Embedder, step: proposals.Progress, batch: int = 32) -> PhotoEntry:
+def describe_photo(
+    working: np.ndarray,
+    full_size: tuple[int, int],
+    found: proposals.Proposals,
+    embedder: Embedder,
+    step: proposals.Progress,
+    batch: int = 32,
+) -> PhotoEntry:
     """Embed every proposal's crop; `full_size` is the photo's (h, w) for the boxes."""
     crops = [object_crop(working, mask, tuple(box)) for mask, box in zip(found.masks, found.boxes)]
     rows = []
     for start in range(0, len(crops), batch):
         step(start / max(1, len(crops)), "Reading the objects")
-        rows.append(embedder.encode_images(crops[start:start + batch]))
+        rows.append(embedder.encode_images(crops[start : start + batch]))
     image_rows = np.concatenate(rows) if rows else np.zeros((0, 1), np.float32)
-    boxes = tuple(full_resolution_box(tuple(box), working.shape[:2], full_size) for box in found.boxes)
+    boxes = tuple(
+        full_resolution_box(tuple(box), working.shape[:2], full_size) for box in found.boxes
+    )
     return PhotoEntry.from_masks(found.masks, boxes, image_rows.astype(np.float32))
 
 
-def rank_candidates(entry: PhotoEntry, embedder: Embedder, text: str, exclude: tuple[str, ...] = (),
-                    limit: int = MAX_CANDIDATES) -> list[MaskCandidate]:
+def rank_candidates(
+    entry: PhotoEntry,
+    embedder: Embedder,
+    text: str,
+    exclude: tuple[str, ...] = (),
+    limit: int = MAX_CANDIDATES,
+) -> list[MaskCandidate]:
     """The proposals best matching `text` (and beating every `exclude` phrase), best first."""
     if len(entry.boxes) == 0:
         return []
     phrases = [text, *exclude]
-    text_rows = phrase_rows(embedder.encode_text([p for phrase in phrases for p in prompts(phrase)]),
-                            len(phrases))
+    text_rows = phrase_rows(
+        embedder.encode_text([p for phrase in phrases for p in prompts(phrase)]), len(phrases)
+    )
     ranking = rank(entry.image_rows, text_rows[0], text_rows[1:], limit=limit)
-    return [MaskCandidate(entry.mask(int(index)), float(score), entry.boxes[int(index)], "segclip", text)
-            for index, score in zip(ranking.order, ranking.scores)]
+    return [
+        MaskCandidate(
+            entry.mask(int(index)), float(score), entry.boxes[int(index)], "segclip", text
+        )
+        for index, score in zip(ranking.order, ranking.scores)
+    ]
 
 
 def _within(step: StepCallback, start: float, end: float) -> proposals.Progress:
     return lambda fraction, message: step(start + (end - start) * fraction, message)
 
 
-def find_segclip(job: FindJob, models: ModelStore, step: StepCallback,
-                 cancel: CancelToken) -> list[MaskCandidate]:
+def find_segclip(
+    job: FindJob, models: ModelStore, step: StepCallback, cancel: CancelToken
+) -> list[MaskCandidate]:
     text = job.text.strip()
     if not text:
         raise PaintNoiseError("Type what to find, for example: red car.")
@@ -96,7 +121,9 @@ def find_segclip(job: FindJob, models: ModelStore, step: StepCallback,
     if entry is None:
         working = proposals.working_copy(job.image)
         found = proposals.generate_proposals(sam, working, _within(step, 0.1, 0.75), settings)
-        entry = describe_photo(working, job.image.shape[:2], found, embedder, _within(step, 0.75, 0.95))
+        entry = describe_photo(
+            working, job.image.shape[:2], found, embedder, _within(step, 0.75, 0.95)
+        )
         cache.put(key, entry)
     step(0.95, "Ranking")
     limit = ALL_MODE_CANDIDATES if job.mode == "all" else MAX_CANDIDATES

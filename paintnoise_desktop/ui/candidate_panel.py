@@ -7,12 +7,19 @@ Setting candidates from code announces nothing.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.jobs import MaskCandidate
 
@@ -23,7 +30,7 @@ MARGIN = 0.15  # context around the object, as a share of its longer side
 
 
 def thumbnail(photo: np.ndarray, candidate: MaskCandidate, size: int = THUMBNAIL) -> np.ndarray:
-    """The photo around the candidate's box, its mask tinted, at most `size` px (nearest sampling)."""
+    """The photo around the candidate's box, mask tinted, at most `size` px (nearest pixel)."""
     height, width = photo.shape[:2]
     x0, y0, x1, y1 = candidate.box
     pad = round(MARGIN * max(x1 - x0, y1 - y0))
@@ -64,17 +71,24 @@ class CandidatePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.list)
 
-    def set_candidates(self, candidates: Sequence[MaskCandidate], photo_rgb: np.ndarray,
-                       selected: Sequence[int] = ()) -> None:
+    def set_candidates(
+        self,
+        candidates: Sequence[MaskCandidate],
+        photo_rgb: np.ndarray,
+        selected: Sequence[int] = (),
+    ) -> None:
         """Show `candidates` (best first) over `photo_rgb`, with `selected` marked as chosen."""
         self.list.blockSignals(True)
         try:
             self.list.clear()
             for number, candidate in enumerate(candidates):
-                item = QListWidgetItem(QIcon(_pixmap(thumbnail(photo_rgb, candidate))),
-                                       f"{candidate.score:.0%}")
-                item.setToolTip(f"{number + 1}. {candidate.label or candidate.source}: "
-                                f"score {candidate.score:.0%}")
+                item = QListWidgetItem(
+                    QIcon(_pixmap(thumbnail(photo_rgb, candidate))), f"{candidate.score:.0%}"
+                )
+                item.setToolTip(
+                    f"{number + 1}. {candidate.label or candidate.source}: "
+                    f"score {candidate.score:.0%}"
+                )
                 item.setTextAlignment(Qt.AlignHCenter)
                 self.list.addItem(item)
             for index in selected:

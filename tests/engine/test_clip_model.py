@@ -27,7 +27,9 @@ def embedder(tiny_clip_folder):
 
 
 def test_text_rows_are_unit_length_and_depend_on_the_text(embedder):
-    rows = embedder.encode_text(["a photo of a red car.", "a photo of a dog.", "a photo of a red car."])
+    rows = embedder.encode_text(
+        ["a photo of a red car.", "a photo of a dog.", "a photo of a red car."]
+    )
     assert rows.shape == (3, 16) and rows.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(rows[0], rows[2], atol=1e-5)
@@ -36,8 +38,12 @@ def test_text_rows_are_unit_length_and_depend_on_the_text(embedder):
 
 def test_images_in_batches_match_images_one_by_one(embedder):
     rng = np.random.default_rng(1)
-    images = [rng.integers(0, 256, (int(rng.integers(20, 80)), int(rng.integers(20, 80)), 3),
-                           dtype=np.uint8) for _ in range(7)]
+    images = [
+        rng.integers(
+            0, 256, (int(rng.integers(20, 80)), int(rng.integers(20, 80)), 3), dtype=np.uint8
+        )
+        for _ in range(7)
+    ]
     embedder.batch_size = 3
     batched = embedder.encode_images(images)
     single = np.concatenate([embedder.encode_images([image]) for image in images])

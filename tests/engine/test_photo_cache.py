@@ -58,12 +58,15 @@ def counting(function, calls: list):
     def wrapper(*args, **kwargs):
         calls.append(function.__name__)
         return function(*args, **kwargs)
+
     return wrapper
 
 
 def test_second_query_skips_proposals_and_image_encoding(models_env, monkeypatch):
     calls: list[str] = []
-    monkeypatch.setattr(proposals, "generate_proposals", counting(proposals.generate_proposals, calls))
+    monkeypatch.setattr(
+        proposals, "generate_proposals", counting(proposals.generate_proposals, calls)
+    )
     monkeypatch.setattr(ClipEmbedder, "encode_images", counting(ClipEmbedder.encode_images, calls))
     text_calls: list[str] = []
     monkeypatch.setattr(ClipEmbedder, "encode_text", counting(ClipEmbedder.encode_text, text_calls))
@@ -80,7 +83,9 @@ def test_second_query_skips_proposals_and_image_encoding(models_env, monkeypatch
     other = engine.run(FindJob(3, photo, "green", exclude=("red",)), lambda p: None, CancelToken())
     assert again.ok and other.ok and calls == []
     assert len(text_calls) == 3  # one text encoding per query, exclusions included
-    assert [(c.box, c.score) for c in again.candidates] == [(c.box, c.score) for c in first.candidates]
+    assert [(c.box, c.score) for c in again.candidates] == [
+        (c.box, c.score) for c in first.candidates
+    ]
     assert all(np.array_equal(a.mask, b.mask) for a, b in zip(again.candidates, first.candidates))
 
     repainted = photo.copy()

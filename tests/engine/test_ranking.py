@@ -30,15 +30,18 @@ def rows_with_cosines(cosines: list[float]) -> tuple[np.ndarray, np.ndarray]:
     return rows, text
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("pole, not person", ("pole", ("person",))),
-    ("square not red", ("square", ("red",))),
-    ("car, not red, not blue", ("car", ("red", "blue"))),
-    ("bikes except the red one", ("bikes", ("the red one",))),
-    ("a no-parking sign", ("a no-parking sign", ())),
-    ("  green   bin ", ("green bin", ())),
-    ("Tree WITHOUT leaves", ("Tree", ("leaves",))),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("pole, not person", ("pole", ("person",))),
+        ("square not red", ("square", ("red",))),
+        ("car, not red, not blue", ("car", ("red", "blue"))),
+        ("bikes except the red one", ("bikes", ("the red one",))),
+        ("a no-parking sign", ("a no-parking sign", ())),
+        ("  green   bin ", ("green bin", ())),
+        ("Tree WITHOUT leaves", ("Tree", ("leaves",))),
+    ],
+)
 def test_parse_query(text, expected):
     assert parse_query(text) == expected
 

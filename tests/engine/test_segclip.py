@@ -76,7 +76,7 @@ def shapes_photo() -> tuple[np.ndarray, dict[str, np.ndarray]]:
     masks = {
         "red square": (xx >= 10) & (xx < 50) & (yy >= 10) & (yy < 50),
         "green square": (xx >= 70) & (xx < 100) & (yy >= 60) & (yy < 90),
-        "blue circle": (xx - 130) ** 2 + (yy - 35) ** 2 < 18 ** 2,
+        "blue circle": (xx - 130) ** 2 + (yy - 35) ** 2 < 18**2,
     }
     for name, mask in masks.items():
         photo[mask] = COLOURS[name.split()[0]]
@@ -97,7 +97,9 @@ def fixed_proposals(masks: dict[str, np.ndarray]) -> Proposals:
 def described():
     photo, masks = shapes_photo()
     embedder = ControlledEmbedder()
-    entry = describe_photo(photo, photo.shape[:2], fixed_proposals(masks), embedder, lambda f, m: None)
+    entry = describe_photo(
+        photo, photo.shape[:2], fixed_proposals(masks), embedder, lambda f, m: None
+    )
     return entry, embedder, masks
 
 
@@ -134,8 +136,12 @@ def test_all_squares_selects_both_squares(described):
     candidates = rank_candidates(entry, embedder, "all squares")
     chosen = select([c.score for c in candidates], "all")
     assert sorted(chosen) == [0, 1]
-    found = {name for name in ("red square", "green square") for i in chosen
-             if matches(candidates[i], masks[name])}
+    found = {
+        name
+        for name in ("red square", "green square")
+        for i in chosen
+        if matches(candidates[i], masks[name])
+    }
     assert found == {"red square", "green square"}
     assert select([c.score for c in candidates], "best") == [0]
 
@@ -159,8 +165,9 @@ def test_a_weak_match_is_reported_weak_but_the_closest_is_shown(described):
 
 def test_boxes_are_scaled_to_the_full_photo():
     photo, masks = shapes_photo()
-    entry = describe_photo(photo, (1200, 1600), fixed_proposals(masks), ControlledEmbedder(),
-                           lambda f, m: None)
+    entry = describe_photo(
+        photo, (1200, 1600), fixed_proposals(masks), ControlledEmbedder(), lambda f, m: None
+    )
     assert entry.boxes[0] == (100, 100, 500, 500)
     assert entry.mask_shape == (120, 160)
 
@@ -197,7 +204,9 @@ def test_find_job_with_tiny_models(models_env):
 
 def test_cancel_after_the_first_step(models_env):
     cancel = CancelToken()
-    result = Engine().run(FindJob(2, synthetic_photo(), "red square"), lambda p: cancel.cancel(), cancel)
+    result = Engine().run(
+        FindJob(2, synthetic_photo(), "red square"), lambda p: cancel.cancel(), cancel
+    )
     assert result.status is Status.CANCELLED
 
 

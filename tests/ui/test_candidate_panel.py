@@ -15,11 +15,12 @@ def candidates() -> tuple[np.ndarray, list[MaskCandidate]]:
     """A 400 x 300 grey photo; masks at half size, as Find returns them."""
     photo = np.full((300, 400, 3), 100, np.uint8)
     result = []
-    for number, (box, score) in enumerate([((40, 40, 120, 100), 0.92), ((200, 150, 360, 280), 0.05),
-                                           ((10, 200, 60, 290), 0.01)]):
+    for number, (box, score) in enumerate(
+        [((40, 40, 120, 100), 0.92), ((200, 150, 360, 280), 0.05), ((10, 200, 60, 290), 0.01)]
+    ):
         mask = np.zeros((150, 200), np.uint8)
         x0, y0, x1, y1 = box
-        mask[y0 // 2:y1 // 2, x0 // 2:x1 // 2] = 255
+        mask[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = 255
         result.append(MaskCandidate(mask, score, box, "segclip", f"thing {number}"))
     return photo, result
 
