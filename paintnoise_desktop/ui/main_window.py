@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         self.error_box = QMessageBox(QMessageBox.Warning, APP_NAME, "", QMessageBox.Ok, self)
         self.error_box.setObjectName("errorBox")
         self.error_box.setWindowModality(Qt.NonModal)
-        self.actions = WindowActions(self)
+        self.commands = WindowActions(self)
         self.dialogs = dialogs or Dialogs()
         self.files = PhotoFiles(self, self.settings, self.dialogs)
         self.jobs = EditJobs(self, self.bridge, self.settings)
@@ -116,8 +116,8 @@ class MainWindow(QMainWindow):
         column.addWidget(photo_area, 1)
         self.setCentralWidget(central)
 
-        self.actions.build_menus(self)
-        self.toolbar = self.actions.build_toolbar(self)
+        self.commands.build_menus(self)
+        self.toolbar = self.commands.build_toolbar(self)
         self.candidate_dock = self._dock("Candidates", "candidateDock", self.candidate_panel,
                                          Qt.LeftDockWidgetArea)
         self.mask_dock = self._dock("Mask", "maskDock", self.mask_panel)
@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable)
         self.addDockWidget(area, dock)
-        self.actions.panels_menu.addAction(dock.toggleViewAction())
+        self.commands.panels_menu.addAction(dock.toggleViewAction())
         return dock
 
     def _build_status_bar(self) -> None:
@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
 
     def _connect(self) -> None:
-        a, canvas, panel = self.actions, self.canvas, self.mask_panel
+        a, canvas, panel = self.commands, self.canvas, self.mask_panel
         a.open.triggered.connect(self.files.open_dialog)
         a.save.triggered.connect(self.files.save)
         a.save_as.triggered.connect(self.files.save_as)
@@ -206,8 +206,8 @@ class MainWindow(QMainWindow):
         self.canvas.set_document(document)
         self.show_candidates((), ())
         has_photo = document is not None
-        for action in (self.actions.save, self.actions.save_as, self.actions.show_original,
-                       *self.actions.mask_operations.values()):
+        for action in (self.commands.save, self.commands.save_as, self.commands.show_original,
+                       *self.commands.mask_operations.values()):
             action.setEnabled(has_photo)
         self.mask_panel.setEnabled(has_photo)
         if document is None:
@@ -234,8 +234,8 @@ class MainWindow(QMainWindow):
     def _history_changed(self) -> None:
         document = self.document
         history = document.history if document is not None else None
-        self.actions.undo.setEnabled(bool(history and history.can_undo))
-        self.actions.redo.setEnabled(bool(history and history.can_redo))
+        self.commands.undo.setEnabled(bool(history and history.can_undo))
+        self.commands.redo.setEnabled(bool(history and history.can_redo))
         if history is None:
             self.history_panel.clear_history()
         else:
@@ -288,7 +288,7 @@ class MainWindow(QMainWindow):
     def set_overlay_visible(self, visible: bool) -> None:
         self.canvas.set_overlay_visible(visible)
         self.mask_panel.set_overlay_visible(visible)
-        self.actions.toggle_overlay.setChecked(visible)
+        self.commands.toggle_overlay.setChecked(visible)
 
     def show_original(self, on: bool) -> None:
         """While held, show the photo as it was opened."""

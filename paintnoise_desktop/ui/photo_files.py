@@ -27,7 +27,7 @@ class PhotoFiles:
         self._window = window
         self._settings = settings
         self._dialogs = dialogs
-        window.actions.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        window.commands.recent_menu.aboutToShow.connect(self._fill_recent_menu)
 
     @property
     def display_name(self) -> str:
@@ -108,7 +108,7 @@ class PhotoFiles:
         return choice is UnsavedChoice.DISCARD
 
     def _fill_recent_menu(self) -> None:
-        menu = self._window.actions.recent_menu
+        menu = self._window.commands.recent_menu
         menu.clear()
         files = self._settings.recent_files()
         for path in files:

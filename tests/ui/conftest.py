@@ -140,6 +140,8 @@ def make_window(qtbot, app_settings, dialogs, make_bridge):
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
+        window.activateWindow()  # shortcuts act in the active window only
+        qtbot.waitUntil(window.isActiveWindow)
         return window
 
     return make

@@ -176,7 +176,7 @@ def test_recent_files_newest_first_pruned_and_capped(qtbot, make_window, app_set
     paths[-1].unlink()
     assert app_settings.recent_files()[0] == str(paths[-2].resolve())
 
-    menu = window.actions.recent_menu
+    menu = window.commands.recent_menu
     menu.aboutToShow.emit()
     titles = [action.text() for action in menu.actions() if action.text()]
     assert titles[0] == paths[-2].name and "Clear List" in titles
@@ -323,7 +323,7 @@ def test_compare_shows_the_original_while_held(qtbot, make_window, sample_photo,
         qtbot.keyPress(window, Qt.Key_Backslash)
         qtbot.keyRelease(window, Qt.Key_Backslash)
     else:
-        button = window.toolbar.widgetForAction(window.actions.show_original)
+        button = window.toolbar.widgetForAction(window.commands.show_original)
         qtbot.mousePress(button, Qt.LeftButton)
         qtbot.mouseRelease(button, Qt.LeftButton)
     assert len(shown) == 2 and np.array_equal(shown[0], original) and shown[1] is None
@@ -469,3 +469,18 @@ def test_find_shows_candidates_and_clicking_another_makes_it_the_mask(qtbot, mak
 
     window.files.open_photo(path)
     assert not window.candidate_dock.isVisible() and listed.count() == 0
+
+
+def test_single_key_shortcuts_do_not_steal_typing(qtbot, make_window, sample_photo):
+    window = make_window()
+    assert window.files.open_photo(sample_photo)
+    window.prompt_bar.find_edit.setFocus()
+    qtbot.keyClicks(window.prompt_bar.find_edit, "member")
+    assert window.prompt_bar.find_edit.text() == "member"
+    assert window.canvas.overlay_visible and window.canvas.tool == "add"
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key_E)
+    qtbot.keyClick(window.canvas, Qt.Key_M)
+    assert window.canvas.tool == "erase" and not window.canvas.overlay_visible
+    assert window.mask_panel.erase_button.isChecked()
+    assert not window.mask_panel.overlay_check.isChecked()
