@@ -14,7 +14,7 @@ import secrets
 import cv2
 import numpy as np
 
-from ..core.box import Box, box_of_mask, slices, union
+from ..core.box import Box, slices, union
 from ..core.colour import match_to_surroundings
 from ..core.compositing import composite
 from ..core.crop import CropPlan, plan_crops
@@ -32,7 +32,14 @@ def replace(
 ) -> list[InpaintVariant]:
     _check(job)
     step(0.0, f"Preparing {job.inpainter}")
-    inpainter = inpainter_for(job.inpainter, models)
+    return replace_with(job, inpainter_for(job.inpainter, models), step, cancel)
+
+
+def replace_with(
+    job: InpaintJob, inpainter: Inpainter, step: StepCallback, cancel: CancelToken
+) -> list[InpaintVariant]:
+    """`replace` with an inpainter already at hand (benchmarks, the command line's batches)."""
+    _check(job)
     plans = plan_crops(job.mask, inpainter.native_size)
     request = paint_request(job)
     seed = job.seed if job.seed is not None else secrets.randbelow(2**31 - MAX_VARIANTS)
@@ -103,7 +110,7 @@ def _check(job: InpaintJob) -> None:
     if mask.shape != image.shape[:2] or mask.dtype != np.uint8:
         raise PaintNoiseError("The mask does not match the photo's size. Find or brush the mask again.",
                               detail=f"mask {mask.shape} {mask.dtype}, photo {image.shape}")
-    if box_of_mask(mask) is None:
+    if not mask.any():
         raise PaintNoiseError("Nothing is masked. Find something or paint over it with the brush first.")
     if not 1 <= job.variants <= MAX_VARIANTS:
         raise PaintNoiseError(f"Ask for between 1 and {MAX_VARIANTS} variants.")

@@ -13,6 +13,7 @@ from ...core.jobs import CancelToken
 from . import OnStep, PaintRequest
 
 _FLAGS = {"opencv-telea": cv2.INPAINT_TELEA, "opencv-ns": cv2.INPAINT_NS}
+MIN_RADIUS, MAX_RADIUS = 3, 7  # the cost grows with the radius squared
 
 
 class OpenCVInpainter:
@@ -42,8 +43,8 @@ class OpenCVInpainter:
 
 
 def radius_for(hole: np.ndarray) -> int:
-    """A neighbourhood that grows with the hole: about a tenth of its thickness, 3..15 px."""
+    """A neighbourhood that grows with the hole: about a tenth of its thickness, 3..7 px."""
     if not hole.any():
-        return 3
+        return MIN_RADIUS
     half_thickness = float(cv2.distanceTransform(hole, cv2.DIST_L2, 3).max())
-    return int(np.clip(round(half_thickness / 5), 3, 15))
+    return int(np.clip(round(half_thickness / 5), MIN_RADIUS, MAX_RADIUS))
