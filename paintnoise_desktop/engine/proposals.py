@@ -57,15 +57,30 @@ def working_copy(image: np.ndarray, side: int = WORKING_SIDE) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _encode(predictor, image: np.ndarray) -> None:
+def _encode(predictor, image: np.ndarray, step: Progress) -> None:
+    """Encode the image, reporting (and so checking for Cancel) before every encoder block:
+    ViT-H takes a minute on a CPU, far too long to be deaf to Cancel."""
     device = predictor.model.device
+    blocks = predictor.model.image_encoder.blocks
+    hooks = [
+        block.register_forward_pre_hook(
+            lambda module, inputs, number=number: step(
+                0.2 * number / len(blocks), "Looking at the photo"
+            )
+        )
+        for number, block in enumerate(blocks)
+    ]
     half = (
         torch.bfloat16
         if device.type == "cuda" and torch.cuda.is_bf16_supported()
         else torch.float16
     )
-    with torch.autocast(device.type, dtype=half, enabled=device.type == "cuda"):
-        predictor.set_image(image)
+    try:
+        with torch.autocast(device.type, dtype=half, enabled=device.type == "cuda"):
+            predictor.set_image(image)
+    finally:
+        for hook in hooks:
+            hook.remove()
     predictor.features = predictor.features.float()
 
 
@@ -132,14 +147,14 @@ def generate_proposals(
 ) -> Proposals:
     """Object masks for `image` (RGB uint8, the working copy), best first by SAM's own score.
 
-    `step(fraction, message)` is called between decoder batches (and may raise to cancel).
+    `step(fraction, message)` is called between encoder blocks and decoder batches; it may
+    raise to cancel.
     """
     from segment_anything import SamPredictor
 
     h, w = image.shape[:2]
     predictor = SamPredictor(sam)
-    step(0.0, "Looking at the photo")
-    _encode(predictor, image)
+    _encode(predictor, image, step)
     model = predictor.model
     grid = build_point_grid(settings.points_per_side) * np.array([w, h])
     points = torch.as_tensor(

@@ -99,3 +99,13 @@ def test_the_larger_installed_model_is_preferred(tiny_sam_file, tmp_path, monkey
     model_id, sam = get_sam(models)
     assert model_id == "sam-vit-h"
     assert get_sam(models)[1] is sam  # kept warm
+
+
+@pytest.mark.slow
+def test_shape_of_the_released_vit_b_architecture():
+    from segment_anything import sam_model_registry
+
+    shape = infer_shape(sam_model_registry["vit_b"]().state_dict())
+    assert (shape.img_size, shape.embed_dim, shape.depth, shape.num_heads) == (1024, 768, 12, 12)
+    assert (shape.window_size, shape.global_attn_indexes) == (14, (2, 5, 8, 11))
+    assert (shape.prompt_dim, shape.decoder_mlp_dim, shape.iou_head_hidden_dim) == (256, 2048, 256)

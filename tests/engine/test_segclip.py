@@ -228,3 +228,21 @@ def test_missing_models_fail_with_the_model_to_download(tmp_path, monkeypatch):
 def test_empty_text_asks_for_words(models_env):
     result = Engine().run(FindJob(5, synthetic_photo(), "  "), lambda p: None, CancelToken())
     assert result.status is Status.FAILED and "Type what to find" in result.message
+
+
+def test_cancel_while_the_photo_is_encoded_leaves_nothing_cached(models_env):
+    from paintnoise_desktop.engine.photo_cache import PhotoCache
+
+    engine = Engine()
+    cancel = CancelToken()
+    messages = []
+
+    def report(progress):
+        messages.append(progress.message)
+        if progress.message == "Looking at the photo":
+            cancel.cancel()
+
+    result = engine.run(FindJob(6, synthetic_photo(), "red square"), report, cancel)
+    assert result.status is Status.CANCELLED
+    assert "Finding objects" not in messages
+    assert len(engine.models.get("photo-cache", PhotoCache)) == 0
