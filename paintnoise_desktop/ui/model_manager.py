@@ -74,6 +74,7 @@ class ModelManagerDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.progress_bar = QProgressBar(objectName="downloadProgress", maximum=1000, visible=False)
         self.status_label = QLabel(objectName="modelStatusLabel", wordWrap=True)
         self.download_button = QPushButton("Download", objectName="downloadButton")
@@ -109,7 +110,7 @@ class ModelManagerDialog(QDialog):
         column.addWidget(self.progress_bar)
         column.addWidget(self.status_label)
         column.addLayout(buttons)
-        self.resize(860, 420)
+        self.resize(1000, 420)
 
     def _fill_table(self) -> None:
         for row, spec in enumerate(self.specs):

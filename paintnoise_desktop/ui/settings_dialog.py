@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.registry import models_dir
 from ..engine.settings import EngineSettings, load_settings, save_settings
 from .app_settings import AppSettings
 
@@ -76,7 +77,7 @@ class SettingsDialog(QDialog):
         self.engine_settings = load_settings()
 
         self.models_dir_edit = QLineEdit(objectName="modelsDirEdit")
-        self.models_dir_edit.setPlaceholderText("default")
+        self.models_dir_edit.setPlaceholderText(str(models_dir(EngineSettings())))
         browse = QPushButton("Browse…", objectName="modelsDirBrowse")
         browse.clicked.connect(self._browse_models_dir)
         self.device_combo = QComboBox(objectName="deviceCombo", editable=True)
