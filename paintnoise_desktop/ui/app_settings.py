@@ -12,6 +12,7 @@ from ..core.jobs import MaskSettings
 MAX_RECENT = 10
 DEFAULT_BRUSH_SIZE = 40
 DEFAULT_INPAINTER = "opencv-telea"
+MAX_VARIANTS = 8
 
 
 class AppSettings:
@@ -81,6 +82,15 @@ class AppSettings:
     @inpainter.setter
     def inpainter(self, inpainter: str) -> None:
         self._qs.setValue("inpaint/inpainter", inpainter)
+
+    @property
+    def variants(self) -> int:
+        """How many versions one Replace paints, to compare and choose from."""
+        return max(1, min(MAX_VARIANTS, self._int("inpaint/variants", 1)))
+
+    @variants.setter
+    def variants(self, count: int) -> None:
+        self._qs.setValue("inpaint/variants", int(count))
 
     # Window ---------------------------------------------------------------
     def window_geometry(self) -> QByteArray | None:

@@ -16,7 +16,15 @@ import numpy as np
 from ..core import masks
 from ..core.box import slices
 from ..core.document import Document
-from ..core.jobs import FindJob, InpaintJob, MaskCandidate, Progress, Result, Status
+from ..core.jobs import (
+    FindJob,
+    InpaintJob,
+    InpaintVariant,
+    MaskCandidate,
+    Progress,
+    Result,
+    Status,
+)
 from ..engine.ranking import is_weak, parse_query, select
 from .app_settings import AppSettings
 from .engine_bridge import EngineBridge
@@ -46,6 +54,17 @@ class _Found:
     candidates: tuple[MaskCandidate, ...]
 
 
+@dataclass
+class _Replaced:
+    """The last Replace's variants, kept so the user can swap the applied one for another."""
+
+    document: Document
+    name: str
+    variants: tuple[InpaintVariant, ...]
+    applied: int  # which variant the document shows
+    step: int  # the history index right after it was applied
+
+
 class EditJobs:
     def __init__(self, window: MainWindow, bridge: EngineBridge, settings: AppSettings) -> None:
         self._window = window
@@ -53,6 +72,7 @@ class EditJobs:
         self._settings = settings
         self._waiting: _Waiting | None = None
         self._found: _Found | None = None
+        self._replaced: _Replaced | None = None
         bridge.progress.connect(self._on_progress)
         bridge.finished.connect(self._on_finished)
 
@@ -89,7 +109,7 @@ class EditJobs:
 
     def forget(self) -> None:
         """Another photo was opened: the job in flight and the last candidates no longer apply."""
-        self._found = None
+        self._found = self._replaced = None
         if self._waiting is not None:
             self._bridge.cancel(self._waiting.job_id)
             self._waiting = None
@@ -103,6 +123,28 @@ class EditJobs:
         label = "Candidate" if len(chosen) == 1 else "Candidates"
         self._set_found_mask(found, chosen, f"{label} {numbers}: {found.text}")
 
+    def variant_image(self, index: int) -> np.ndarray | None:
+        """The whole photo as variant `index` of the last Replace paints it, for previewing."""
+        replaced = self._replaced
+        if replaced is None or replaced.document is not self._window.document:
+            return None
+        return replaced.variants[index].image if 0 <= index < len(replaced.variants) else None
+
+    def choose_variant(self, index: int) -> None:
+        """Apply another variant of the last Replace in place of the one applied (one step)."""
+        replaced, document = self._replaced, self._window.document
+        if (replaced is None or replaced.document is not document or index == replaced.applied
+                or not 0 <= index < len(replaced.variants)):
+            return
+        history = document.history
+        if history.index == replaced.step and history.names[history.index - 1] == replaced.name:
+            document.undo()  # the variant shown now goes; the chosen one takes its step
+        variant = replaced.variants[index]
+        edit = document.apply(replaced.name, variant.box, rgb=variant.image[slices(variant.box)])
+        replaced.applied, replaced.step = index, history.index
+        self._window.document_edited(edit.box)
+        self._window.show_message(f"{replaced.name}: variant {index + 1} (seed {variant.seed}).")
+
     def _find(self, document: Document, text: str, replace_text: str | None) -> int:
         image = document.rgb.copy()  # the document may change while the engine reads
         wanted, excluded = parse_query(text)
@@ -115,9 +157,11 @@ class EditJobs:
     def _inpaint(self, document: Document, find_text: str, replace_text: str) -> int:
         image, mask, inpainter = document.rgb.copy(), document.mask.copy(), self._settings.inpainter
         defaults = load_inpaint_defaults(self._settings.qsettings)
+        variants = self._settings.variants
         job_id = self._bridge.submit(lambda job_id: InpaintJob(
             job_id, image=image, mask=mask, prompt=replace_text, find_text=find_text,
-            inpainter=inpainter, steps=defaults.steps, guidance=defaults.guidance))
+            inpainter=inpainter, steps=defaults.steps, guidance=defaults.guidance,
+            variants=variants))
         self._wait(_Waiting(job_id, "inpaint", document, find_text, replace_text))
         what = f"Replacing with \u201c{replace_text}\u201d" if replace_text else "Removing"
         self._window.show_message(f"{what}\u2026")
@@ -180,12 +224,17 @@ class EditJobs:
         if not result.variants:
             self._window.show_message("The inpainter returned nothing; the photo is unchanged.")
             return
-        variant = result.variants[0]
+        variant, document = result.variants[0], waiting.document
         name = f"Replace: {waiting.replace_text}" if waiting.replace_text else "Remove"
-        edit = waiting.document.apply(name, variant.box, rgb=variant.image[slices(variant.box)])
+        edit = document.apply(name, variant.box, rgb=variant.image[slices(variant.box)])
+        several = len(result.variants) > 1
+        self._replaced = _Replaced(document, name, result.variants, 0, document.history.index
+                                   ) if several else None
+        self._window.show_variants(result.variants if several else ())
         self._window.document_edited(edit.box)
         note = f" ({variant.note})" if variant.note else ""
-        self._window.show_message(f"{name} done{note}.")
+        choose = " Point at the variants to compare, click one to use it." if several else ""
+        self._window.show_message(f"{name} done{note}.{choose}")
 
 
 def _has_mask(document: Document) -> bool:

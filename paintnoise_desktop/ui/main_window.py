@@ -26,7 +26,7 @@ from ..core import masks
 from ..core.box import Box, union
 from ..core.document import Document
 from ..core.errors import PaintNoiseError
-from ..core.jobs import MaskCandidate, Progress, Result
+from ..core.jobs import InpaintVariant, MaskCandidate, Progress, Result
 from ..engine.catalog import known_spec
 from ..engine.settings import EngineSettings, load_settings
 from .app_settings import AppSettings
@@ -41,6 +41,7 @@ from .model_manager import ModelManagerDialog
 from .photo_files import PhotoFiles
 from .prompt_bar import PromptBar
 from .settings_dialog import SettingsDialog
+from .variants_panel import VariantsPanel
 from .window_actions import WindowActions
 
 APP_NAME = "PaintNoise"
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.prompt_bar = PromptBar()
         self.mask_panel = MaskPanel()
         self.candidate_panel = CandidatePanel()
+        self.variants_panel = VariantsPanel()
         self.history_panel = HistoryPanel()
         self.preview_label = QLabel(objectName="previewLabel", visible=False)
         self.preview_label.setStyleSheet("border: 1px solid #888; background: #222;")
@@ -120,6 +122,8 @@ class MainWindow(QMainWindow):
         self.toolbar = self.commands.build_toolbar(self)
         self.candidate_dock = self._dock("Candidates", "candidateDock", self.candidate_panel,
                                          Qt.LeftDockWidgetArea)
+        self.variants_dock = self._dock("Variants", "variantsDock", self.variants_panel,
+                                        Qt.LeftDockWidgetArea)
         self.mask_dock = self._dock("Mask", "maskDock", self.mask_panel)
         self.history_dock = self._dock("History", "historyDock", self.history_panel)
         self.resize(1280, 800)
@@ -181,6 +185,11 @@ class MainWindow(QMainWindow):
         panel.overlayToggled.connect(self.set_overlay_visible)
         self.history_panel.stepChosen.connect(self.go_to_step)
         self.candidate_panel.selectionChanged.connect(self.jobs.choose_candidates)
+        self.variants_panel.variantChosen.connect(self.jobs.choose_variant)
+        self.variants_panel.previewRequested.connect(
+            lambda index: canvas.set_display_override(self.jobs.variant_image(index)))
+        self.prompt_bar.variants_spin.valueChanged.connect(
+            lambda count: setattr(self.settings, "variants", count))
 
         self.prompt_bar.findRequested.connect(self.jobs.find)
         self.prompt_bar.replaceRequested.connect(self.jobs.replace)
@@ -189,6 +198,7 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         self._brush_size_changed(self.settings.brush_size)
+        self.prompt_bar.variants_spin.setValue(self.settings.variants)
         self.mask_panel.set_hardness(self.canvas.brush_hardness)
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
         if geometry is not None:
@@ -205,6 +215,7 @@ class MainWindow(QMainWindow):
         self._original_rgb = document.rgb.copy() if document is not None else None
         self.canvas.set_document(document)
         self.show_candidates((), ())
+        self.show_variants(())
         has_photo = document is not None
         for action in (self.commands.save, self.commands.save_as, self.commands.show_original,
                        *self.commands.mask_operations.values()):
@@ -357,6 +368,12 @@ class MainWindow(QMainWindow):
         else:
             self.candidate_panel.clear()
         self.candidate_dock.setVisible(bool(candidates))
+
+    def show_variants(self, variants: Sequence[InpaintVariant]) -> None:
+        """The last Replace's variants to compare; none: hide the strip."""
+        self.canvas.set_display_override(None)
+        self.variants_panel.set_variants(variants)
+        self.variants_dock.setVisible(bool(variants))
 
     # -- files ------------------------------------------------------------------------------
 

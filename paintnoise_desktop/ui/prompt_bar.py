@@ -10,8 +10,11 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QWidget,
 )
+
+from .app_settings import MAX_VARIANTS
 
 
 class PromptBar(QWidget):
@@ -27,6 +30,9 @@ class PromptBar(QWidget):
         self.find_button = QPushButton("Find", objectName="findButton")
         self.replace_edit = QLineEdit(objectName="replaceEdit", placeholderText="nothing = remove")
         self.replace_button = QPushButton("Replace", objectName="replaceButton")
+        self.variants_spin = QSpinBox(objectName="variantsSpin", prefix="\u00d7", minimum=1,
+                                      maximum=MAX_VARIANTS)
+        self.variants_spin.setToolTip("How many versions to paint, to compare and choose from")
         self.cancel_button = QPushButton("Cancel", objectName="cancelButton", enabled=False)
         self.progress_bar = QProgressBar(objectName="progressBar", textVisible=False)
         self.progress_bar.setRange(0, 1000)
@@ -46,6 +52,7 @@ class PromptBar(QWidget):
         layout.addSpacing(12)
         layout.addWidget(QLabel("Replace with"))
         layout.addWidget(self.replace_edit, 3)
+        layout.addWidget(self.variants_spin)
         layout.addWidget(self.replace_button)
         layout.addSpacing(12)
         layout.addWidget(self.progress_bar)

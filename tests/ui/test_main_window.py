@@ -484,3 +484,37 @@ def test_single_key_shortcuts_do_not_steal_typing(qtbot, make_window, sample_pho
     assert window.canvas.tool == "erase" and not window.canvas.overlay_visible
     assert window.mask_panel.erase_button.isChecked()
     assert not window.mask_panel.overlay_check.isChecked()
+
+
+@pytest.mark.slow
+def test_replace_variants_are_compared_and_swapped_within_one_undo_step(
+        qtbot, make_window, app_settings, models_env, tmp_path):
+    app_settings.inpainter = "sd2-inpainting"
+    app_settings.qsettings.setValue("inpaint/steps", 2)
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo(96, 64)).save(path)
+    window = make_window()
+    window.prompt_bar.variants_spin.setValue(2)
+    assert app_settings.variants == 2
+    document = open_with_stroke(qtbot, window, path)
+    before = document.rgb.copy()
+    with qtbot.waitSignal(window.bridge.finished, timeout=120_000) as finished:
+        window.jobs.replace("", "a wooden bench")
+    result = finished.args[0]
+    assert result.ok, result.message
+    first, second = result.variants
+    assert not np.array_equal(first.image, second.image)
+    assert window.variants_dock.isVisible() and window.variants_panel.list.count() == 2
+    assert np.array_equal(document.rgb, first.image)
+
+    shown = []
+    window.canvas.set_display_override = shown.append
+    window.variants_panel.previewRequested.emit(1)
+    window.variants_panel.previewRequested.emit(-1)
+    assert shown[0] is second.image and shown[1] is None
+
+    window.variants_panel.variantChosen.emit(1)
+    assert np.array_equal(document.rgb, second.image)
+    assert document.history.names == ["Brush", "Replace: a wooden bench"]
+    window.undo()
+    assert np.array_equal(document.rgb, before)
