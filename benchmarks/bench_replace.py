@@ -30,16 +30,16 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from paintnoise_desktop.core.crop import work_size_for  # noqa: E402
-from paintnoise_desktop.core.jobs import CancelToken, InpaintJob  # noqa: E402
-from paintnoise_desktop.core.masks import feather  # noqa: E402
-from paintnoise_desktop.engine.inpainters.diffusion import DiffusionInpainter  # noqa: E402
-from paintnoise_desktop.engine.inpainters.diffusion_loader import (  # noqa: E402
+from paintnoise_desktop.core.crop import work_size_for
+from paintnoise_desktop.core.jobs import CancelToken, InpaintJob
+from paintnoise_desktop.core.masks import feather
+from paintnoise_desktop.engine.inpainters.diffusion import DiffusionInpainter
+from paintnoise_desktop.engine.inpainters.diffusion_loader import (
     load_inpaint_pipeline,
     native_size_of,
 )
-from paintnoise_desktop.engine.inpainters.opencv import OpenCVInpainter  # noqa: E402
-from paintnoise_desktop.engine.replace import replace_with  # noqa: E402
+from paintnoise_desktop.engine.inpainters.opencv import OpenCVInpainter
+from paintnoise_desktop.engine.replace import replace_with
 
 PHOTOS = {"512 px": (512, 512), "24 MP": (6000, 4000)}
 OBJECT = (120, 90)  # width, height of the masked object, px
@@ -110,7 +110,12 @@ def tiny_pipeline(device, dtype):
 
 def full_sd2_pipeline(device, dtype):
     """SD 2 inpainting's UNet, VAE and OpenCLIP-H text encoder shapes, random weights."""
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionInpaintPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        StableDiffusionInpaintPipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel
 
     from tests.tinymodels.clip import tiny_tokenizer

@@ -81,6 +81,22 @@ def work_size_for(size: tuple[int, int], native_size: int | None) -> tuple[int, 
     return max(8, round(w * scale / 8) * 8), max(8, round(h * scale / 8) * 8)
 
 
+def resize_pixels(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize to (width, height): area averaging to shrink, Lanczos to enlarge."""
+    height, width = pixels.shape[:2]
+    if (width, height) == tuple(size):
+        return pixels
+    shrinking = size[0] * size[1] < width * height
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LANCZOS4
+    return cv2.resize(pixels, tuple(size), interpolation=interpolation)
+
+
+def resize_hole(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The mask's pixels above 0 at (width, height), as 0/255; partly covered pixels count as hole."""
+    hole = np.where(mask > 0, 255, 0).astype(np.uint8)
+    return np.where(resize_pixels(hole, size) > 0, 255, 0).astype(np.uint8)
+
+
 def _merged_regions(on: np.ndarray, margin: float, min_margin: int, merge_distance: int) -> list[Box]:
     """Boxes of connected mask pieces, merged until their grown boxes keep apart."""
     extent = box_of_mask(on)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import secrets
 
-import cv2
 import numpy as np
 
 from ..core.box import Box, slices, union
 from ..core.colour import match_to_surroundings
 from ..core.compositing import composite
-from ..core.crop import CropPlan, plan_crops
+from ..core.crop import CropPlan, plan_crops, resize_hole, resize_pixels
 from ..core.errors import PaintNoiseError
 from ..core.jobs import CancelToken, InpaintJob, InpaintVariant, StepCallback
 from .inpainters import Inpainter, PaintRequest, inpainter_for
@@ -78,28 +77,17 @@ def paint_crop(
     x0, y0 = plan.box[0], plan.box[1]
     rx0, ry0, rx1, ry1 = plan.region
     alpha[ry0 - y0:ry1 - y0, rx0 - x0:rx1 - x0] = mask[slices(plan.region)]
-    hole = np.where(alpha > 0, 255, 0).astype(np.uint8)
-
-    work_crop = resize_image(crop, plan.work_size)
-    work_hole = np.where(resize_image(hole, plan.work_size) > 0, 255, 0).astype(np.uint8)
+    work_crop = resize_pixels(crop, plan.work_size)
+    work_hole = resize_hole(alpha, plan.work_size)
     painted = inpainter.paint(work_crop, work_hole, request, seed, on_step, cancel)
     if painted.shape != work_crop.shape:
         raise PaintNoiseError(
             f"The inpainter '{inpainter.name}' returned an image of the wrong size.",
             detail=f"expected {work_crop.shape}, got {painted.shape}",
         )
-    painted = resize_image(painted, plan.size)
-    painted = match_to_surroundings(painted, crop, hole)
+    painted = resize_pixels(painted, plan.size)
+    painted = match_to_surroundings(painted, crop, alpha)
     return composite(image, painted, plan.box, alpha)
-
-
-def resize_image(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize to (width, height): area averaging to shrink, Lanczos to enlarge."""
-    height, width = pixels.shape[:2]
-    if (width, height) == tuple(size):
-        return pixels
-    shrinking = size[0] * size[1] < width * height
-    return cv2.resize(pixels, tuple(size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LANCZOS4)
 
 
 def _check(job: InpaintJob) -> None:

@@ -5,7 +5,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paintnoise_desktop.core.box import box_of_mask, clip
-from paintnoise_desktop.core.crop import MAX_ASPECT, grown, plan_crops, work_size_for
+from paintnoise_desktop.core.crop import (
+    MAX_ASPECT,
+    grown,
+    plan_crops,
+    resize_hole,
+    resize_pixels,
+    work_size_for,
+)
 
 NATIVE_SIZES = st.sampled_from([None, 64, 512])
 
@@ -143,3 +150,19 @@ def test_regions_cover_the_mask_box():
     boxes = [p.region for p in plans]
     assert box_of_mask(mask) == (min(b[0] for b in boxes), min(b[1] for b in boxes),
                                  max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def test_a_thin_hole_survives_shrinking_to_the_working_size():
+    mask = np.zeros((1000, 1000), np.uint8)
+    mask[500, 100:900] = 30  # a 1 px soft scratch
+    small = resize_hole(mask, (200, 200))
+    assert set(np.unique(small)) == {0, 255}
+    assert small[100, 30:170].all()
+
+
+def test_resizing_pixels_keeps_a_flat_colour_and_skips_same_size():
+    flat = np.full((90, 120, 3), 77, np.uint8)
+    assert resize_pixels(flat, (120, 90)) is flat
+    for size in ((40, 30), (480, 360)):
+        resized = resize_pixels(flat, size)
+        assert resized.shape == (size[1], size[0], 3) and np.all(resized == 77)

@@ -89,7 +89,7 @@ def test_variants_get_consecutive_seeds_and_a_random_seed_is_reported():
 def test_progress_runs_from_start_to_done():
     photo = _photo(64, 64)
     mask = _object_mask(64, 64, (20, 20, 40, 40))
-    result, progress = _run(InpaintJob(1, photo, mask, variants=2))
+    _, progress = _run(InpaintJob(1, photo, mask, variants=2))
     fractions = [p.fraction for p in progress]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any("variant 2/2" in p.message for p in progress)

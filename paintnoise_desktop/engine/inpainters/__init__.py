@@ -7,8 +7,9 @@ working size. `inpainter_for` picks one by the name an `InpaintJob` carries.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 

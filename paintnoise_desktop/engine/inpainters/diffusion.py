@@ -15,18 +15,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from PIL import Image
 
+from ...core.crop import resize_hole, resize_pixels
 from ...core.errors import ModelError
 from ...core.jobs import CancelToken
 from ..device import pick_device, pick_dtype
 from ..model_store import ModelStore
-from ..registry import require_model
+from ..registry import find_model, require_model
 from . import OnStep, PaintRequest
-from .diffusion_loader import load_inpaint_pipeline, native_size_of
+from .diffusion_loader import checkpoint_family, load_inpaint_pipeline, native_size_of
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class DiffusionInpainter:
         self.name = name
         self.native_size: int | None = native_size
         self._notes: list[str] = []
-        self._memory_fallback = 0  # how many of MEMORY_FALLBACKS have been applied
+        self._memory_fallback = 0  # how many ways of saving GPU memory were taken (_recover_memory)
         self._shrink = 1.0
 
     @classmethod
@@ -68,13 +68,21 @@ class DiffusionInpainter:
         """The inpainter for a model id (looked up in the registry) or a model folder/file."""
         settings = models.settings
         given = Path(name).expanduser()
-        path = given if given.is_absolute() and given.exists() else require_model(name, settings)
-        model_id = path.stem if path == given else name
+        if given.is_absolute() and given.exists():
+            path, label = given, given.stem
+        else:
+            path, label = require_model(name, settings), name
+        config_folder = None
+        if path.is_file() and path.suffix == ".safetensors":
+            family = checkpoint_family(path)
+            config_folder = find_model(family, settings) if family else None
         device = pick_device(settings)
         dtype = pick_dtype(device, settings)
-        key = f"{model_id}@{device}:{str(dtype).removeprefix('torch.')}"
-        pipe = models.get(key, lambda: load_inpaint_pipeline(path, device, dtype, settings.memory_profile))
-        return cls(pipe, model_id, native_size_of(pipe))
+        key = f"{name}@{device}:{str(dtype).removeprefix('torch.')}"
+        pipe = models.get(
+            key, lambda: load_inpaint_pipeline(path, device, dtype, settings.memory_profile, config_folder)
+        )
+        return cls(pipe, label, native_size_of(pipe))
 
     def take_notes(self) -> list[str]:
         notes, self._notes = self._notes, []
@@ -119,11 +127,9 @@ class DiffusionInpainter:
             return self._run(crop_rgb, crop_mask, request, seed, on_step, cancel)
         small = (max(8, int(width * self._shrink) // 8 * 8), max(8, int(height * self._shrink) // 8 * 8))
         painted = self._run(
-            cv2.resize(crop_rgb, small, interpolation=cv2.INTER_AREA),
-            np.where(cv2.resize(crop_mask, small, interpolation=cv2.INTER_AREA) > 0, 255, 0).astype(np.uint8),
-            request, seed, on_step, cancel,
+            resize_pixels(crop_rgb, small), resize_hole(crop_mask, small), request, seed, on_step, cancel
         )
-        return None if painted is None else cv2.resize(painted, (width, height), interpolation=cv2.INTER_LANCZOS4)
+        return None if painted is None else resize_pixels(painted, (width, height))
 
     def _run(
         self, crop_rgb, crop_mask, request: PaintRequest, seed: int, on_step: OnStep, cancel: CancelToken
