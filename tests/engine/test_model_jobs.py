@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from paintnoise_desktop.core.jobs import CancelToken, LoadModelJob, Status
+from paintnoise_desktop.core.jobs import CancelToken, DownloadJob, LoadModelJob, Status
 from paintnoise_desktop.engine.download import Transfer
 from paintnoise_desktop.engine.engine import Engine
 from paintnoise_desktop.engine.model_jobs import transfer_message
+from tests.model_server import ModelServer, write_catalog
 
 
 def run_load(engine: Engine, model_id: str):
@@ -45,3 +46,36 @@ def test_transfer_messages_read_like_a_download_dialog():
     assert transfer_message(Transfer(12_300_000, 2_400_000_000, 25_000_000)) == \
         "12.3 / 2400 MB at 25 MB/s"
     assert transfer_message(Transfer(1_000_000, None, 0.0)) == "1.0 / ? MB at 0 MB/s"
+
+
+def test_a_model_downloaded_in_the_hubs_fp16_names_loads_through_the_real_loader(
+        tiny_models_dir, tmp_path, monkeypatch):
+    """The hub names SD weights `*.fp16.safetensors`; the download lays them out as
+    save_pretrained does, which is what the inpainting loader reads."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(tmp_path / "models"))
+    source = tiny_models_dir / "sd2-inpainting"
+    server = ModelServer(tmp_path / "served").start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        files = []
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            local = path.relative_to(source).as_posix()
+            remote = local.replace(".safetensors", ".fp16.safetensors")
+            server.add(f"/org/tiny-sd/resolve/0a1b2c/{remote}", path.read_bytes())
+            files.append({"path": remote, "local": local, "size": path.stat().st_size})
+        catalog = write_catalog(tmp_path / "catalog.json", [{
+            "id": "sd2-inpainting", "name": "Tiny inpainting", "role": "inpainting",
+            "layout": "diffusers", "repo": "org/tiny-sd", "revision": "0a1b2c", "files": files,
+            "licence": "test", "min_memory_gb": 0.1, "resolution": 64}])
+        monkeypatch.setenv("PAINTNOISE_CATALOG", str(catalog))
+        engine = Engine()
+
+        downloaded = engine.run(DownloadJob(1, "sd2-inpainting"), lambda p: None, CancelToken())
+        assert downloaded.status is Status.FINISHED, downloaded.message
+        result, _ = run_load(engine, "sd2-inpainting")
+    finally:
+        server.stop()
+
+    assert result.status is Status.FINISHED, result.message
+    assert any(key.startswith("sd2-inpainting@") for key in engine.models.loaded())
