@@ -179,3 +179,20 @@ def test_on_a_gpu_auto_settings_follow_its_free_memory():
     assert summary.startswith(f"CUDA {device.index}: ") and summary.endswith(f"/ {total / 1e9:.0f} GB")
     assert pick_memory_profile(device, EngineSettings(), min_memory_gb=free / 1e9 / 2) == "keep"
     assert pick_memory_profile(device, EngineSettings(), min_memory_gb=free / 1e9 * 10) == "low"
+
+
+def test_adding_model_folders_checks_their_layout(tmp_path):
+    sd = tmp_path / "my-sd"
+    (sd / "unet").mkdir(parents=True)
+    with pytest.raises(ModelError, match="model_index.json"):
+        validate_model_path(get_spec("sd2-inpainting"), sd)
+    (sd / "model_index.json").write_text("{}")
+    assert validate_model_path(get_spec("sd2-inpainting"), sd) == sd
+
+    clip = tmp_path / "my-clip"
+    clip.mkdir()
+    (clip / "config.json").write_text("{}")
+    with pytest.raises(ModelError, match="config.json and weights"):
+        validate_model_path(get_spec("clip-vit-large-patch14"), clip)
+    save_file({"w": torch.zeros(2)}, clip / "model.safetensors")
+    assert validate_model_path(get_spec("clip-vit-large-patch14"), clip) == clip
