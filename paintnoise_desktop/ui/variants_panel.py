@@ -22,7 +22,10 @@ from ..core.jobs import InpaintVariant
 
 THUMBNAIL = 128
 CONTEXT = 0.25  # photo shown around the repainted box, as a share of its longer side
-COMPARE_HINT = "Point at a variant to see it on the photo, click to apply it. Hold Compare to see the original."
+COMPARE_HINT = (
+    "Point at a variant to see it on the photo; click one to use it. "
+    "Hold Compare with Original (or \\) to see the photo as it was."
+)
 
 
 def thumbnail(image: np.ndarray, box: Box, size: int = THUMBNAIL) -> np.ndarray:

@@ -100,11 +100,10 @@ class DiffusionInpainter:
         cancel.raise_if_cancelled()
         while True:
             try:
-                painted = self._paint_checked(crop_rgb, crop_mask, request, seed, on_step, cancel)
-                break
+                return self._paint_checked(crop_rgb, crop_mask, request, seed, on_step, cancel)
             except torch.cuda.OutOfMemoryError:
-                self._recover_memory()
-        return painted
+                pass  # recover outside the handler, once the traceback no longer holds the tensors
+            self._recover_memory()
 
     def _paint_checked(self, crop_rgb, crop_mask, request, seed, on_step, cancel) -> np.ndarray:
         painted = self._paint_sized(crop_rgb, crop_mask, request, seed, on_step, cancel)
@@ -179,7 +178,7 @@ class DiffusionInpainter:
             pipe.enable_attention_slicing()
             self._notes.append("Ran out of GPU memory; finished with VAE tiling and attention slicing")
         elif self._memory_fallback == 1:
-            pipe.enable_model_cpu_offload()
+            pipe.enable_model_cpu_offload(device=pipe.device)
             self._notes.append("Ran out of GPU memory; finished with the model partly on the CPU")
         elif self._shrink > 0.3:
             self._shrink *= SMALLER_SIZE_FACTOR
