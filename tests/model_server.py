@@ -24,7 +24,7 @@ class ModelServer:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.requests: list[SeenRequest] = []
-        self.stall_after: int | None = None  # bytes sent before going silent
+        self.stall_at: int | None = None  # go silent at this byte of the file, on every request
         self.chunk = 64 * 1024
         self.delay = 0.0  # seconds between chunks, to make a download slow enough to cancel
         self.ignore_range = False  # answer every request with the whole file, as some hosts do
@@ -61,10 +61,9 @@ class ModelServer:
                     self.send_response(200)
                 self.send_header("Content-Length", str(len(data) - start))
                 self.end_headers()
-                sent = 0
                 for offset in range(start, len(data), server.chunk):
-                    if server.stall_after is not None and sent >= server.stall_after:
-                        server._stop.wait(30)
+                    if server.stall_at is not None and offset >= server.stall_at:
+                        server._stop.wait(60)
                         return
                     if server.delay and server._stop.wait(server.delay):
                         return
@@ -73,7 +72,6 @@ class ModelServer:
                         self.wfile.write(piece)
                     except (BrokenPipeError, ConnectionResetError):
                         return
-                    sent += len(piece)
 
             def log_message(self, *args) -> None:
                 pass

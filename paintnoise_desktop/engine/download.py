@@ -2,7 +2,9 @@
 
 Every file goes through one HTTP path: written to `<file>.part`, resumed with a
 Range request after a dropped connection or a cancelled job, retried with
-backoff, abandoned after `stall_timeout` seconds without data, checked against
+backoff, abandoned after `stall_timeout` seconds without data (a silent connection is
+dropped and resumed every `POLL_S` seconds meanwhile, so Cancel is never long
+unanswered), checked against
 its sha256 when the catalogue knows it, and renamed into place only when whole.
 Hub models are fetched from `{endpoint}/{repo}/resolve/{revision}/{file}`, where
 the endpoint is `HF_ENDPOINT` (tests point it at a local server). A model's
@@ -32,6 +34,7 @@ from .settings import EngineSettings
 DEFAULT_ENDPOINT = "https://huggingface.co"
 CHUNK_BYTES = 256 * 1024
 REPORT_INTERVAL_S = 0.1
+POLL_S = 5.0  # the longest a silent connection is waited on before Cancel is looked at again
 USER_AGENT = "PaintNoise-Desktop"
 
 
@@ -168,10 +171,16 @@ def download_file(url: str, dest: Path, on_progress: TransferCallback, cancel: C
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     failures = 0
+    heard_at = time.monotonic()
+
+    def heard() -> None:
+        nonlocal heard_at
+        heard_at = time.monotonic()
+
     while True:
         cancel.raise_if_cancelled()
         try:
-            _fetch(url, part, on_progress, cancel, policy)
+            _fetch(url, part, on_progress, cancel, policy, heard)
             break
         except urllib.error.HTTPError as error:
             if error.code == 404:
@@ -185,8 +194,12 @@ def download_file(url: str, dest: Path, on_progress: TransferCallback, cancel: C
                     detail=url,
                 ) from error
             failures = _wait_before_retry(failures, error, url, policy, cancel)
-        except (urllib.error.URLError, TimeoutError, ConnectionError,
-                http.client.HTTPException) as error:
+        except TimeoutError as error:
+            if time.monotonic() - heard_at < policy.stall_timeout:
+                continue  # quiet for a moment: look at Cancel, then resume on a new connection
+            failures = _wait_before_retry(failures, error, url, policy, cancel)
+            heard()
+        except (urllib.error.URLError, ConnectionError, http.client.HTTPException) as error:
             failures = _wait_before_retry(failures, error, url, policy, cancel)
     digest = _sha256_of(part, cancel)
     if sha256 and digest != sha256.lower():
@@ -220,14 +233,15 @@ def _wait_before_retry(failures: int, error: BaseException, url: str, policy: Do
 
 
 def _fetch(url: str, part: Path, on_progress: TransferCallback, cancel: CancelToken,
-           policy: DownloadPolicy) -> None:
-    """One try: append the rest of the file to `part`; raises if the connection breaks."""
+           policy: DownloadPolicy, heard: Callable[[], None]) -> None:
+    """One try: append the rest of the file to `part`; raises if the connection breaks
+    or stays silent for `POLL_S` (calling `heard` whenever data arrives)."""
     offset = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": USER_AGENT}
     if offset:
         headers["Range"] = f"bytes={offset}-"
     request = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(request, timeout=policy.stall_timeout) as response:
+    with urllib.request.urlopen(request, timeout=min(POLL_S, policy.stall_timeout)) as response:
         if response.status == 206:
             total = _total_from_content_range(response.headers.get("Content-Range"))
         else:  # a full answer: the server ignored the Range, so start over
@@ -239,6 +253,7 @@ def _fetch(url: str, part: Path, on_progress: TransferCallback, cancel: CancelTo
         with open(part, "ab" if offset else "wb") as out:
             while chunk := response.read1(CHUNK_BYTES):
                 out.write(chunk)
+                heard()
                 done += len(chunk)
                 now = time.monotonic()
                 if now - last_report >= REPORT_INTERVAL_S:
