@@ -24,6 +24,7 @@ MARGIN = 0.25  # context on each side, as a fraction of the region's size ...
 MIN_MARGIN_PX = 32  # ... and at least this many pixels
 MERGE_DISTANCE_PX = 64  # pieces whose grown boxes come closer than this share a crop
 MAX_ASPECT = 2.0  # crops are at most this elongated (tiled when the photo forbids widening)
+MAX_PIECES = 8  # more separate pieces than this (specks all over) are painted as one region
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ def plan_crops(
     min_margin: int = MIN_MARGIN_PX,
     merge_distance: int = MERGE_DISTANCE_PX,
     max_aspect: float = MAX_ASPECT,
+    max_pieces: int = MAX_PIECES,
 ) -> list[CropPlan]:
     """Crops that together repaint every pixel of `mask` above 0.
 
@@ -55,6 +57,8 @@ def plan_crops(
     """
     height, width = mask.shape[:2]
     regions = _merged_regions(mask > 0, margin, min_margin, merge_distance)
+    if len(regions) > max_pieces:
+        regions = [_union_box(regions)]
     plans: list[CropPlan] = []
     for region in regions:
         plans.extend(_plans_for(region, width, height, native_size, margin, min_margin, max_aspect))
@@ -120,10 +124,13 @@ def _merged_regions(on: np.ndarray, margin: float, min_margin: int, merge_distan
         groups = _connected_groups(touching)
         if len(groups) == len(boxes):
             break
-        boxes = np.array(
-            [(*boxes[g, :2].min(axis=0), *boxes[g, 2:].max(axis=0)) for g in groups], dtype=np.int64
-        )
+        boxes = np.array([_union_box(boxes[g].tolist()) for g in groups], dtype=np.int64)
     return sorted(tuple(int(v) for v in b) for b in boxes)
+
+
+def _union_box(boxes: list[Box]) -> Box:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 def _connected_groups(adjacent: np.ndarray) -> list[list[int]]:

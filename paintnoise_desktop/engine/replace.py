@@ -19,7 +19,7 @@ from ..core.compositing import composite
 from ..core.crop import CropPlan, plan_crops, resize_hole, resize_pixels
 from ..core.errors import PaintNoiseError
 from ..core.jobs import CancelToken, InpaintJob, InpaintVariant, StepCallback
-from .inpainters import Inpainter, PaintRequest, inpainter_for
+from .inpainters import Inpainter, OnStep, PaintRequest, inpainter_for
 from .model_store import ModelStore
 from .removal import paint_request
 
@@ -68,7 +68,7 @@ def paint_crop(
     inpainter: Inpainter,
     request: PaintRequest,
     seed: int,
-    on_step,
+    on_step: OnStep,
     cancel: CancelToken,
 ) -> np.ndarray:
     """A new image with `plan.region` of `mask` repainted; `image` is left as it is."""

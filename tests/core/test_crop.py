@@ -138,6 +138,14 @@ def test_regions_far_apart_get_separate_crops_and_close_ones_share_one():
     assert any(_contains(p.region, (100, 100, 150, 200)) for p in plans)
 
 
+def test_specks_all_over_the_photo_are_painted_in_one_crop_not_hundreds():
+    mask = np.zeros((2000, 3000), np.uint8)
+    mask[100::300, 100::300] = 255  # 70 single-pixel specks far apart
+    (plan,) = plan_crops(mask, 512)
+    assert plan.region == (100, 100, 2801, 1901)
+    assert plan.box == (0, 0, 3000, 2000)
+
+
 def test_empty_mask_needs_no_crop():
     assert plan_crops(np.zeros((50, 60), np.uint8), 512) == []
 
