@@ -2,10 +2,10 @@
 
 Every file goes through one HTTP path: written to `<file>.part`, resumed with a
 Range request after a dropped connection or a cancelled job, retried with
-backoff, abandoned after `stall_timeout` seconds without data (a silent connection is
-dropped and resumed every `POLL_S` seconds meanwhile, so Cancel is never long
-unanswered), checked against
-its sha256 when the catalogue knows it, and renamed into place only when whole.
+backoff, abandoned after `stall_timeout` seconds without data (meanwhile a
+silent connection is dropped and resumed every `POLL_S` seconds, so Cancel is
+never long unanswered), checked against its sha256 when the catalogue knows
+it, and renamed into place only when whole.
 Hub models are fetched from `{endpoint}/{repo}/resolve/{revision}/{file}`, where
 the endpoint is `HF_ENDPOINT` (tests point it at a local server). A model's
 folder carries a marker while files are missing and gets its manifest last.
@@ -185,7 +185,10 @@ def download_file(url: str, dest: Path, on_progress: TransferCallback, cancel: C
         except urllib.error.HTTPError as error:
             if error.code == 404:
                 raise RemoteFileMissing(f"{url} was not found on the server.") from error
-            if error.code == 416:  # the .part is not a prefix of the file any more
+            if error.code == 416:  # nothing after the .part: it is whole, or not of this file
+                total = _total_from_content_range(error.headers.get("Content-Range"))
+                if part.exists() and total == part.stat().st_size:
+                    break
                 part.unlink(missing_ok=True)
             elif error.code < 500:
                 raise ModelError(

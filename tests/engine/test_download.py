@@ -227,3 +227,18 @@ def test_a_server_that_ignores_range_gets_the_file_again_from_the_start(
 
     assert server.requests[-1].range is not None
     assert (folder / "tiny_sam.pth").read_bytes() == payload  # not the old part + the whole file
+
+
+def test_a_part_file_that_is_already_whole_is_installed_without_downloading_it_again(
+        server, settings, payload, tmp_path, monkeypatch):
+    server.add("/files/tiny_sam.pth", payload)
+    use_catalog(tmp_path, monkeypatch, url_model("sam-vit-b", f"{server.url}/files/tiny_sam.pth",
+                                                 payload, hashlib.sha256(payload).hexdigest()))
+    folder = settings.models_dir / "sam-vit-b"
+    folder.mkdir(parents=True)
+    (folder / "tiny_sam.pth.part").write_bytes(payload)  # stopped just before the rename
+
+    install_model(get_spec("sam-vit-b"), settings, lambda t: None, CancelToken(), FAST)
+
+    assert [r.range for r in server.requests] == [f"bytes={len(payload)}-"]  # answered 416
+    assert (folder / "tiny_sam.pth").read_bytes() == payload
