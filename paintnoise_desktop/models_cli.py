@@ -16,7 +16,7 @@ from .engine.catalog import get_spec, load_catalog
 from .engine.download import refuse_if_offline
 from .engine.model_check import validate_model_path, verify_model
 from .engine.model_jobs import download_model
-from .engine.registry import expected_path, locate
+from .engine.registry import expected_path, install_status, locate
 from .engine.settings import load_settings, save_settings, with_model_path
 
 EXIT_BROKEN = 1
@@ -54,9 +54,7 @@ def list_models(args: argparse.Namespace) -> int:
     settings = load_settings()
     rows = [("ID", "STATUS", "SIZE", "ROLE", "LICENCE")]
     for spec in load_catalog().values():
-        location = locate(spec.id, settings)
-        status = f"installed ({location.origin})" if location else "not installed"
-        rows.append((spec.id, status, f"{spec.size_bytes / 1e9:.2f} GB", spec.role, spec.licence))
+        rows.append((spec.id, install_status(spec.id, settings), f"{spec.size_bytes / 1e9:.2f} GB", spec.role, spec.licence))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])

@@ -93,6 +93,23 @@ def require_model(model_id: str, settings: EngineSettings) -> Path:
     return path
 
 
+STATUS_BY_ORIGIN = {
+    "models folder": "installed",
+    "Hugging Face cache": "installed (Hugging Face cache)",
+    "user path": "added by path",
+}
+
+
+def install_status(model_id: str, settings: EngineSettings) -> str:
+    """A few words for lists: installed, added by path, download not finished, not installed."""
+    location = locate(model_id, settings)
+    if location is not None:
+        return STATUS_BY_ORIGIN[location.origin]
+    if (expected_path(model_id, settings) / INCOMPLETE_MARKER).exists():
+        return "download not finished"
+    return "not installed"
+
+
 def folder_is_complete(folder: Path) -> bool:
     """A non-empty model folder with no download in progress (copied by hand counts)."""
     if not folder.is_dir() or (folder / INCOMPLETE_MARKER).exists():

@@ -31,26 +31,12 @@ from ..core.errors import PaintNoiseError
 from ..core.jobs import DownloadJob, Progress, Result, Status
 from ..engine.catalog import ModelSpec, load_catalog
 from ..engine.model_check import Verdict, validate_model_path, verify_model
-from ..engine.registry import INCOMPLETE_MARKER, expected_path, locate, models_dir
+from ..engine.registry import install_status, models_dir
 from ..engine.settings import EngineSettings, load_settings, save_settings, with_model_path
 from .engine_bridge import EngineBridge
 
 COLUMNS = ("Model", "Role", "Status", "Size", "Licence")
 STATUS_COLUMN = 2
-STATUS_TEXT = {
-    "models folder": "installed",
-    "Hugging Face cache": "installed (Hugging Face cache)",
-    "user path": "added by path",
-}
-
-
-def model_status(model_id: str, settings: EngineSettings) -> str:
-    location = locate(model_id, settings)
-    if location is not None:
-        return STATUS_TEXT[location.origin]
-    if (expected_path(model_id, settings) / INCOMPLETE_MARKER).exists():
-        return "download not finished"
-    return "not installed"
 
 
 class ModelManagerDialog(QDialog):
@@ -114,7 +100,7 @@ class ModelManagerDialog(QDialog):
 
     def _fill_table(self) -> None:
         for row, spec in enumerate(self.specs):
-            cells = (f"{spec.name} ({spec.id})", spec.role, model_status(spec.id, self.settings),
+            cells = (f"{spec.name} ({spec.id})", spec.role, install_status(spec.id, self.settings),
                      f"{spec.size_bytes / 1e9:.2f} GB", spec.licence)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -123,7 +109,7 @@ class ModelManagerDialog(QDialog):
 
     def refresh(self) -> None:
         for row, spec in enumerate(self.specs):
-            self.table.item(row, STATUS_COLUMN).setText(model_status(spec.id, self.settings))
+            self.table.item(row, STATUS_COLUMN).setText(install_status(spec.id, self.settings))
 
     def status_of(self, model_id: str) -> str:
         return self.table.item(self._row_of(model_id), STATUS_COLUMN).text()

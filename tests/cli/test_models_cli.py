@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from paintnoise_desktop.core.errors import PaintNoiseError
+from paintnoise_desktop.engine.registry import INCOMPLETE_MARKER
 from paintnoise_desktop.engine.settings import load_settings
 from paintnoise_desktop.models_cli import add_models_commands
 from tests.model_server import ModelServer, checkpoint_bytes, url_model, write_catalog
@@ -40,13 +41,16 @@ def models(tmp_path, monkeypatch):
 
 
 def test_list_shows_every_model_and_its_status(models, capsys):
+    (models / "clipseg-rd64-refined").mkdir()
+    (models / "clipseg-rd64-refined" / INCOMPLETE_MARKER).touch()
     assert run(["models", "list"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:3] == ["ID", "STATUS", "SIZE"]
     rows = {line.split()[0]: line for line in out[1:]}
     assert len(rows) == 8
-    assert "installed (models folder)" in rows["sam-vit-b"]
+    assert "installed" in rows["sam-vit-b"] and "not installed" not in rows["sam-vit-b"]
     assert "not installed" in rows["sd2-inpainting"] and "inpainting" in rows["sd2-inpainting"]
+    assert "download not finished" in rows["clipseg-rd64-refined"]
 
 
 def test_path_prints_the_expected_folder(models, capsys):
@@ -75,7 +79,7 @@ def test_add_stores_the_path_in_the_shared_settings_file(models, tmp_path, capsy
     assert load_settings().model_paths == {"sd15-inpainting": str(checkpoint)}
     capsys.readouterr()
     run(["models", "list"])
-    assert "installed (user path)" in next(
+    assert "added by path" in next(
         line for line in capsys.readouterr().out.splitlines() if line.startswith("sd15"))
 
     assert run(["models", "add", "sam-vit-h", str(checkpoint)]) == 1
