@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -147,3 +150,11 @@ def test_saying_no_or_being_offline_starts_nothing(qtbot, models, server, make_b
     assert offer_download(None, "sam-vit-h", bridge) is None
     assert "offline mode is on" in told[0] and str(models / "sam-vit-h") in told[0]
     assert server.requests == [] and not bridge.busy
+
+
+def test_the_dialogs_do_not_import_torch():
+    code = ("import sys, paintnoise_desktop.ui.model_offer, paintnoise_desktop.ui.settings_dialog;"
+            " print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.stdout.strip() == "False"
