@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ..core import masks
 from ..core.box import slices
 from ..core.document import Document
 from ..core.jobs import (
@@ -28,6 +27,7 @@ from ..core.jobs import (
 from ..engine.ranking import is_weak, parse_query, select
 from .app_settings import AppSettings
 from .engine_bridge import EngineBridge
+from .mask_refiner import MaskRefiner
 from .settings_dialog import load_inpaint_defaults
 
 if TYPE_CHECKING:
@@ -65,11 +65,26 @@ class _Replaced:
     step: int  # the history index right after it was applied
 
 
+@dataclass(frozen=True)
+class _Refining:
+    """A found mask being brought to full size; then it becomes the mask (and maybe repainted)."""
+
+    request: int
+    document: Document
+    name: str
+    find_text: str
+    replace_text: str | None  # Replace right after, with this text; None: no Replace
+
+
 class EditJobs:
     def __init__(self, window: MainWindow, bridge: EngineBridge, settings: AppSettings) -> None:
         self._window = window
         self._bridge = bridge
         self._settings = settings
+        self.refiner = MaskRefiner(window)
+        self._refining: _Refining | None = None
+        self.refiner.ready.connect(self._on_mask_ready)
+        self.refiner.failed.connect(self._on_mask_failed)
         self._waiting: _Waiting | None = None
         self._found: _Found | None = None
         self._replaced: _Replaced | None = None
@@ -109,7 +124,7 @@ class EditJobs:
 
     def forget(self) -> None:
         """Another photo was opened: the job in flight and the last candidates no longer apply."""
-        self._found = self._replaced = None
+        self._found = self._replaced = self._refining = None
         if self._waiting is not None:
             self._bridge.cancel(self._waiting.job_id)
             self._waiting = None
@@ -121,7 +136,7 @@ class EditJobs:
             return
         numbers = ", ".join(str(i + 1) for i in chosen)
         label = "Candidate" if len(chosen) == 1 else "Candidates"
-        self._set_found_mask(found, chosen, f"{label} {numbers}: {found.text}")
+        self._refine(found, chosen, f"{label} {numbers}: {found.text}", replace_text=None)
 
     def variant_image(self, index: int) -> np.ndarray | None:
         """The whole photo as variant `index` of the last Replace paints it, for previewing."""
@@ -206,19 +221,33 @@ class EditJobs:
         chosen = select(scores, "best")
         self._found = _Found(waiting.document, waiting.find_text, candidates)
         self._window.show_candidates(candidates, chosen)
-        self._set_found_mask(self._found, chosen, f"Find: {waiting.find_text}")
+        self._refine(self._found, chosen, f"Find: {waiting.find_text}", waiting.replace_text)
         closeness = "nothing matched well; using the closest" if is_weak(scores) else "found"
         self._window.show_message(
             f"\u201c{waiting.find_text}\u201d: {closeness} (score {scores[0]:.2f}).")
-        if waiting.replace_text is not None:
-            self.replace(waiting.find_text, waiting.replace_text)
 
-    def _set_found_mask(self, found: _Found, chosen: Sequence[int], name: str) -> None:
+    def _refine(self, found: _Found, chosen: Sequence[int], name: str,
+                replace_text: str | None) -> None:
         document = found.document
-        union = masks.union(masks.resize_mask(found.candidates[i].mask, document.width,
-                                              document.height) for i in chosen)
-        edit = document.set_mask(name, masks.postprocess(union, self._settings.mask_settings))
+        request = self.refiner.refine([found.candidates[i].mask for i in chosen], document.width,
+                                      document.height, self._settings.mask_settings)
+        self._refining = _Refining(request, document, name, found.text, replace_text)
+
+    def _on_mask_ready(self, request: int, mask: np.ndarray) -> None:
+        refining = self._refining
+        if (refining is None or refining.request != request
+                or refining.document is not self._window.document):
+            return
+        self._refining = None
+        edit = refining.document.set_mask(refining.name, mask)
         self._window.document_edited(edit.box if edit else None)
+        if refining.replace_text is not None:
+            self.replace(refining.find_text, refining.replace_text)
+
+    def _on_mask_failed(self, request: int, message: str) -> None:
+        if self._refining is not None and self._refining.request == request:
+            self._refining = None
+            self._window.show_error(message)
 
     def _apply_replace(self, waiting: _Waiting, result: Result) -> None:
         if not result.variants:

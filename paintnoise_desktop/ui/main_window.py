@@ -394,6 +394,7 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.bridge.shutdown()
+        self.jobs.refiner.shutdown()
         event.accept()
 
     def open_settings(self) -> SettingsDialog:

@@ -445,7 +445,7 @@ def test_find_shows_candidates_and_clicking_another_makes_it_the_mask(qtbot, mak
     document = window.document
     assert not window.candidate_dock.isVisible()
     window.prompt_bar.find_edit.setText("yellow square")
-    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.jobs.refiner.ready, timeout=WAIT_MS):
         qtbot.keyClick(window.prompt_bar.find_edit, Qt.Key_Return)
     assert document.history.names == ["Find: yellow square"]
     assert np.array_equal(document.mask, found(0))
@@ -454,13 +454,15 @@ def test_find_shows_candidates_and_clicking_another_makes_it_the_mask(qtbot, mak
     assert window.candidate_dock.isVisible() and listed.count() == 2
     assert [index.row() for index in listed.selectedIndexes()] == [0]
 
-    qtbot.mouseClick(listed.viewport(), Qt.LeftButton,
-                     pos=listed.visualItemRect(listed.item(1)).center())
+    with qtbot.waitSignal(window.jobs.refiner.ready, timeout=WAIT_MS):
+        qtbot.mouseClick(listed.viewport(), Qt.LeftButton,
+                         pos=listed.visualItemRect(listed.item(1)).center())
     assert document.history.names[-1] == "Candidate 2: yellow square"
     assert np.array_equal(document.mask, found(1))
     assert document.mask[40:64, 80:104].min() == 255 and not document.mask[8:28, 8:28].any()
-    qtbot.mouseClick(listed.viewport(), Qt.LeftButton, Qt.ControlModifier,
-                     pos=listed.visualItemRect(listed.item(0)).center())
+    with qtbot.waitSignal(window.jobs.refiner.ready, timeout=WAIT_MS):
+        qtbot.mouseClick(listed.viewport(), Qt.LeftButton, Qt.ControlModifier,
+                         pos=listed.visualItemRect(listed.item(0)).center())
     assert document.history.names[-1] == "Candidates 1, 2: yellow square"
     assert np.array_equal(document.mask, found(0, 1))
     window.undo()
