@@ -229,6 +229,19 @@ def test_a_model_folder_given_as_an_absolute_path_loads(tiny_models_dir):
     assert engine.models.loaded() == [f"{folder}@cpu:float32"]
 
 
+def test_half_precision_weight_files_as_the_catalogue_downloads_them_load(tmp_path):
+    from tests.tinymodels.sd import tiny_sd_inpainting_pipeline
+
+    folder = tmp_path / "models" / MODEL
+    tiny_sd_inpainting_pipeline().save_pretrained(folder, safe_serialization=True, variant="fp16")
+    assert (folder / "unet" / "diffusion_pytorch_model.fp16.safetensors").exists()
+    assert not (folder / "unet" / "diffusion_pytorch_model.safetensors").exists()
+    engine = Engine(EngineSettings(models_dir=tmp_path / "models"))
+    result, _ = _run(engine, _job())
+    assert result.ok, result.detail
+    assert inpainter_for(MODEL, engine.models).pipeline.unet.dtype == torch.float32
+
+
 def test_a_single_checkpoint_without_an_installed_configuration_is_refused_clearly(tmp_path):
     from safetensors.torch import save_file
 

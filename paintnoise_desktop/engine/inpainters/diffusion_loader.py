@@ -53,6 +53,7 @@ def load_inpaint_pipeline(
         else:
             pipe = StableDiffusionInpaintPipeline.from_pretrained(
                 path, local_files_only=True, use_safetensors=True, torch_dtype=dtype,
+                variant=weights_variant(path),
                 safety_checker=None, feature_extractor=None, requires_safety_checker=False,
             )
     except (OSError, ValueError) as error:
@@ -90,6 +91,15 @@ def _from_single_file(pipeline_class, path: Path, dtype: torch.dtype, config_fol
         path, config=str(config_folder), local_files_only=True, torch_dtype=dtype,
         safety_checker=None, requires_safety_checker=False,
     )
+
+
+def weights_variant(folder: Path) -> str | None:
+    """The weight files' variant: "fp16" when the folder holds only half-precision files
+    (what the catalogue downloads: `unet/diffusion_pytorch_model.fp16.safetensors`)."""
+    unet = folder / "unet"
+    if (unet / "diffusion_pytorch_model.safetensors").exists():
+        return None
+    return "fp16" if any(unet.glob("*.fp16.safetensors")) else None
 
 
 def native_size_of(pipe) -> int:
