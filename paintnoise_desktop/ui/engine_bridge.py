@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Protocol
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 

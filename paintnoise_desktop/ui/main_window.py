@@ -59,7 +59,7 @@ MASK_OPERATIONS = {
 
 
 class MainWindow(QMainWindow):
-    modelMissing = Signal(str)  # a job failed for want of this model id; a download offer hooks here
+    modelMissing = Signal(str)  # a job failed for want of this model id: offer the download
 
     def __init__(self, settings: AppSettings | None = None, bridge: EngineBridge | None = None,
                  dialogs: Dialogs | None = None) -> None:
@@ -362,7 +362,7 @@ class MainWindow(QMainWindow):
         self.preview_label.clear()
 
     def show_candidates(self, candidates: Sequence[MaskCandidate], chosen: Sequence[int]) -> None:
-        """The last Find's candidates, best first, with the chosen ones marked; none: hide the strip."""
+        """The last Find's candidates, best first, the chosen ones marked; none: hide the strip."""
         if candidates and self.document is not None:
             self.candidate_panel.set_candidates(candidates, self.document.rgb, chosen)
         else:

@@ -16,7 +16,6 @@ def run_app(photo: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("PaintNoise Desktop")
     app.setOrganizationName(APP_NAME)
-    app.setApplicationDisplayName(APP_NAME)
     icon = RESOURCES_DIR / "icon.png"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))

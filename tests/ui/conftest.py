@@ -1,4 +1,4 @@
-"""Qt test setup: settings in a temporary INI file, and windows that always shut their engine down."""
+"""Qt test setup: settings in a temporary INI file, windows that always shut their engine down."""
 
 from __future__ import annotations
 

@@ -400,7 +400,8 @@ def test_previews_show_while_a_job_runs_and_go_when_it_ends(qtbot, make_window):
     assert window.statusBar().currentMessage() == "Painting 5/10"
     image = window.preview_label.pixmap().toImage()
     assert image.width() == PREVIEW_SIZE
-    assert image.pixelColor(10, 10).red() == 255 and image.pixelColor(image.width() - 10, 10).red() == 0
+    assert image.pixelColor(10, 10).red() == 255
+    assert image.pixelColor(image.width() - 10, 10).red() == 0
     window.job_ended()
     assert not window.preview_label.isVisible()
 

@@ -25,7 +25,8 @@ def test_the_mask_arrives_in_the_window_thread_and_matches_the_pipeline(qtbot):
     with qtbot.waitSignal(refiner.ready, timeout=10_000) as ready:
         request = refiner.refine([blob(2, 2), blob(20, 10)], 80, 60, settings)
     assert ready.args[0] == request
-    union = masks.union([masks.resize_mask(blob(2, 2), 80, 60), masks.resize_mask(blob(20, 10), 80, 60)])
+    union = masks.union([masks.resize_mask(blob(2, 2), 80, 60),
+                         masks.resize_mask(blob(20, 10), 80, 60)])
     expected = masks.postprocess(union, settings)
     assert np.array_equal(ready.args[1], expected)
     assert np.array_equal(ready.args[1], refine([blob(2, 2), blob(20, 10)], 80, 60, settings))

@@ -7,6 +7,7 @@ run counts. A stall the window's own code causes would show in every run.
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from PySide6.QtCore import QTimer
@@ -29,7 +30,7 @@ def longest_stall_during_a_job(qtbot, window) -> float:
         window.jobs.replace("", "")
     timer.stop()
     assert time.perf_counter() - started >= JOB_SECONDS * 0.9  # the job really took its time
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(gaps) > JOB_SECONDS * 1000 / TICK_MS / 3
     return max(gaps)
 
