@@ -120,7 +120,9 @@ class EditJobs:
         return self._find(document, find_text, replace_text)
 
     def cancel(self) -> None:
-        self._bridge.cancel()
+        """Stop the job the window waits for; other jobs (a model download) go on."""
+        if self._waiting is not None:
+            self._bridge.cancel(self._waiting.job_id)
 
     def forget(self) -> None:
         """Another photo was opened: the job in flight and the last candidates no longer apply."""
@@ -128,6 +130,7 @@ class EditJobs:
         if self._waiting is not None:
             self._bridge.cancel(self._waiting.job_id)
             self._waiting = None
+            self._window.job_ended()
 
     def choose_candidates(self, chosen: Sequence[int]) -> None:
         """Make the mask from other candidates of the last Find (one undo step)."""
@@ -186,6 +189,7 @@ class EditJobs:
         if self._waiting is not None:
             self._bridge.cancel(self._waiting.job_id)
         self._waiting = waiting
+        self._window.job_started()
 
     def _is_current(self, job_id: int) -> bool:
         return (self._waiting is not None and self._waiting.job_id == job_id
@@ -240,7 +244,8 @@ class EditJobs:
             return
         self._refining = None
         edit = refining.document.set_mask(refining.name, mask)
-        self._window.document_edited(edit.box if edit else None)
+        if edit is not None:
+            self._window.document_edited(edit.box)
         if refining.replace_text is not None:
             self.replace(refining.find_text, refining.replace_text)
 

@@ -177,7 +177,7 @@ class MainWindow(QMainWindow):
         canvas.zoomChanged.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f}%"))
         canvas.cursorMoved.connect(self._show_cursor)
         canvas.brushSizeChanged.connect(self._brush_size_changed)
-        canvas.maskEdited.connect(lambda _name: self.document_edited(None, canvas_done=True))
+        canvas.maskEdited.connect(lambda _name: self.document_edited(None))  # drawn already
         panel.toolChanged.connect(canvas.set_tool)
         panel.brushSizeChanged.connect(self._brush_size_changed)
         panel.hardnessChanged.connect(lambda hardness: setattr(canvas, "brush_hardness", hardness))
@@ -194,7 +194,6 @@ class MainWindow(QMainWindow):
         self.prompt_bar.findRequested.connect(self.jobs.find)
         self.prompt_bar.replaceRequested.connect(self.jobs.replace)
         self.prompt_bar.cancelRequested.connect(self.jobs.cancel)
-        self.bridge.busyChanged.connect(self.prompt_bar.set_busy)
 
     def _restore_settings(self) -> None:
         self._brush_size_changed(self.settings.brush_size)
@@ -232,9 +231,9 @@ class MainWindow(QMainWindow):
             self.show_message(f"Opened {self.files.display_name}.")
         self._history_changed()
 
-    def document_edited(self, box: Box | None, canvas_done: bool = False) -> None:
-        """The document changed inside `box` (None: anywhere, or nothing to redraw)."""
-        if not canvas_done:
+    def document_edited(self, box: Box | None) -> None:
+        """The document's history changed, and its pixels or mask inside `box` (None: none)."""
+        if box is not None:
             self.canvas.refresh(box)
         self._history_changed()
 
@@ -357,7 +356,11 @@ class MainWindow(QMainWindow):
             self.preview_label.setPixmap(_pixmap(progress.preview, PREVIEW_SIZE))
             self.preview_label.setVisible(True)
 
+    def job_started(self) -> None:
+        self.prompt_bar.set_busy(True)
+
     def job_ended(self) -> None:
+        self.prompt_bar.set_busy(False)
         self.preview_label.setVisible(False)
         self.preview_label.clear()
 

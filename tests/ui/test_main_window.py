@@ -14,7 +14,14 @@ from PySide6.QtWidgets import QApplication, QListWidget
 
 from paintnoise_desktop.core import masks
 from paintnoise_desktop.core.document import Document
-from paintnoise_desktop.core.jobs import FindJob, MaskCandidate, Progress, Result, Status
+from paintnoise_desktop.core.jobs import (
+    FindJob,
+    LoadModelJob,
+    MaskCandidate,
+    Progress,
+    Result,
+    Status,
+)
 from paintnoise_desktop.engine.engine import Engine
 from paintnoise_desktop.ui.app_settings import MAX_RECENT
 from paintnoise_desktop.ui.dialogs import UnsavedChoice
@@ -521,3 +528,19 @@ def test_replace_variants_are_compared_and_swapped_within_one_undo_step(
     assert document.history.names == ["Brush", "Replace: a wooden bench"]
     window.undo()
     assert np.array_equal(document.rgb, before)
+
+
+def test_cancel_in_the_prompt_bar_leaves_other_jobs_alone(qtbot, make_window, sample_photo):
+    window = make_window(engine_factory=lambda settings: SlowEngine(seconds=0.5))
+    assert window.files.open_photo(sample_photo)
+    download = window.bridge.submit(lambda job_id: LoadModelJob(job_id, "sd2-inpainting"))
+    assert not window.prompt_bar.cancel_button.isEnabled()
+    window.apply_mask_operation("invert", 0)
+    replace_id = window.jobs.replace("", "")
+    assert window.prompt_bar.cancel_button.isEnabled()
+    results = {}
+    window.bridge.finished.connect(lambda result: results.update({result.job_id: result.status}))
+    qtbot.mouseClick(window.prompt_bar.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=WAIT_MS)
+    assert results == {download: Status.FINISHED, replace_id: Status.CANCELLED}
+    assert not window.prompt_bar.cancel_button.isEnabled()
