@@ -544,3 +544,26 @@ def test_cancel_in_the_prompt_bar_leaves_other_jobs_alone(qtbot, make_window, sa
     qtbot.waitUntil(lambda: len(results) == 2, timeout=WAIT_MS)
     assert results == {download: Status.FINISHED, replace_id: Status.CANCELLED}
     assert not window.prompt_bar.cancel_button.isEnabled()
+
+
+def test_save_as_may_write_over_the_original_when_the_user_picks_it(qtbot, make_window, dialogs,
+                                                                     sample_photo):
+    window = make_window()
+    document = open_with_stroke(qtbot, window, sample_photo)
+    window.apply_mask_operation("invert", 0)
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
+        window.jobs.replace("", "")
+    dialogs.save_answers = [str(sample_photo)]
+    window.commands.save_as.trigger()
+    assert dialogs.save_suggestions == [str(sample_photo.with_name("sample-edited.jpg"))]
+    assert np.abs(Document.open(sample_photo).rgb.astype(int) - document.rgb).mean() < 3
+    assert window.windowTitle() == "sample.jpg \u2014 PaintNoise"
+
+
+def test_a_failed_save_says_why_and_keeps_the_changes(qtbot, make_window, dialogs, sample_photo):
+    window = make_window()
+    document = open_with_stroke(qtbot, window, sample_photo)
+    dialogs.save_answers = [str(sample_photo.parent / "no such folder" / "out.jpg")]
+    assert not window.files.save()
+    assert window.error_box.isVisible() and window.error_box.text()
+    assert document.is_dirty and window.windowTitle().startswith("sample.jpg*")
