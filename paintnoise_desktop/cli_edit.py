@@ -44,11 +44,12 @@ def default_inpainter(settings: EngineSettings, progress: TextProgress) -> str:
     return OFFLINE_INPAINTER
 
 
+def _shapes_found_mask(args: argparse.Namespace) -> bool:
+    return bool(args.all or args.exclude or args.tight
+                or args.grow is not None or args.feather is not None)
+
+
 def _run_edit(args: argparse.Namespace) -> int:
-    if args.mask is not None and (args.all or args.exclude or args.tight
-                                  or args.grow is not None or args.feather is not None):
-        raise PaintNoiseError("--all, --not, --tight, --grow and --feather shape a found mask; "
-                              "with --mask the mask is used as it is.")
     paths = output_paths(args.output, args.variants)
     for path in paths:
         format_for_path(path)  # an unknown suffix fails here, not after the painting
@@ -118,4 +119,11 @@ def add_edit_command(commands: argparse._SubParsersAction,
                         help="the file to write (.jpg, .png, .webp or .tif)")
     parser.add_argument("--overwrite", action="store_true",
                         help="allow writing over an existing file or the input photo")
-    parser.set_defaults(func=_run_edit)
+
+    def run(args: argparse.Namespace) -> int:
+        if args.mask is not None and _shapes_found_mask(args):
+            parser.error("--all, --not, --tight, --grow and --feather shape a found mask; "
+                         "with --mask the mask is used as it is")
+        return _run_edit(args)
+
+    parser.set_defaults(func=run)

@@ -94,6 +94,15 @@ def test_edit_needs_a_mask_or_words(photo, tmp_path, capsys):
     assert "--mask" in capsys.readouterr().err
 
 
+def test_mask_file_with_find_options_is_a_usage_error(photo, mask, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["edit", str(photo), "--mask", str(mask), "--grow", "4",
+                  "-o", str(tmp_path / "out.png")])
+    assert exit_info.value.code == 2
+    assert "with --mask the mask is used as it is" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_a_photo_alone_means_open(monkeypatch, photo):
     opened = []
     monkeypatch.setattr("paintnoise_desktop.app.open_window", lambda path: opened.append(path) or 0)
