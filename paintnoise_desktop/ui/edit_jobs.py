@@ -91,11 +91,6 @@ class EditJobs:
         bridge.progress.connect(self._on_progress)
         bridge.finished.connect(self._on_finished)
 
-    @property
-    def waiting_for(self) -> int | None:
-        """The id of the job whose result the window will apply, if any."""
-        return self._waiting.job_id if self._waiting else None
-
     def find(self, text: str) -> int | None:
         document = self._window.document
         if document is None:
