@@ -146,6 +146,45 @@ def test_a_result_that_stays_nan_is_never_applied(engine):
     assert len(calls) == 2
 
 
+@pytest.fixture(scope="module")
+def half_engine(tiny_models_dir) -> Engine:
+    """The half-precision path as on a GPU, run on the CPU."""
+    return Engine(EngineSettings(models_dir=tiny_models_dir, device="cpu", precision="fp16"))
+
+
+def test_half_precision_decodes_in_full_precision_and_stays_half(half_engine):
+    pipe = inpainter_for(MODEL, half_engine.models).pipeline
+    decoded = []
+    handle = pipe.vae.decoder.register_forward_hook(lambda module, args, output: decoded.append(output.dtype))
+    try:
+        result, _ = _run(half_engine, _job())
+    finally:
+        handle.remove()
+    assert result.ok, result.detail
+    assert half_engine.models.loaded() == [f"{MODEL}@cpu:float16"]
+    assert decoded == [torch.float32]
+    assert pipe.vae.dtype == pipe.unet.dtype == torch.float16
+    assert next(pipe.vae.decoder.parameters()).dtype == torch.float16
+    assert not any(p.is_inference() for p in pipe.vae.parameters())
+
+
+def test_a_nan_in_half_precision_is_painted_again_in_full_precision(half_engine):
+    handle, calls = _nan_decoder(half_engine, times=1)
+    pipe = inpainter_for(MODEL, half_engine.models).pipeline
+    unet_dtypes = []
+    watch = pipe.unet.register_forward_pre_hook(lambda module, args: unet_dtypes.append(args[0].dtype))
+    try:
+        result, _ = _run(half_engine, _job(steps=2))
+    finally:
+        handle.remove()
+        watch.remove()
+    assert result.ok, result.detail
+    assert "full precision" in result.variants[0].note
+    assert len(calls) == 2
+    assert unet_dtypes == [torch.float16] * 2 + [torch.float32] * 2
+    assert pipe.unet.dtype == pipe.vae.dtype == torch.float16
+
+
 def test_out_of_gpu_memory_steps_down_to_vae_tiling(engine):
     pipe = inpainter_for(MODEL, engine.models).pipeline
     raised = []

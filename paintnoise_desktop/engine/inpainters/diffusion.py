@@ -161,8 +161,11 @@ class DiffusionInpainter:
                 callback_on_step_end=step_end,
                 callback_on_step_end_tensor_inputs=["latents"],
             ).images
-            if not torch.isfinite(latents).all():
-                return None
+        if not torch.isfinite(latents).all():
+            return None
+        # Outside inference mode: the VAE's weights change dtype for decoding, and weights
+        # converted in inference mode would become inference tensors for good.
+        with torch.no_grad():
             decoded = decode(pipe, latents)
         if not torch.isfinite(decoded).all():
             return None
@@ -192,10 +195,12 @@ class DiffusionInpainter:
 
 
 def decode(pipe, latents: torch.Tensor) -> torch.Tensor:
-    """Latents -> image in -1..1, with an fp16 VAE run in fp32 when its config asks to (SD 2)."""
+    """Latents -> image in -1..1; an fp16 VAE whose config asks for it (SD 2) decodes in fp32."""
     vae = pipe.vae
-    with _vae_upcast(vae, vae.dtype == torch.float16 and vae.config.get("force_upcast", True)):
-        scaled = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
+    upcast = vae.dtype == torch.float16 and vae.config.get("force_upcast", True)
+    with _decoder_upcast(vae, upcast):
+        dtype = torch.float32 if upcast else vae.dtype
+        scaled = latents.to(device=vae.device, dtype=dtype) / vae.config.scaling_factor
         return vae.decode(scaled, return_dict=False)[0]
 
 
@@ -211,15 +216,16 @@ def _looks_black(painted: np.ndarray, original: np.ndarray) -> bool:
 
 
 @contextmanager
-def _vae_upcast(vae, upcast: bool):
-    if not upcast:
-        yield
-        return
-    vae.to(torch.float32)
+def _decoder_upcast(vae, upcast: bool):
+    """The decoding half of the VAE in fp32 for the duration (the encoder is left alone)."""
+    parts = [part for part in (vae.post_quant_conv, vae.decoder) if part is not None] if upcast else []
+    for part in parts:
+        torch.nn.Module.to(part, torch.float32)
     try:
         yield
     finally:
-        vae.to(torch.float16)
+        for part in parts:
+            torch.nn.Module.to(part, torch.float16)
 
 
 @contextmanager
