@@ -102,6 +102,9 @@ def _check(job: InpaintJob) -> None:
         raise PaintNoiseError("Nothing is masked. Find something or paint over it with the brush first.")
     if not 1 <= job.variants <= MAX_VARIANTS:
         raise PaintNoiseError(f"Ask for between 1 and {MAX_VARIANTS} variants.")
+    if job.steps < 1 or not 0.0 < job.strength <= 1.0 or job.steps * job.strength < 1:
+        raise PaintNoiseError("Use at least one sampling step and a strength between 0 and 1.",
+                              detail=f"steps {job.steps}, strength {job.strength}")
 
 
 def _label(variant: int, variants: int, crop: int, crops: int) -> str:

@@ -129,6 +129,14 @@ def test_bad_masks_fail_with_a_sentence_for_the_user(mask, words):
     assert words in result.message
 
 
+@pytest.mark.parametrize("fields", [{"variants": 0}, {"steps": 0}, {"strength": 0.0}, {"strength": 1.5}])
+def test_impossible_settings_fail_with_a_sentence_for_the_user(fields):
+    mask = _object_mask(64, 64, (20, 20, 40, 40))
+    result, _ = _run(InpaintJob(1, _photo(64, 64), mask, **fields))
+    assert result.status is Status.FAILED
+    assert result.message.endswith(".") and "went wrong" not in result.message
+
+
 def test_a_model_that_is_not_installed_is_reported_missing():
     mask = _object_mask(64, 64, (20, 20, 40, 40))
     result, _ = _run(InpaintJob(1, _photo(64, 64), mask, inpainter="sd15-inpainting"))
