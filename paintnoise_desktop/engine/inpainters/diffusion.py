@@ -36,12 +36,18 @@ class ModelDefaults:
     guidance: float
 
 
-# What each known model was trained at and runs well with; a model's own folder
-# (unet sample size x VAE scale) decides the native size when it can be read.
+# What each known model was trained at and runs well with, for filling in a job's
+# settings; painting itself reads the native size from the loaded model
+# (unet sample size x VAE scale), so user models of other sizes work too.
 MODEL_DEFAULTS = {
     "sd2-inpainting": ModelDefaults(native_size=512, steps=25, guidance=7.5),
     "sd15-inpainting": ModelDefaults(native_size=512, steps=25, guidance=7.5),
 }
+
+
+def defaults_for(model_id: str) -> ModelDefaults:
+    """Suggested settings for a model; Stable Diffusion 2's for models not listed."""
+    return MODEL_DEFAULTS.get(model_id, MODEL_DEFAULTS["sd2-inpainting"])
 
 # Stable Diffusion 1.x/2.x latents (as sampled, scaled) -> approximate RGB in -1..1.
 LATENT_TO_RGB = torch.tensor([
