@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from paintnoise_desktop.core.jobs import InpaintVariant
@@ -53,7 +53,9 @@ def test_clicking_a_variant_chooses_it(qtbot, panel):
 
 def test_pointing_at_a_variant_previews_it_and_leaving_shows_the_photo_again(qtbot, panel):
     with qtbot.waitSignal(panel.previewRequested) as preview:
-        panel.list.itemEntered.emit(panel.list.item(0))
+        centre = panel.list.visualItemRect(panel.list.item(0)).center()
+        qtbot.mouseMove(panel.list.viewport(), centre + QPoint(1, 0))
+        qtbot.mouseMove(panel.list.viewport(), centre)
     assert preview.args == [0]
     assert panel.seed_label.text() == "Seed: 41"
     with qtbot.waitSignal(panel.previewRequested) as preview:
