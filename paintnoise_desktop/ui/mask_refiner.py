@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from ..core import masks
 from ..core.jobs import MaskSettings
@@ -37,8 +37,9 @@ class MaskRefiner(QObject):
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mask-refiner")
         self._latest = 0
-        # A slot of this object, which lives in the window's thread: the call is queued there.
-        self._refined.connect(self._deliver)
+        # Always queued: a refinement that finished before its callback was added calls back
+        # in this thread, and must still reach the window after `refine` has returned its id.
+        self._refined.connect(self._deliver, Qt.QueuedConnection)
 
     def refine(self, found: Sequence[np.ndarray], width: int, height: int,
                settings: MaskSettings) -> int:

@@ -52,3 +52,19 @@ def test_a_failure_becomes_a_message(qtbot):
         refiner.refine([np.zeros((0, 0), np.uint8)], 80, 60, MaskSettings())
     assert "brush" in failed.args[1]
     refiner.shutdown()
+
+
+def test_an_answer_that_is_ready_at_once_still_comes_after_refine_returns(qtbot):
+    """A refinement can finish before its done-callback is attached; the callback then runs
+    in the calling thread, inside `refine`. The answer must still wait for the event loop,
+    or the caller would not yet know the id it carries."""
+    refiner = MaskRefiner()
+    answers = []
+    refiner.ready.connect(lambda request, mask: answers.append(request))
+    with qtbot.waitSignal(refiner.ready, timeout=10_000):
+        request = refiner.refine([blob(2, 2)], 40, 30, MaskSettings())
+    answers.clear()
+    refiner._refined.emit(request, blob(2, 2))  # what the early callback does, in this thread
+    assert answers == []
+    qtbot.waitUntil(lambda: answers == [request], timeout=10_000)
+    refiner.shutdown()
