@@ -144,6 +144,7 @@ class Result:
     candidates: tuple[MaskCandidate, ...] = ()
     variants: tuple[InpaintVariant, ...] = ()
     missing_model: str = ""  # set when the job failed for want of this model
+    device_status: str = ""  # e.g. "CPU" or "CUDA 0: 3.1 / 80 GB" after the job, for the status bar
 
     @property
     def ok(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from dataclasses import replace
 
 from ..core.errors import JobCancelled, ModelMissingError, PaintNoiseError
 from ..core.jobs import (
@@ -44,6 +45,25 @@ class Engine:
             self.models.settings = settings
 
     def run(self, job: Job, report: ProgressCallback, cancel: CancelToken) -> Result:
+        """Run `job`; the result also says how the device's memory stands after it."""
+        return replace(self._run(job, report, cancel), device_status=self.device_status())
+
+    def device_status(self) -> str:
+        """The status bar's device line; "" when it cannot be had (it never fails a job)."""
+        try:
+            from .device import memory_summary, pick_device
+
+            return memory_summary(pick_device(self.settings))
+        except Exception:
+            log.warning("could not read the device's memory", exc_info=True)
+            return ""
+
+    def unload_models(self) -> str:
+        """Give every loaded model's memory back; the device line after that."""
+        self.models.unload()
+        return self.device_status()
+
+    def _run(self, job: Job, report: ProgressCallback, cancel: CancelToken) -> Result:
         def step(fraction: float, message: str, preview=None) -> None:
             cancel.raise_if_cancelled()
             report(Progress(job.job_id, max(0.0, min(1.0, fraction)), message, preview))

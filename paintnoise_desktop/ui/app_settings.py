@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -64,6 +65,7 @@ class AppSettings:
         defaults = MaskSettings()
         return replace(
             defaults,
+            tight=self._bool("mask/tight", defaults.tight),
             grow_fraction=self._float("mask/grow_fraction", defaults.grow_fraction),
             grow_min_px=self._int("mask/grow_min_px", defaults.grow_min_px),
             feather_px=self._int("mask/feather_px", defaults.feather_px),
@@ -71,9 +73,19 @@ class AppSettings:
 
     @mask_settings.setter
     def mask_settings(self, settings: MaskSettings) -> None:
+        self._qs.setValue("mask/tight", bool(settings.tight))
         self._qs.setValue("mask/grow_fraction", float(settings.grow_fraction))
         self._qs.setValue("mask/grow_min_px", int(settings.grow_min_px))
         self._qs.setValue("mask/feather_px", int(settings.feather_px))
+
+    @property
+    def find_mode(self) -> Literal["best", "all"]:
+        """Whether Find uses the best match only or every candidate about as good."""
+        return "all" if self._qs.value("find/mode", "best") == "all" else "best"
+
+    @find_mode.setter
+    def find_mode(self, mode: Literal["best", "all"]) -> None:
+        self._qs.setValue("find/mode", mode)
 
     @property
     def inpainter(self) -> str:
@@ -112,6 +124,12 @@ class AppSettings:
             return int(self._qs.value(key, default))
         except (TypeError, ValueError):
             return default
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self._qs.value(key, default)
+        if isinstance(value, str):  # an INI file hands booleans back as text
+            return value.lower() in ("true", "1")
+        return bool(value)
 
     def _float(self, key: str, default: float) -> float:
         try:

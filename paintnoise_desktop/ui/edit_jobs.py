@@ -8,13 +8,15 @@ a job that did not finish leaves the document as it was.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from ..core import masks
 from ..core.box import slices
 from ..core.document import Document
+from ..core.history import Edit
 from ..core.jobs import (
     FindJob,
     InpaintJob,
@@ -27,13 +29,14 @@ from ..core.jobs import (
 from ..engine.ranking import is_weak, parse_query, select
 from .app_settings import AppSettings
 from .engine_bridge import EngineBridge
-from .mask_refiner import MaskRefiner
+from .mask_steps import MaskStep, MaskSteps
 from .settings_dialog import load_inpaint_defaults
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
 NEED_MASK = "Paint a mask or type what to find first."
+FindMode = Literal["best", "all"]
 
 
 @dataclass(frozen=True)
@@ -43,15 +46,29 @@ class _Waiting:
     document: Document
     find_text: str
     replace_text: str | None  # for a Replace (or a Find that leads into one); None: Find only
+    mode: FindMode = "best"
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Found:
-    """The last Find's answer, kept so the user can switch to or add other candidates."""
+    """The last Find's answer, kept so the user can switch to or add other candidates.
+
+    The found mask is current while the step on top of the history is one made from
+    these candidates (the Find, a candidate choice, a slider adjustment, or one of
+    them undone to); the mask sliders then remake it. A brush stroke, mask operation
+    or Replace on top detaches them: the edit is kept, and the sliders only change
+    the settings the next Find uses.
+    """
 
     document: Document
     text: str
     candidates: tuple[MaskCandidate, ...]
+    chosen: tuple[int, ...] = ()
+    steps: set[tuple[int, str]] = field(default_factory=set)  # (history index, name)
+
+    def is_current(self) -> bool:
+        history = self.document.history
+        return history.index > 0 and (history.index, history.names[history.index - 1]) in self.steps
 
 
 @dataclass
@@ -65,26 +82,13 @@ class _Replaced:
     step: int  # the history index right after it was applied
 
 
-@dataclass(frozen=True)
-class _Refining:
-    """A found mask being brought to full size; then it becomes the mask (and maybe repainted)."""
-
-    request: int
-    document: Document
-    name: str
-    find_text: str
-    replace_text: str | None  # Replace right after, with this text; None: no Replace
-
-
 class EditJobs:
-    def __init__(self, window: MainWindow, bridge: EngineBridge, settings: AppSettings) -> None:
+    def __init__(self, window: MainWindow, bridge: EngineBridge, settings: AppSettings,
+                 mask_steps: MaskSteps) -> None:
         self._window = window
         self._bridge = bridge
         self._settings = settings
-        self.refiner = MaskRefiner(window)
-        self._refining: _Refining | None = None
-        self.refiner.ready.connect(self._on_mask_ready)
-        self.refiner.failed.connect(self._on_mask_failed)
+        self._mask_steps = mask_steps
         self._waiting: _Waiting | None = None
         self._found: _Found | None = None
         self._replaced: _Replaced | None = None
@@ -107,6 +111,10 @@ class EditJobs:
         if document is None:
             self._window.show_message("Open a photo first.")
             return None
+        if self._mask_steps.busy:  # the mask is about to change: repaint through the new one
+            self._mask_steps.when_idle(lambda: self.replace(find_text, replace_text))
+            self._window.show_message("Replacing once the mask is ready\u2026")
+            return None
         if _has_mask(document):
             return self._inpaint(document, find_text, replace_text)
         if not find_text:
@@ -121,7 +129,7 @@ class EditJobs:
 
     def forget(self) -> None:
         """Another photo was opened: the job in flight and the last candidates no longer apply."""
-        self._found = self._replaced = self._refining = None
+        self._found = self._replaced = None
         if self._waiting is not None:
             self._bridge.cancel(self._waiting.job_id)
             self._waiting = None
@@ -135,6 +143,28 @@ class EditJobs:
         numbers = ", ".join(str(i + 1) for i in chosen)
         label = "Candidate" if len(chosen) == 1 else "Candidates"
         self._refine(found, chosen, f"{label} {numbers}: {found.text}", replace_text=None)
+
+    @property
+    def found_mask_is_current(self) -> bool:
+        found = self._found
+        return found is not None and found.document is self._window.document and found.is_current()
+
+    def adjust_found_mask(self, control: str) -> bool:
+        """Remake the found mask with the mask settings just changed by `control` (a slider).
+
+        One undo step; further changes by the same control with nothing in between
+        are merged into it. False when no found mask is current (nothing is done).
+        """
+        if not self.found_mask_is_current:
+            return False
+        found = self._found
+        settings = self._settings.mask_settings
+        detail = "tight" if settings.tight else (
+            f"grow {settings.grow_fraction:.1%}, min {settings.grow_min_px} px, "
+            f"feather {settings.feather_px} px")
+        self._refine(found, found.chosen, f"Found mask ({detail}): {found.text}", None,
+                     merge_key=control)
+        return True
 
     def variant_image(self, index: int) -> np.ndarray | None:
         """The whole photo as variant `index` of the last Replace paints it, for previewing."""
@@ -161,9 +191,10 @@ class EditJobs:
     def _find(self, document: Document, text: str, replace_text: str | None) -> int:
         image = document.rgb.copy()  # the document may change while the engine reads
         wanted, excluded = parse_query(text)
+        mode = self._settings.find_mode
         job_id = self._bridge.submit(
-            lambda job_id: FindJob(job_id, image=image, text=wanted, exclude=excluded))
-        self._wait(_Waiting(job_id, "find", document, text, replace_text))
+            lambda job_id: FindJob(job_id, image=image, text=wanted, exclude=excluded, mode=mode))
+        self._wait(_Waiting(job_id, "find", document, text, replace_text, mode))
         self._window.show_message(f"Finding \u201c{text}\u201d\u2026")
         return job_id
 
@@ -217,37 +248,37 @@ class EditJobs:
                 "Try other words, or paint the mask with the brush.")
             return
         scores = [candidate.score for candidate in candidates]
-        chosen = select(scores, "best")
+        chosen = select(scores, waiting.mode)
         self._found = _Found(waiting.document, waiting.find_text, candidates)
         self._window.show_candidates(candidates, chosen)
         self._refine(self._found, chosen, f"Find: {waiting.find_text}", waiting.replace_text)
-        closeness = "nothing matched well; using the closest" if is_weak(scores) else "found"
-        self._window.show_message(
-            f"\u201c{waiting.find_text}\u201d: {closeness} (score {scores[0]:.2f}).")
+        text = waiting.find_text
+        if is_weak(scores):
+            message = f"Nothing matched \u201c{text}\u201d well; showing the closest match."
+        elif len(chosen) > 1:
+            message = f"\u201c{text}\u201d: {len(chosen)} matches (best score {scores[0]:.2f})."
+        else:
+            message = f"\u201c{text}\u201d: found (score {scores[0]:.2f})."
+        self._window.show_message(message)
 
     def _refine(self, found: _Found, chosen: Sequence[int], name: str,
-                replace_text: str | None) -> None:
-        document = found.document
-        request = self.refiner.refine([found.candidates[i].mask for i in chosen], document.width,
-                                      document.height, self._settings.mask_settings)
-        self._refining = _Refining(request, document, name, found.text, replace_text)
+                replace_text: str | None, merge_key: str = "") -> None:
+        """Make the mask from `chosen` candidates off the GUI thread; one step; maybe Replace."""
+        document, chosen = found.document, tuple(chosen)
+        picked = [found.candidates[i].mask for i in chosen]
+        width, height, settings = document.width, document.height, self._settings.mask_settings
 
-    def _on_mask_ready(self, request: int, mask: np.ndarray) -> None:
-        refining = self._refining
-        if (refining is None or refining.request != request
-                or refining.document is not self._window.document):
-            return
-        self._refining = None
-        edit = refining.document.set_mask(refining.name, mask)
-        if edit is not None:
-            self._window.document_edited(edit.box)
-        if refining.replace_text is not None:
-            self.replace(refining.find_text, refining.replace_text)
+        def applied(edit: Edit | None) -> None:
+            found.chosen = chosen
+            if edit is not None:
+                history = document.history
+                found.steps.add((history.index, history.names[history.index - 1]))
+            if replace_text is not None:
+                self.replace(found.text, replace_text)
 
-    def _on_mask_failed(self, request: int, message: str) -> None:
-        if self._refining is not None and self._refining.request == request:
-            self._refining = None
-            self._window.show_error(message)
+        self._mask_steps.request(
+            MaskStep(document, name, merge_key, then=applied),
+            lambda: masks.mask_from_candidates(picked, width, height, settings))
 
     def _apply_replace(self, waiting: _Waiting, result: Result) -> None:
         if not result.variants:

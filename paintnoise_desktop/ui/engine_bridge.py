@@ -28,6 +28,8 @@ class EngineLike(Protocol):
 
     def apply_settings(self, settings: EngineSettings) -> None: ...
 
+    def unload_models(self) -> str: ...
+
 
 EngineFactory = Callable[[EngineSettings], EngineLike]
 
@@ -56,6 +58,7 @@ class _Worker(QObject):
     started = Signal(int)
     progress = Signal(object)
     finished = Signal(object)
+    unloaded = Signal(str)
 
     def __init__(self, engine_factory: EngineFactory, settings: EngineSettings) -> None:
         super().__init__()
@@ -68,6 +71,16 @@ class _Worker(QObject):
         self._settings = settings
         if self._engine is not None:
             self._engine.apply_settings(settings)
+
+    @Slot()
+    def unload_models(self) -> None:
+        """Between jobs, in order with them: the models go, the device line comes back."""
+        try:
+            status = self._engine.unload_models() if self._engine is not None else ""
+        except Exception:
+            log.exception("unloading the models failed")
+            status = ""
+        self.unloaded.emit(status)
 
     @Slot(object, object)
     def run_job(self, job: Job, token: CancelToken) -> None:
@@ -93,9 +106,11 @@ class EngineBridge(QObject):
     progress = Signal(object)  # core.jobs.Progress
     finished = Signal(object)  # core.jobs.Result
     busyChanged = Signal(bool)
+    modelsUnloaded = Signal(str)  # the device line after it ("" when unknown or never loaded)
 
     _runJob = Signal(object, object)
     _applySettings = Signal(object)
+    _unloadModels = Signal()
 
     def __init__(self, settings: EngineSettings | None = None,
                  engine_factory: EngineFactory | None = None,
@@ -111,6 +126,8 @@ class EngineBridge(QObject):
         self._thread.finished.connect(self._worker.deleteLater)
         self._runJob.connect(self._worker.run_job)
         self._applySettings.connect(self._worker.apply_settings)
+        self._unloadModels.connect(self._worker.unload_models)
+        self._worker.unloaded.connect(self.modelsUnloaded)
         self._worker.started.connect(self._on_started)
         self._worker.progress.connect(self._on_progress)
         self._worker.finished.connect(self._on_finished)
@@ -155,6 +172,10 @@ class EngineBridge(QObject):
     def apply_settings(self, settings: EngineSettings) -> None:
         self._settings = settings
         self._applySettings.emit(settings)
+
+    def unload_models(self) -> None:
+        """Free the loaded models' memory, on the engine thread after the jobs queued so far."""
+        self._unloadModels.emit()
 
     def shutdown(self) -> None:
         """Cancel everything, stop the thread and wait for the running job to notice."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -37,6 +37,7 @@ from .edit_jobs import EditJobs
 from .engine_bridge import EngineBridge
 from .history_panel import HistoryPanel
 from .mask_panel import MaskPanel
+from .mask_steps import MaskStep, MaskSteps
 from .model_manager import ModelManagerDialog
 from .photo_files import PhotoFiles
 from .prompt_bar import PromptBar
@@ -46,6 +47,7 @@ from .window_actions import WindowActions
 
 APP_NAME = "PaintNoise"
 PREVIEW_SIZE = 160
+SLIDER_SETTLE_MS = 150  # remake the found mask once a slider has rested this long
 
 # Mask panel operation -> (history name, new mask from the mask and the pixel amount)
 MASK_OPERATIONS = {
@@ -92,7 +94,11 @@ class MainWindow(QMainWindow):
         self.commands = WindowActions(self)
         self.dialogs = dialogs or Dialogs()
         self.files = PhotoFiles(self, self.settings, self.dialogs)
-        self.jobs = EditJobs(self, self.bridge, self.settings)
+        self.mask_steps = MaskSteps(self)
+        self.jobs = EditJobs(self, self.bridge, self.settings, self.mask_steps)
+        self._found_control = ""
+        self._found_timer = QTimer(self, singleShot=True, interval=SLIDER_SETTLE_MS)
+        self._found_timer.timeout.connect(self._adjust_found_mask)
 
         self._lay_out()
         self._build_status_bar()
@@ -142,8 +148,11 @@ class MainWindow(QMainWindow):
         self.size_label = QLabel(objectName="sizeLabel")
         self.zoom_label = QLabel(objectName="zoomLabel")
         self.notes_label = QLabel(objectName="notesLabel")
+        self.device_label = QLabel(objectName="deviceLabel")
+        self.device_label.setToolTip("Where the models run, and its memory in use / in all")
         bar = self.statusBar()
-        for label in (self.notes_label, self.cursor_label, self.size_label, self.zoom_label):
+        for label in (self.notes_label, self.cursor_label, self.size_label, self.zoom_label,
+                      self.device_label):
             label.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(label)
 
@@ -165,6 +174,9 @@ class MainWindow(QMainWindow):
         a.about.triggered.connect(self._about)
         a.settings.triggered.connect(self.open_settings)
         a.model_manager.triggered.connect(self.open_model_manager)
+        a.unload_models.triggered.connect(self.bridge.unload_models)
+        self.bridge.modelsUnloaded.connect(self._models_unloaded)
+        self.bridge.finished.connect(self._show_device)
         self.modelMissing.connect(
             lambda model_id: self.dialogs.offer_model_download(self, model_id, self.bridge))
         for name, action in a.mask_operations.items():
@@ -177,12 +189,14 @@ class MainWindow(QMainWindow):
         canvas.zoomChanged.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f}%"))
         canvas.cursorMoved.connect(self._show_cursor)
         canvas.brushSizeChanged.connect(self._brush_size_changed)
-        canvas.maskEdited.connect(lambda _name: self.document_edited(None))  # drawn already
+        canvas.maskEdited.connect(self._mask_painted)
         panel.toolChanged.connect(canvas.set_tool)
         panel.brushSizeChanged.connect(self._brush_size_changed)
         panel.hardnessChanged.connect(lambda hardness: setattr(canvas, "brush_hardness", hardness))
         panel.operationRequested.connect(self.apply_mask_operation)
         panel.overlayToggled.connect(self.set_overlay_visible)
+        panel.foundSettingsChanged.connect(self._found_settings_changed)
+        self.mask_steps.busyChanged.connect(lambda _busy: self._update_mask_actions())
         self.history_panel.stepChosen.connect(self.go_to_step)
         self.candidate_panel.selectionChanged.connect(self.jobs.choose_candidates)
         self.variants_panel.variantChosen.connect(self.jobs.choose_variant)
@@ -190,6 +204,8 @@ class MainWindow(QMainWindow):
             lambda index: canvas.set_display_override(self.jobs.variant_image(index)))
         self.prompt_bar.variants_spin.valueChanged.connect(
             lambda count: setattr(self.settings, "variants", count))
+        self.prompt_bar.mode_combo.currentIndexChanged.connect(
+            lambda _index: setattr(self.settings, "find_mode", self.prompt_bar.find_mode))
 
         self.prompt_bar.findRequested.connect(self.jobs.find)
         self.prompt_bar.replaceRequested.connect(self.jobs.replace)
@@ -198,6 +214,8 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         self._brush_size_changed(self.settings.brush_size)
         self.prompt_bar.variants_spin.setValue(self.settings.variants)
+        self.prompt_bar.set_find_mode(self.settings.find_mode)
+        self.mask_panel.set_found_settings(self.settings.mask_settings)
         self.mask_panel.set_hardness(self.canvas.brush_hardness)
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
         if geometry is not None:
@@ -210,16 +228,17 @@ class MainWindow(QMainWindow):
     def set_document(self, document: Document | None) -> None:
         """Show `document` (None: no photo); a job in flight for the old one is dropped."""
         self.jobs.forget()
+        self.mask_steps.drop()
         self.document = document
         self._original_rgb = document.rgb.copy() if document is not None else None
         self.canvas.set_document(document)
         self.show_candidates((), ())
         self.show_variants(())
         has_photo = document is not None
-        for action in (self.commands.save, self.commands.save_as, self.commands.show_original,
-                       *self.commands.mask_operations.values()):
+        for action in (self.commands.save, self.commands.save_as, self.commands.show_original):
             action.setEnabled(has_photo)
         self.mask_panel.setEnabled(has_photo)
+        self._update_mask_actions()
         if document is None:
             self.size_label.setText("")
             self.notes_label.setText("")
@@ -261,10 +280,12 @@ class MainWindow(QMainWindow):
 
     def undo(self) -> None:
         if self.document is not None and self.document.history.can_undo:
+            self.mask_steps.drop()
             self.document_edited(self.document.undo())
 
     def redo(self) -> None:
         if self.document is not None and self.document.history.can_redo:
+            self.mask_steps.drop()
             self.document_edited(self.document.redo())
 
     def go_to_step(self, step: int) -> None:
@@ -272,6 +293,7 @@ class MainWindow(QMainWindow):
         document = self.document
         if document is None:
             return
+        self.mask_steps.drop()
         changed: Box | None = None
         while document.history.index > step and document.history.can_undo:
             changed = union(changed, document.undo())
@@ -281,13 +303,42 @@ class MainWindow(QMainWindow):
             self.document_edited(changed)
 
     def apply_mask_operation(self, operation: str, px: int) -> None:
+        """Grow, Invert ... off the GUI thread (a 24 MP mask takes ~0.5 s); one undo step."""
         document = self.document
         if document is None:
             return
         name, operate = MASK_OPERATIONS[operation]
-        edit = document.set_mask(name.format(px=px), operate(document.mask, px))
-        if edit is not None:
-            self.document_edited(edit.box)
+        mask = document.mask.copy()  # the brush may paint on the document's own while it runs
+        self.mask_steps.request(MaskStep(document, name.format(px=px)),
+                                lambda: operate(mask, px))
+
+    def _update_mask_actions(self) -> None:
+        """Mask operations wait for the one being computed: their buttons are off meanwhile."""
+        enabled = self.document is not None and not self.mask_steps.busy
+        for action in self.commands.mask_operations.values():
+            action.setEnabled(enabled)
+        self.mask_panel.set_mask_enabled(enabled)
+
+    def _mask_painted(self, _name: str) -> None:
+        """A brush stroke (drawn already): it is newer than any mask still being computed."""
+        if self.mask_steps.busy:
+            self.mask_steps.drop()
+            self.show_message("Painting went first; the mask being computed was dropped.")
+        self.document_edited(None)
+
+    def _found_settings_changed(self, control: str) -> None:
+        """A found-mask slider moved: remember it, and remake the mask once it rests."""
+        self.settings.mask_settings = self.mask_panel.found_settings(self.settings.mask_settings)
+        if self._found_timer.isActive() and control != self._found_control:
+            self._adjust_found_mask()  # another control: the first one's change is its own step
+        self._found_control = control
+        self._found_timer.start()
+
+    def _adjust_found_mask(self) -> None:
+        self._found_timer.stop()
+        if not self.jobs.adjust_found_mask(self._found_control) and self.document is not None:
+            self.show_message("Grow and feather apply to the next Find: the found mask was "
+                              "edited since, or there is none.")
 
     # -- view -------------------------------------------------------------------------------
 
@@ -348,6 +399,15 @@ class MainWindow(QMainWindow):
         else:
             self.show_error(result.message)
 
+    def _show_device(self, result: Result) -> None:
+        if result.device_status:
+            self.device_label.setText(result.device_status)
+
+    def _models_unloaded(self, device_status: str) -> None:
+        if device_status:
+            self.device_label.setText(device_status)
+        self.show_message("Unloaded the models; they load again when next needed.")
+
     def show_progress(self, progress: Progress) -> None:
         self.prompt_bar.set_progress(progress.fraction)
         if progress.message:
@@ -397,13 +457,15 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.bridge.shutdown()
-        self.jobs.refiner.shutdown()
+        self.mask_steps.shutdown()
         event.accept()
 
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.settings, self.settings.qsettings, self)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.engineSettingsChanged.connect(self.bridge.apply_settings)
+        dialog.accepted.connect(
+            lambda: self.mask_panel.set_found_settings(self.settings.mask_settings))
         dialog.open()
         return dialog
 

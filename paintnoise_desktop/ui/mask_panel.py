@@ -1,10 +1,12 @@
-"""The mask tools dock: brush mode and size, grow/shrink/feather, invert, clear, fill holes.
+"""The mask tools dock: brush, the found mask's grow/feather, and mask operations.
 
 The panel only says what the user asked for; the window turns each operation
-into one undo step on the document.
+into one undo step on the document, and remakes a found mask when its settings move.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
@@ -14,6 +16,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QSizePolicy,
     QSlider,
@@ -23,7 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.jobs import MaskSettings
+
 MIN_BRUSH, MAX_BRUSH = 1, 400
+MAX_GROW_PERCENT, GROW_STEPS_PER_PERCENT = 20, 10  # the grow slider moves in 0.1 % steps
+MAX_FEATHER = 64
 
 # Operation name -> (button text, tooltip, uses the pixel amount)
 MASK_OPERATIONS: dict[str, tuple[str, str, bool]] = {
@@ -42,12 +49,14 @@ class MaskPanel(QWidget):
     hardnessChanged = Signal(float)  # 0 = soft edge, 1 = hard edge
     operationRequested = Signal(str, int)  # operation name, pixel amount
     overlayToggled = Signal(bool)
+    foundSettingsChanged = Signal(str)  # which control moved: "grow", "grow_min", "feather", "tight"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("maskPanel")
         layout = QVBoxLayout(self)
         layout.addWidget(self._brush_box())
+        layout.addWidget(self._found_box())
         layout.addWidget(self._operations_box())
         self.overlay_check = QCheckBox("Show mask (M)", objectName="overlayCheck", checked=True)
         self.overlay_check.toggled.connect(self.overlayToggled)
@@ -96,6 +105,40 @@ class MaskPanel(QWidget):
         form.addRow("Hardness", self.hardness_slider)
         return box
 
+    def _found_box(self) -> QGroupBox:
+        box = QGroupBox("Found mask")
+        box.setToolTip("How Find's mask is grown and softened; moving these remakes the mask "
+                       "from the chosen candidates until you paint on it")
+        self.grow_slider = QSlider(Qt.Horizontal, objectName="growSlider")
+        self.grow_slider.setRange(0, MAX_GROW_PERCENT * GROW_STEPS_PER_PERCENT)
+        self.grow_slider.setToolTip("Grow by this share of the object's size")
+        self.grow_label = QLabel(objectName="growLabel", minimumWidth=44)
+        self.grow_min_spin = QSpinBox(suffix=" px", objectName="growMinSpin", minimum=0,
+                                      maximum=200)
+        self.grow_min_spin.setToolTip("Grow by at least this many pixels")
+        self.feather_slider = QSlider(Qt.Horizontal, objectName="featherSlider")
+        self.feather_slider.setRange(0, MAX_FEATHER)
+        self.feather_slider.setToolTip("Soften the grown edge over this many pixels")
+        self.feather_label = QLabel(objectName="featherLabel", minimumWidth=44)
+        self.tight_check = QCheckBox("Tight (the raw mask)", objectName="tightCheck")
+        self.tight_check.setToolTip("Use the mask exactly as found: no grow, feather or filling")
+        self.grow_slider.valueChanged.connect(lambda: self._found_changed("grow"))
+        self.grow_min_spin.valueChanged.connect(lambda: self._found_changed("grow_min"))
+        self.feather_slider.valueChanged.connect(lambda: self._found_changed("feather"))
+        self.tight_check.toggled.connect(lambda: self._found_changed("tight"))
+        grow_row = QHBoxLayout()
+        grow_row.addWidget(self.grow_slider, 1)
+        grow_row.addWidget(self.grow_label)
+        feather_row = QHBoxLayout()
+        feather_row.addWidget(self.feather_slider, 1)
+        feather_row.addWidget(self.feather_label)
+        form = QFormLayout(box)
+        form.addRow("Grow", grow_row)
+        form.addRow("at least", self.grow_min_spin)
+        form.addRow("Feather", feather_row)
+        form.addRow(self.tight_check)
+        return box
+
     def _operations_box(self) -> QGroupBox:
         box = QGroupBox("Mask")
         self.amount_spin = QSpinBox(suffix=" px", objectName="maskAmountSpin")
@@ -133,6 +176,38 @@ class MaskPanel(QWidget):
     def set_overlay_visible(self, visible: bool) -> None:
         with QSignalBlocker(self.overlay_check):
             self.overlay_check.setChecked(visible)
+
+    def set_found_settings(self, settings: MaskSettings) -> None:
+        """Show the found-mask settings (from AppSettings), without announcing a change."""
+        widgets = (self.grow_slider, self.grow_min_spin, self.feather_slider, self.tight_check)
+        blockers = [QSignalBlocker(widget) for widget in widgets]
+        self.grow_slider.setValue(round(settings.grow_fraction * 100 * GROW_STEPS_PER_PERCENT))
+        self.grow_min_spin.setValue(settings.grow_min_px)
+        self.feather_slider.setValue(settings.feather_px)
+        self.tight_check.setChecked(settings.tight)
+        del blockers
+        self._show_found_values()
+
+    def found_settings(self, base: MaskSettings) -> MaskSettings:
+        """`base` with what the found-mask controls show."""
+        return replace(
+            base,
+            tight=self.tight_check.isChecked(),
+            grow_fraction=self.grow_slider.value() / (100 * GROW_STEPS_PER_PERCENT),
+            grow_min_px=self.grow_min_spin.value(),
+            feather_px=self.feather_slider.value(),
+        )
+
+    def _found_changed(self, control: str) -> None:
+        self._show_found_values()
+        self.foundSettingsChanged.emit(control)
+
+    def _show_found_values(self) -> None:
+        self.grow_label.setText(f"{self.grow_slider.value() / GROW_STEPS_PER_PERCENT:.1f}%")
+        self.feather_label.setText(f"{self.feather_slider.value()} px")
+        loose = not self.tight_check.isChecked()
+        for widget in (self.grow_slider, self.grow_min_spin, self.feather_slider):
+            widget.setEnabled(loose)
 
     def set_mask_enabled(self, enabled: bool) -> None:
         for button in self.operation_buttons.values():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -28,6 +29,11 @@ class PromptBar(QWidget):
         self.find_edit = QLineEdit(objectName="findEdit",
                                    placeholderText="what to find, e.g. red car")
         self.find_button = QPushButton("Find", objectName="findButton")
+        self.mode_combo = QComboBox(objectName="findModeCombo")
+        self.mode_combo.addItem("Best match", "best")
+        self.mode_combo.addItem("All matches", "all")
+        self.mode_combo.setToolTip("Mask the best match only, or every one that matches about "
+                                   "as well (all the cars)")
         self.replace_edit = QLineEdit(objectName="replaceEdit", placeholderText="nothing = remove")
         self.replace_button = QPushButton("Replace", objectName="replaceButton")
         self.variants_spin = QSpinBox(objectName="variantsSpin", prefix="\u00d7", minimum=1,
@@ -48,6 +54,7 @@ class PromptBar(QWidget):
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(QLabel("Find"))
         layout.addWidget(self.find_edit, 3)
+        layout.addWidget(self.mode_combo)
         layout.addWidget(self.find_button)
         layout.addSpacing(12)
         layout.addWidget(QLabel("Replace with"))
@@ -73,6 +80,13 @@ class PromptBar(QWidget):
     @property
     def replace_text(self) -> str:
         return self.replace_edit.text().strip()
+
+    @property
+    def find_mode(self) -> str:
+        return self.mode_combo.currentData()
+
+    def set_find_mode(self, mode: str) -> None:
+        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(mode)))
 
     def set_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)

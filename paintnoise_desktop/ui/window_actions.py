@@ -57,6 +57,8 @@ class WindowActions:
         self.settings = action("&Settings…", QKeySequence.Preferences, "Ctrl+,",
                                tip="Models folder, device, inpainter and mask defaults")
         self.model_manager = action("&Model Manager…", tip="Download, add or check models")
+        self.unload_models = action("&Unload Models", tip=(
+            "Give back the memory the loaded models hold; they load again when next needed"))
         self.about = action("&About PaintNoise")
         self.recent_menu = QMenu("Open &Recent", window)
         self.recent_menu.setObjectName("recentMenu")
@@ -88,6 +90,7 @@ class WindowActions:
 
         models_menu = bar.addMenu("&Models")
         models_menu.addAction(self.model_manager)
+        models_menu.addAction(self.unload_models)
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about)

@@ -47,6 +47,17 @@ def paint_stroke(qtbot, window, points: list[tuple[int, int]]) -> None:
     qtbot.mouseRelease(canvas, Qt.LeftButton, pos=widget_point(window, *points[-1]))
 
 
+def mask_operation(qtbot, window, operation: str, px: int = 0) -> None:
+    """A mask operation, computed off the GUI thread: wait until it is one step of history."""
+    window.apply_mask_operation(operation, px)
+    settle(qtbot, window)
+
+
+def settle(qtbot, window) -> None:
+    """Wait until no mask is being computed (the newest one, if any, has been applied)."""
+    qtbot.waitUntil(lambda: not window.mask_steps.busy, timeout=WAIT_MS)
+
+
 def open_with_stroke(qtbot, window, path: Path) -> Document:
     assert window.files.open_photo(path)
     document = window.document
@@ -108,7 +119,7 @@ def test_second_save_writes_where_the_first_went_without_asking(qtbot, make_wind
     target = sample_photo.with_name("out.png")
     dialogs.save_answers = [str(target)]
     assert window.files.save()
-    window.apply_mask_operation("grow", 3)
+    mask_operation(qtbot, window, "grow", 3)
     assert document.is_dirty
     assert window.files.save()
     assert dialogs.save_suggestions == [str(sample_photo.with_name("sample-edited.jpg"))]
@@ -153,7 +164,7 @@ def test_unsaved_changes_ask_before_another_photo_replaces_them(qtbot, make_wind
     assert sample_photo.with_name("sample-edited.jpg").is_file()
     assert window.document.path == other
 
-    window.apply_mask_operation("invert", 0)
+    mask_operation(qtbot, window, "invert", 0)
     dialogs.unsaved_answers = [UnsavedChoice.DISCARD]
     assert window.files.open_photo(sample_photo)
     assert window.document.path == sample_photo and not window.document.is_dirty
@@ -206,10 +217,14 @@ def test_mask_operations_are_single_undo_steps(qtbot, make_window, sample_photo)
     painted = document.mask.copy()
     window.mask_panel.amount_spin.setValue(5)
     qtbot.mouseClick(window.mask_panel.operation_buttons["grow"], Qt.LeftButton)
+    assert not window.mask_panel.operation_buttons["invert"].isEnabled()  # one at a time
+    settle(qtbot, window)
+    assert window.mask_panel.operation_buttons["invert"].isEnabled()
     grown = document.mask.copy()
     assert (grown >= painted).all() and grown.sum() > painted.sum()
     assert document.history.names[-1] == "Grow mask 5 px"
     qtbot.mouseClick(window.mask_panel.operation_buttons["clear"], Qt.LeftButton)
+    settle(qtbot, window)
     assert not document.mask.any()
     window.undo()
     assert np.array_equal(document.mask, grown)
@@ -220,8 +235,8 @@ def test_mask_operations_are_single_undo_steps(qtbot, make_window, sample_photo)
 def test_history_rows_undo_and_redo_to_that_step(qtbot, make_window, sample_photo):
     window = make_window()
     document = open_with_stroke(qtbot, window, sample_photo)
-    window.apply_mask_operation("grow", 4)
-    window.apply_mask_operation("invert", 0)
+    mask_operation(qtbot, window, "grow", 4)
+    mask_operation(qtbot, window, "invert", 0)
     inverted = document.mask.copy()
     view = window.history_panel
     assert view.currentRow() == 3
@@ -310,7 +325,7 @@ def test_settings_reach_the_next_jobs_and_the_engine(qtbot, make_window, app_set
     assert window.bridge.settings.device == "cpu"
     document = Document.from_array(photo(64, 48))
     window.set_document(document)
-    window.apply_mask_operation("invert", 0)
+    mask_operation(qtbot, window, "invert", 0)
     with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS) as finished:
         window.jobs.replace("", "")
     assert finished.args[0].ok
@@ -438,46 +453,59 @@ def square(x0: int, y0: int, size: int, shape=(48, 64)) -> MaskCandidate:
     return MaskCandidate(mask, 0.0, (2 * x0, 2 * y0, 2 * (x0 + size), 2 * (y0 + size)), "segclip")
 
 
+def found_mask(candidates, settings, *chosen: int, size=(128, 96)) -> np.ndarray:
+    return masks.mask_from_candidates([candidates[i].mask for i in chosen], *size, settings)
+
+
+def open_synthetic(window, tmp_path, width: int = 128, height: int = 96) -> Document:
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo(width, height)).save(path)
+    assert window.files.open_photo(path)
+    return window.document
+
+
+def click_candidate(qtbot, window, row: int, modifier=Qt.NoModifier) -> None:
+    listed = window.candidate_panel.list
+    qtbot.mouseClick(listed.viewport(), Qt.LeftButton, modifier,
+                     pos=listed.visualItemRect(listed.item(row)).center())
+
+
+def wait_for_step(qtbot, window, name: str, steps: int) -> None:
+    """Wait until the history has `steps` steps, the last one named `name`, and nothing pends."""
+    history = window.document.history
+    qtbot.waitUntil(lambda: history.index == steps and history.names[-1] == name
+                    and not window.mask_steps.busy, timeout=WAIT_MS)
+
+
 def test_find_shows_candidates_and_clicking_another_makes_it_the_mask(qtbot, make_window,
                                                                        app_settings, tmp_path):
     candidates = (replace(square(4, 4, 10), score=0.7), replace(square(40, 20, 12), score=0.2))
-
-    def found(*chosen: int) -> np.ndarray:
-        union = masks.union(masks.resize_mask(candidates[i].mask, 128, 96) for i in chosen)
-        return masks.postprocess(union, app_settings.mask_settings)
-
-    path = tmp_path / "photo.png"
-    Image.fromarray(photo(128, 96)).save(path)
+    settings = app_settings.mask_settings
     window = make_window(engine_factory=lambda settings: KnownAnswerEngine(candidates))
-    assert window.files.open_photo(path)
-    document = window.document
+    document = open_synthetic(window, tmp_path)
     assert not window.candidate_dock.isVisible()
     window.prompt_bar.find_edit.setText("yellow square")
-    with qtbot.waitSignal(window.jobs.refiner.ready, timeout=WAIT_MS):
-        qtbot.keyClick(window.prompt_bar.find_edit, Qt.Key_Return)
+    qtbot.keyClick(window.prompt_bar.find_edit, Qt.Key_Return)
+    wait_for_step(qtbot, window, "Find: yellow square", 1)
     assert document.history.names == ["Find: yellow square"]
-    assert np.array_equal(document.mask, found(0))
-    assert document.mask[8:28, 8:28].min() == 255 and not document.mask[40:64, 80:104].any()
+    assert np.array_equal(document.mask, found_mask(candidates, settings, 0))
+    assert document.mask[8:28, 8:28].min() > 127 and not document.mask[40:64, 80:104].any()
     listed = window.findChild(QListWidget, "candidateList")
     assert window.candidate_dock.isVisible() and listed.count() == 2
     assert [index.row() for index in listed.selectedIndexes()] == [0]
 
-    with qtbot.waitSignal(window.jobs.refiner.ready, timeout=WAIT_MS):
-        qtbot.mouseClick(listed.viewport(), Qt.LeftButton,
-                         pos=listed.visualItemRect(listed.item(1)).center())
-    assert document.history.names[-1] == "Candidate 2: yellow square"
-    assert np.array_equal(document.mask, found(1))
-    assert document.mask[40:64, 80:104].min() == 255 and not document.mask[8:28, 8:28].any()
-    with qtbot.waitSignal(window.jobs.refiner.ready, timeout=WAIT_MS):
-        qtbot.mouseClick(listed.viewport(), Qt.LeftButton, Qt.ControlModifier,
-                         pos=listed.visualItemRect(listed.item(0)).center())
-    assert document.history.names[-1] == "Candidates 1, 2: yellow square"
-    assert np.array_equal(document.mask, found(0, 1))
+    click_candidate(qtbot, window, 1)
+    wait_for_step(qtbot, window, "Candidate 2: yellow square", 2)
+    assert np.array_equal(document.mask, found_mask(candidates, settings, 1))
+    assert document.mask[40:64, 80:104].min() > 127 and not document.mask[8:28, 8:28].any()
+    click_candidate(qtbot, window, 0, Qt.ControlModifier)
+    wait_for_step(qtbot, window, "Candidates 1, 2: yellow square", 3)
+    assert np.array_equal(document.mask, found_mask(candidates, settings, 0, 1))
     window.undo()
     window.undo()
-    assert np.array_equal(document.mask, found(0))
+    assert np.array_equal(document.mask, found_mask(candidates, settings, 0))
 
-    window.files.open_photo(path)
+    window.files.open_photo(document.path)
     assert not window.candidate_dock.isVisible() and listed.count() == 0
 
 
@@ -535,7 +563,7 @@ def test_cancel_in_the_prompt_bar_leaves_other_jobs_alone(qtbot, make_window, sa
     assert window.files.open_photo(sample_photo)
     download = window.bridge.submit(lambda job_id: LoadModelJob(job_id, "sd2-inpainting"))
     assert not window.prompt_bar.cancel_button.isEnabled()
-    window.apply_mask_operation("invert", 0)
+    mask_operation(qtbot, window, "invert", 0)
     replace_id = window.jobs.replace("", "")
     assert window.prompt_bar.cancel_button.isEnabled()
     results = {}
@@ -550,7 +578,7 @@ def test_save_as_may_write_over_the_original_when_the_user_picks_it(qtbot, make_
                                                                      sample_photo):
     window = make_window()
     document = open_with_stroke(qtbot, window, sample_photo)
-    window.apply_mask_operation("invert", 0)
+    mask_operation(qtbot, window, "invert", 0)
     with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
         window.jobs.replace("", "")
     dialogs.save_answers = [str(sample_photo)]
