@@ -159,3 +159,41 @@ def test_shutdown_stops_the_thread_with_a_job_running(qtbot, make_bridge, cancel
         bridge.cancel(running)
     bridge.shutdown()
     assert not bridge._thread.isRunning()
+
+
+def test_a_device_line_that_cannot_be_read_never_fails_the_job(qtbot, make_bridge, monkeypatch):
+    from paintnoise_desktop.engine import device
+
+    def broken(_device):
+        raise RuntimeError("driver went away")
+
+    monkeypatch.setattr(device, "memory_summary", broken)
+    bridge = make_bridge()
+    with qtbot.waitSignal(bridge.finished, timeout=WAIT_MS) as finished:
+        bridge.submit(inpaint_job)
+    result = finished.args[0]
+    assert result.ok and result.variants and result.device_status == ""
+
+
+def test_unload_waits_for_the_queued_jobs_and_runs_on_the_engine_thread(qtbot, make_bridge):
+    import threading
+
+    unloaded_in = []
+
+    class CountingEngine(SlowEngine):
+        def unload_models(self) -> str:
+            unloaded_in.append(threading.current_thread())
+            return super().unload_models()
+
+    events = []
+    bridge = make_bridge(engine_factory=lambda settings: CountingEngine(seconds=0.2))
+    with qtbot.waitSignal(bridge.modelsUnloaded, timeout=WAIT_MS) as never_loaded:
+        bridge.unload_models()
+    assert never_loaded.args == [""] and unloaded_in == []  # no engine yet
+    bridge.finished.connect(lambda result: events.append("finished"))
+    bridge.modelsUnloaded.connect(lambda status: events.append(f"unloaded {status}"))
+    bridge.submit(inpaint_job)
+    with qtbot.waitSignal(bridge.modelsUnloaded, timeout=WAIT_MS):
+        bridge.unload_models()
+    assert events == ["finished", "unloaded CPU"]
+    assert unloaded_in[0] is not threading.main_thread()

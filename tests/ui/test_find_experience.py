@@ -8,7 +8,6 @@ from dataclasses import replace
 import numpy as np
 from PySide6.QtCore import Qt
 
-from paintnoise_desktop.core import masks
 from paintnoise_desktop.core.jobs import FindJob, MaskSettings
 from paintnoise_desktop.engine.engine import Engine
 from paintnoise_desktop.engine.ranking import select, softmax_with_floor
