@@ -160,8 +160,8 @@ def main() -> None:
     dtype = torch.float16 if device.type == "cuda" else torch.float32
     steps = args.steps or (25 if args.full else 4)
     name = "SD 2 inpainting (full size, random weights)" if args.full else "tiny SD inpainting"
-    print(f"device {device} ({dtype}), {steps} steps, median of {args.repeats} after a warm-up, "
-          f"object {OBJECT[0]}x{OBJECT[1]} px")
+    print(f"{name}; device {device} ({dtype}), {steps} steps, median of {args.repeats} after a "
+          f"warm-up, object {OBJECT[0]}x{OBJECT[1]} px")
     pipe = (full_sd2_pipeline if args.full else tiny_pipeline)(device, dtype)
     native = native_size_of(pipe)
     diffusion = DiffusionInpainter(pipe, "sd2-inpainting", native)
@@ -170,14 +170,14 @@ def main() -> None:
         photo, mask = photo_and_mask(width, height)
         if not args.full:
             opencv = timed(ours(OpenCVInpainter(), photo, mask, steps), args.repeats)
-            print(f"{label:7s} OpenCV Telea, ours:                      {opencv * 1000:9.1f} ms")
+            print(f"{label:7s} OpenCV Telea, ours:                   {opencv * 1000:9.1f} ms")
         ours_s = timed(ours(diffusion, photo, mask, steps), args.repeats)
         crop_s = timed(diffusers_padding_mask_crop(pipe, photo, mask, steps, native), args.repeats)
         plain_s = timed(plain_whole_photo(pipe, photo, mask, steps, native), args.repeats)
-        print(f"{label:7s} {name}, ours:  {ours_s * 1000:9.1f} ms")
-        print(f"{label:7s}   diffusers padding_mask_crop:          {crop_s * 1000:9.1f} ms"
+        print(f"{label:7s} diffusion, ours:                      {ours_s * 1000:9.1f} ms")
+        print(f"{label:7s} diffusers padding_mask_crop:          {crop_s * 1000:9.1f} ms"
               f"  ({crop_s / ours_s:.2f}x ours)")
-        print(f"{label:7s}   plain call on the photo resized:       {plain_s * 1000:9.1f} ms"
+        print(f"{label:7s} plain call on the photo resized:      {plain_s * 1000:9.1f} ms"
               f"  ({plain_s / ours_s:.2f}x ours)")
 
 
