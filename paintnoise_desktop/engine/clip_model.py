@@ -18,6 +18,7 @@ from .device import pick_device, pick_dtype
 from .model_choice import CLIP_MODEL_IDS, preferred_model
 from .model_store import ModelStore
 from .registry import require_model
+from .safe_load import quiet_library_loading
 
 
 class Embedder(Protocol):
@@ -98,9 +99,10 @@ def load_clip(
     from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
 
     try:
-        model = CLIPModel.from_pretrained(folder, local_files_only=True, use_safetensors=True)
-        tokenizer = CLIPTokenizer.from_pretrained(folder, local_files_only=True)
-        images = CLIPImageProcessor.from_pretrained(folder, local_files_only=True)
+        with quiet_library_loading():
+            model = CLIPModel.from_pretrained(folder, local_files_only=True, use_safetensors=True)
+            tokenizer = CLIPTokenizer.from_pretrained(folder, local_files_only=True)
+            images = CLIPImageProcessor.from_pretrained(folder, local_files_only=True)
     except Exception as error:  # OS, JSON, safetensors and config errors all mean "unusable folder"
         raise ModelError(
             f"The CLIP model in {folder} could not be loaded; it may be incomplete or damaged. "

@@ -7,6 +7,9 @@ file and the fix.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +50,22 @@ def load_weights(path: Path, model_id: str) -> dict[str, torch.Tensor]:
         f"{path} is not a weights file PaintNoise can read. Use a .safetensors file "
         f"(or a .pth checkpoint), or run: paintnoise models download {model_id}",
     )
+
+
+@contextmanager
+def quiet_library_loading() -> Iterator[None]:
+    """Load through transformers/diffusers without their console progress bars and notices.
+
+    Those are written for notebooks; the app reports loading as a job step, and on
+    the command line they would bury its own progress line. diffusers' notice that
+    `torch_dtype` is now `dtype` is silenced because older releases we support only
+    know `torch_dtype`.
+    """
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    diffusers_logging.disable_progress_bar()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+        yield

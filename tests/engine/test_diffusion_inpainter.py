@@ -51,7 +51,7 @@ def test_the_tiny_model_loads_from_its_folder_with_the_native_size_it_declares(e
     inpainter = inpainter_for(MODEL, engine.models)
     assert inpainter.native_size == 32  # unet sample size 16 x VAE scale 2
     assert inpainter.pipeline.safety_checker is None
-    assert engine.models.loaded() == [f"{MODEL}@cpu:float32"]
+    assert engine.models.loaded() == [f"{MODEL}@cpu:float32:keep"]
     assert inpainter_for(MODEL, engine.models).pipeline is inpainter.pipeline  # kept warm
 
 
@@ -168,7 +168,7 @@ def test_half_precision_decodes_in_full_precision_and_stays_half(half_engine):
     finally:
         handle.remove()
     assert result.ok, result.detail
-    assert half_engine.models.loaded() == [f"{MODEL}@cpu:float16"]
+    assert half_engine.models.loaded() == [f"{MODEL}@cpu:float16:keep"]
     assert decoded == [torch.float32]
     assert pipe.vae.dtype == pipe.unet.dtype == torch.float16
     assert next(pipe.vae.decoder.parameters()).dtype == torch.float16
@@ -232,7 +232,7 @@ def test_a_model_folder_set_by_the_user_for_a_model_id_loads(models_env):
     engine = Engine(EngineSettings(model_paths={"sd15-inpainting": str(models_env / MODEL)}))
     result, _ = _run(engine, _job(inpainter="sd15-inpainting"))
     assert result.ok, result.detail
-    assert engine.models.loaded() == ["sd15-inpainting@cpu:float32"]
+    assert engine.models.loaded() == ["sd15-inpainting@cpu:float32:keep"]
 
 
 @pytest.mark.cuda
@@ -272,7 +272,7 @@ def test_a_model_folder_given_as_an_absolute_path_loads(tiny_models_dir):
     folder = str(tiny_models_dir / MODEL)
     result, _ = _run(engine, _job(inpainter=folder))
     assert result.ok, result.detail
-    assert engine.models.loaded() == [f"{folder}@cpu:float32"]
+    assert engine.models.loaded() == [f"{folder}@cpu:float32:keep"]
 
 
 def test_half_precision_weight_files_as_the_catalogue_downloads_them_load(tmp_path):

@@ -22,7 +22,8 @@ from PIL import Image
 from ...core.crop import resize_hole, resize_pixels
 from ...core.errors import ModelError
 from ...core.jobs import CancelToken
-from ..device import pick_device, pick_dtype
+from ..catalog import known_spec
+from ..device import pick_device, pick_dtype, pick_memory_profile
 from ..model_store import ModelStore
 from ..registry import find_model, require_model
 from . import OnStep, PaintRequest
@@ -59,6 +60,9 @@ LATENT_TO_RGB = torch.tensor([
 
 SMALLER_SIZE_FACTOR = 0.75
 
+# GPU memory assumed for an inpainting model the catalogue does not know (one added by path).
+DEFAULT_MIN_MEMORY_GB = 6.0
+
 
 class DiffusionInpainter:
     def __init__(self, pipe, name: str, native_size: int) -> None:
@@ -84,9 +88,13 @@ class DiffusionInpainter:
             config_folder = find_model(family, settings) if family else None
         device = pick_device(settings)
         dtype = pick_dtype(device, settings)
-        key = f"{name}@{device}:{str(dtype).removeprefix('torch.')}"
+        spec = known_spec(name)
+        profile = pick_memory_profile(
+            device, settings, spec.min_memory_gb if spec else DEFAULT_MIN_MEMORY_GB
+        )
+        key = f"{name}@{device}:{str(dtype).removeprefix('torch.')}:{profile}"
         pipe = models.get(
-            key, lambda: load_inpaint_pipeline(path, device, dtype, settings.memory_profile, config_folder)
+            key, lambda: load_inpaint_pipeline(path, device, dtype, profile, config_folder)
         )
         return cls(pipe, label, native_size_of(pipe))
 

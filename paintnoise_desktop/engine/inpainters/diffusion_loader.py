@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ...core.errors import ModelError
+from ..safe_load import quiet_library_loading
 
 # Text-encoder keys of original (LDM) checkpoints: SD 2 has OpenCLIP, SD 1.x has CLIP.
 _FAMILY_KEYS = {
@@ -48,14 +49,15 @@ def load_inpaint_pipeline(
     from diffusers import StableDiffusionInpaintPipeline
 
     try:
-        if path.is_file():
-            pipe = _from_single_file(StableDiffusionInpaintPipeline, path, dtype, config_folder)
-        else:
-            pipe = StableDiffusionInpaintPipeline.from_pretrained(
-                path, local_files_only=True, use_safetensors=True, torch_dtype=dtype,
-                variant=weights_variant(path),
-                safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-            )
+        with quiet_library_loading():
+            if path.is_file():
+                pipe = _from_single_file(StableDiffusionInpaintPipeline, path, dtype, config_folder)
+            else:
+                pipe = StableDiffusionInpaintPipeline.from_pretrained(
+                    path, local_files_only=True, use_safetensors=True, torch_dtype=dtype,
+                    variant=weights_variant(path),
+                    safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+                )
     except (OSError, ValueError) as error:
         raise ModelError(
             f"The inpainting model in {path} could not be loaded. Check that the folder is complete "
