@@ -71,6 +71,10 @@ class CandidatePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.list)
 
+    def sizeHint(self) -> QSize:
+        """One thumbnail wide, so the strip leaves the photo its room."""
+        return QSize(THUMBNAIL + 48, 4 * THUMBNAIL)
+
     def set_candidates(
         self,
         candidates: Sequence[MaskCandidate],
