@@ -86,7 +86,10 @@ class Document:
 
     @property
     def is_dirty(self) -> bool:
-        """Whether there are changes since opening or the last save."""
+        """Whether the pixels changed since opening or the last save.
+
+        The mask is not saved with the photo, so painting or finding one is no change.
+        """
         return not self.history.is_clean
 
     def save(self, path: str | Path, quality: int = 95) -> None:

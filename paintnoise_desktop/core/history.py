@@ -25,6 +25,11 @@ class Edit:
     mask_after: np.ndarray | None = None
 
     @property
+    def changes_pixels(self) -> bool:
+        """Whether the edit repaints the photo (mask-only edits are not saved with it)."""
+        return self.rgb_after is not None
+
+    @property
     def nbytes(self) -> int:
         patches = (self.rgb_before, self.rgb_after, self.mask_before, self.mask_after)
         return sum(patch.nbytes for patch in patches if patch is not None)
@@ -43,7 +48,10 @@ class History:
     def push(self, edit: Edit) -> None:
         """Apply-order append: forget the redo tail, then the oldest steps while over budget."""
         if self._clean_index is not None and self._clean_index > self._index:
-            self._clean_index = None
+            # The saved state is in the redo tail about to go; if only mask steps lie between,
+            # the pixels now are the saved ones.
+            tail = self._edits[self._index : self._clean_index]
+            self._clean_index = None if any(e.changes_pixels for e in tail) else self._index
         for dropped in self._edits[self._index :]:
             self._nbytes -= dropped.nbytes
         del self._edits[self._index :]
@@ -51,10 +59,13 @@ class History:
         self._nbytes += edit.nbytes
         self._index = len(self._edits)
         while self._nbytes > self.budget_bytes and len(self._edits) > 1:
-            self._nbytes -= self._edits.pop(0).nbytes
+            forgotten = self._edits.pop(0)
+            self._nbytes -= forgotten.nbytes
             self._index -= 1
-            if self._clean_index is not None:
-                self._clean_index = self._clean_index - 1 if self._clean_index > 0 else None
+            if self._clean_index is not None and self._clean_index > 0:
+                self._clean_index -= 1
+            elif forgotten.changes_pixels:
+                self._clean_index = None
 
     def undo(self) -> Edit | None:
         """The edit to revert, or None when there is nothing to undo."""
@@ -88,6 +99,11 @@ class History:
         return self._index
 
     @property
+    def top(self) -> Edit | None:
+        """The last applied edit: with `index`, it says which state the document is in."""
+        return self._edits[self._index - 1] if self._index > 0 else None
+
+    @property
     def nbytes(self) -> int:
         return self._nbytes
 
@@ -97,9 +113,13 @@ class History:
 
     @property
     def is_clean(self) -> bool:
-        """Whether the current state is the saved one.
+        """Whether the pixels are the saved ones: only mask steps lie between here and there.
 
-        Once the saved state's step is forgotten (budget) or overwritten (a new edit
-        after undo), nothing but saving again makes the document clean.
+        The mask is not saved with the photo, so mask steps never make it unclean. Once
+        the saved state's step is forgotten (budget) or overwritten (a pixel edit after
+        undo), nothing but saving again makes the document clean.
         """
-        return self._clean_index == self._index
+        if self._clean_index is None:
+            return False
+        low, high = sorted((self._clean_index, self._index))
+        return not any(edit.changes_pixels for edit in self._edits[low:high])

@@ -227,3 +227,18 @@ def test_saving_elsewhere_keeps_the_source_and_its_exif_and_colour_profile(tmp_p
         assert saved.info["icc_profile"] == icc
     with Image.open(source) as untouched:
         assert np.asarray(untouched)[:8, :8].max() > 0
+
+
+def test_only_pixel_edits_make_the_photo_unsaved():
+    doc = Document.from_array(photo())
+    assert paint_stroke(doc, [(2, 2), (6, 4)], Brush(radius=2)) is not None
+    new_mask = doc.mask.copy()
+    new_mask[8:, :] = 255
+    assert doc.set_mask("Find: sky", new_mask) is not None
+    assert doc.history.index == 2 and not doc.is_dirty  # the mask is not saved with the photo
+    doc.apply("Remove", (0, 0, 3, 3), rgb=np.zeros((3, 3, 3), np.uint8))
+    assert doc.is_dirty
+    doc.undo()
+    assert not doc.is_dirty
+    doc.undo()
+    np.testing.assert_array_equal(doc.mask[8:], 0)  # undoing mask steps still works

@@ -5,8 +5,12 @@ import numpy as np
 from paintnoise_desktop.core.history import Edit, History
 
 
-def edit(name: str, nbytes: int = 100) -> Edit:
-    return Edit(name, (0, 0, nbytes, 1), mask_before=np.zeros((1, nbytes), np.uint8))
+def edit(name: str, nbytes: int = 100, pixels: bool = True) -> Edit:
+    """A step of `nbytes`: a pixel edit, or with pixels=False one that changes the mask only."""
+    patch = np.zeros((1, nbytes), np.uint8)
+    if pixels:
+        return Edit(name, (0, 0, nbytes, 1), rgb_after=patch)
+    return Edit(name, (0, 0, nbytes, 1), mask_before=patch)
 
 
 def test_edit_counts_the_bytes_of_its_patches():
@@ -105,3 +109,45 @@ def _states_clean(history: History) -> list[bool]:
     while history.redo() is not None:
         states.append(history.is_clean)
     return states
+
+
+def test_mask_steps_never_make_the_pixels_unsaved():
+    history = History()
+    history.push(edit("Brush", pixels=False))
+    history.push(edit("Find", pixels=False))
+    assert history.is_clean
+    history.push(edit("Remove"))
+    assert not history.is_clean
+    history.push(edit("Grow mask", pixels=False))
+    history.undo()
+    history.undo()
+    assert history.is_clean and history.index == 2
+    history.undo()
+    assert history.is_clean and history.top.name == "Brush"
+    assert history.undo().name == "Brush" and history.top is None
+
+
+def test_a_mask_step_after_undoing_mask_steps_keeps_the_saved_pixels():
+    history = History()
+    history.push(edit("Remove"))
+    history.push(edit("Brush", pixels=False))
+    history.mark_clean()
+    history.undo()
+    history.push(edit("Invert mask", pixels=False))  # the saved state goes, its pixels stay
+    assert history.is_clean
+    history.undo()
+    history.push(edit("Remove again"))
+    assert not history.is_clean
+    history.undo()
+    assert history.is_clean
+
+
+def test_forgetting_a_mask_step_keeps_the_opened_state_clean():
+    history = History(budget_bytes=250)
+    history.push(edit("Brush", pixels=False))
+    history.push(edit("Grow", pixels=False))
+    history.push(edit("Feather", pixels=False))
+    assert history.names == ["Grow", "Feather"] and history.is_clean
+    history.push(edit("Remove"))
+    history.undo()
+    assert history.is_clean
