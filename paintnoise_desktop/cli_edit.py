@@ -18,13 +18,11 @@ from .cli_paths import check_writable, output_paths
 from .core.errors import PaintNoiseError
 from .core.imagefile import format_for_path, load_image, save_image
 from .core.jobs import InpaintJob
-from .engine.registry import find_model
+from .engine import replace as replacing
+from .engine.replace import DIFFUSION_DEFAULTS, OFFLINE_INPAINTER
 from .engine.settings import EngineSettings
 
 INPAINT_JOB_ID = 2
-#: The default inpainter: the first of these installed, else OpenCV, which needs no weights.
-DIFFUSION_DEFAULTS = ("sd2-inpainting", "sd15-inpainting")
-OFFLINE_INPAINTER = "opencv-telea"
 JOB_DEFAULTS = {field.name: field.default for field in fields(InpaintJob)}
 
 
@@ -36,12 +34,12 @@ def positive_int(text: str) -> int:
 
 
 def default_inpainter(settings: EngineSettings, progress: TextProgress) -> str:
-    for model_id in DIFFUSION_DEFAULTS:
-        if find_model(model_id, settings) is not None:
-            return model_id
-    progress.note(f"note: no Stable Diffusion inpainting model is installed; using "
-                  f"{OFFLINE_INPAINTER} (paintnoise models download {DIFFUSION_DEFAULTS[0]})")
-    return OFFLINE_INPAINTER
+    """The window's default too, saying so when it falls back to the offline inpainter."""
+    inpainter = replacing.default_inpainter(settings)
+    if inpainter == OFFLINE_INPAINTER:
+        progress.note(f"note: no Stable Diffusion inpainting model is installed; using "
+                      f"{OFFLINE_INPAINTER} (paintnoise models download {DIFFUSION_DEFAULTS[0]})")
+    return inpainter
 
 
 def _shapes_found_mask(args: argparse.Namespace) -> bool:

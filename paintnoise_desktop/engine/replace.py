@@ -19,18 +19,48 @@ from ..core.compositing import composite
 from ..core.crop import CropPlan, plan_crops, resize_hole, resize_pixels
 from ..core.errors import PaintNoiseError
 from ..core.jobs import CancelToken, InpaintJob, InpaintVariant, StepCallback
-from .inpainters import Inpainter, OnStep, PaintRequest, inpainter_for
+from .catalog import known_spec
+from .inpainters import OPENCV_METHODS, Inpainter, OnStep, PaintRequest, inpainter_for
 from .model_store import ModelStore
+from .registry import find_model
 from .removal import paint_request
+from .settings import EngineSettings
 
 MAX_VARIANTS = 16
+#: The default inpainter: the first of these installed, else OpenCV, which needs no weights.
+DIFFUSION_DEFAULTS = ("sd2-inpainting", "sd15-inpainting")
+OFFLINE_INPAINTER = "opencv-telea"
+
+
+def default_inpainter(settings: EngineSettings) -> str:
+    """The best inpainter installed: Stable Diffusion 2, then 1.5, else the offline one."""
+    for model_id in DIFFUSION_DEFAULTS:
+        if find_model(model_id, settings) is not None:
+            return model_id
+    return OFFLINE_INPAINTER
+
+
+def inpainter_title(name: str) -> str:
+    """The inpainter as the user knows it: "the offline inpainter", a catalogue model's name."""
+    if name in OPENCV_METHODS:
+        return "the offline inpainter"
+    spec = known_spec(name)
+    return spec.name if spec is not None else name
+
+
+def offline_note(name: str, prompt: str) -> str:
+    """What the user should know when the offline inpainter was asked to paint something."""
+    if name not in OPENCV_METHODS or not prompt.strip():
+        return ""
+    return (f"The offline inpainter can only remove; install a Stable Diffusion inpainting "
+            f"model to paint \u201c{prompt.strip()}\u201d.")
 
 
 def replace(
     job: InpaintJob, models: ModelStore, step: StepCallback, cancel: CancelToken
 ) -> list[InpaintVariant]:
     _check(job)
-    step(0.0, f"Preparing {job.inpainter}")
+    step(0.0, f"Preparing {inpainter_title(job.inpainter)}\u2026")
     return replace_with(job, inpainter_for(job.inpainter, models), step, cancel)
 
 
@@ -55,8 +85,9 @@ def replace_with(
                 step((unit + done / max(total, 1)) / units, f"Painting {done}/{total}{label}", preview)
 
             image = paint_crop(image, job.mask, plan, inpainter, request, seed + k, on_step, cancel)
-        notes = inpainter.take_notes()
-        variants.append(InpaintVariant(image, touched, seed + k, "; ".join(dict.fromkeys(notes))))
+        notes = [offline_note(inpainter.name, job.prompt), *inpainter.take_notes()]
+        note = "; ".join(dict.fromkeys(note for note in notes if note))
+        variants.append(InpaintVariant(image, touched, seed + k, note))
     step(1.0, "Done")
     return variants
 

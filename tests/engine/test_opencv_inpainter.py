@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paintnoise_desktop.core.errors import JobCancelled
+from paintnoise_desktop.core.errors import JobCancelled, PaintNoiseError
 from paintnoise_desktop.core.jobs import CancelToken
 from paintnoise_desktop.engine.inpainters import PaintRequest, inpainter_for
 from paintnoise_desktop.engine.inpainters.opencv import MAX_RADIUS, MIN_RADIUS, radius_for
@@ -49,3 +49,20 @@ def test_radius_grows_with_the_hole():
     large[20:180, 20:180] = 255
     assert radius_for(small) == MIN_RADIUS
     assert radius_for(large) == MAX_RADIUS
+
+
+@pytest.mark.parametrize("rows", [96, 94])
+def test_a_crop_with_next_to_nothing_around_the_hole_is_refused(rows):
+    hole = np.zeros((96, 128), np.uint8)
+    hole[:rows] = 255  # all of it, or all but two rows (98%)
+    inpainter = inpainter_for("opencv-telea", ModelStore())
+    with pytest.raises(PaintNoiseError, match="nothing around it to fill from"):
+        inpainter.paint(_smooth(), hole, PaintRequest(), 0, lambda *a: None, CancelToken())
+
+
+def test_a_hole_with_surroundings_to_fill_from_is_painted():
+    hole = np.zeros((96, 128), np.uint8)
+    hole[:84] = 255  # 88%: the bottom rows still give colours to continue
+    inpainter = inpainter_for("opencv-telea", ModelStore())
+    painted = inpainter.paint(_smooth(), hole, PaintRequest(), 0, lambda *a: None, CancelToken())
+    assert painted.shape == (96, 128, 3)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from paintnoise_desktop.core.jobs import CancelToken, InpaintJob, Status
 from paintnoise_desktop.core.masks import feather
 from paintnoise_desktop.engine.engine import Engine
+from paintnoise_desktop.engine.inpainters.opencv import WHOLE_PHOTO_MASKED
 from paintnoise_desktop.engine.removal import (
     REMOVAL_NEGATIVE,
     REMOVAL_PROMPT,
     paint_request,
     removal_negative_prompt,
 )
+from paintnoise_desktop.engine.replace import OFFLINE_INPAINTER, default_inpainter, inpainter_title
+from paintnoise_desktop.engine.settings import EngineSettings
 
 
 def _photo(height: int, width: int) -> np.ndarray:
@@ -159,3 +164,37 @@ def test_replacing_keeps_the_users_prompts():
                      find_text="red car", negative_prompt="people")
     request = paint_request(job)
     assert (request.prompt, request.negative_prompt) == ("a blue van", "people")
+
+
+def test_the_default_inpainter_is_the_best_installed_one(tmp_path):
+    empty = EngineSettings(models_dir=tmp_path / "models")
+    assert default_inpainter(empty) == OFFLINE_INPAINTER == "opencv-telea"
+    sd15 = replace(empty, model_paths={"sd15-inpainting": str(tmp_path)})
+    assert default_inpainter(sd15) == "sd15-inpainting"
+    both = replace(sd15, model_paths={**sd15.model_paths, "sd2-inpainting": str(tmp_path)})
+    assert default_inpainter(both) == "sd2-inpainting"
+
+
+def test_progress_names_the_inpainter_as_the_user_knows_it():
+    mask = _object_mask(64, 64, (20, 20, 40, 40))
+    _, progress = _run(InpaintJob(1, _photo(64, 64), mask, inpainter="opencv-ns"))
+    assert progress[0].message == "Preparing the offline inpainter\u2026"
+    assert inpainter_title("sd2-inpainting") == "Stable Diffusion 2 inpainting"
+    assert not any("opencv" in p.message for p in progress)
+
+
+def test_the_offline_inpainter_says_it_can_only_remove_when_asked_to_paint_something():
+    mask = _object_mask(64, 64, (20, 20, 40, 40))
+    asked, _ = _run(InpaintJob(1, _photo(64, 64), mask, prompt="a blue van"))
+    assert asked.ok
+    note = asked.variants[0].note
+    assert "can only remove" in note and "\u201ca blue van\u201d" in note
+    removed, _ = _run(InpaintJob(1, _photo(64, 64), mask, prompt=""))
+    assert removed.variants[0].note == ""
+
+
+def test_a_mask_over_the_whole_photo_is_refused_by_the_offline_inpainter():
+    photo = _photo(64, 64)
+    result, _ = _run(InpaintJob(1, photo, np.full((64, 64), 255, np.uint8)))
+    assert result.status is Status.FAILED
+    assert result.message == WHOLE_PHOTO_MASKED and result.variants == ()

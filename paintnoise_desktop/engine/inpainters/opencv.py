@@ -9,11 +9,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ...core.errors import PaintNoiseError
 from ...core.jobs import CancelToken
 from . import OnStep, PaintRequest
 
 _FLAGS = {"opencv-telea": cv2.INPAINT_TELEA, "opencv-ns": cv2.INPAINT_NS}
 MIN_RADIUS, MAX_RADIUS = 3, 7  # the cost grows with the radius squared
+# Past this share of the crop masked, there is too little around the hole to continue.
+MAX_HOLE_SHARE = 0.95
+WHOLE_PHOTO_MASKED = ("The mask covers the whole photo; there is nothing around it to fill "
+                      "from. Paint a smaller mask or use a Stable Diffusion model.")
 
 
 class OpenCVInpainter:
@@ -34,6 +39,9 @@ class OpenCVInpainter:
     ) -> np.ndarray:
         cancel.raise_if_cancelled()
         hole = np.where(crop_mask > 0, 255, 0).astype(np.uint8)
+        share = np.count_nonzero(hole) / hole.size
+        if share > MAX_HOLE_SHARE:
+            raise PaintNoiseError(WHOLE_PHOTO_MASKED, detail=f"{share:.1%} of the crop is masked")
         painted = cv2.inpaint(np.ascontiguousarray(crop_rgb), hole, radius_for(hole), self._flag)
         on_step(1, 1, None)
         return painted
