@@ -36,6 +36,8 @@ CHUNK_BYTES = 256 * 1024
 REPORT_INTERVAL_S = 0.1
 POLL_S = 5.0  # the longest a silent connection is waited on before Cancel is looked at again
 USER_AGENT = "PaintNoise-Desktop"
+OFFLINE_SETTING = "Edit > Settings… > Never use the network"  # the window's menus and label
+TRUE_WORDS = ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -66,16 +68,42 @@ class RemoteFileMissing(ModelError):
     """The server has no such file (HTTP 404)."""
 
 
+def offline_from_environment() -> str | None:
+    """`HF_HUB_OFFLINE=<value>` when the environment turns the network off, else None."""
+    value = os.environ.get("HF_HUB_OFFLINE", "").strip()
+    return f"HF_HUB_OFFLINE={value}" if value.lower() in TRUE_WORDS else None
+
+
+def offline_reason(settings: EngineSettings) -> str | None:
+    """Where offline mode comes from, in words for messages; None when the network may be used.
+
+    The environment comes first: it overrides the setting, and only the user's shell can undo it.
+    """
+    variable = offline_from_environment()
+    if variable:
+        return f"{variable} is set in the environment"
+    if settings.offline:
+        return OFFLINE_SETTING
+    return None
+
+
 def is_offline(settings: EngineSettings) -> bool:
-    env = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
-    return settings.offline or env in ("1", "true", "yes", "on")
+    return offline_reason(settings) is not None
+
+
+def offline_remedy(settings: EngineSettings) -> str:
+    """How the user turns offline mode off, as a clause: 'unset HF_HUB_OFFLINE …'."""
+    if offline_from_environment():
+        return "unset HF_HUB_OFFLINE in the environment and start PaintNoise again"
+    return f"turn off {OFFLINE_SETTING}"
 
 
 def refuse_if_offline(model_id: str, settings: EngineSettings) -> None:
-    if is_offline(settings):
+    reason = offline_reason(settings)
+    if reason is not None:
         raise ModelError(
-            "Offline mode is on: PaintNoise will not use the network. Turn it off in Settings "
-            f"or copy the model to {expected_path(model_id, settings)}.",
+            f"Offline mode is on ({reason}): PaintNoise will not use the network. To download, "
+            f"{offline_remedy(settings)}; or copy the model to {expected_path(model_id, settings)}.",
         )
 
 

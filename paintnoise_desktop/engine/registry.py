@@ -20,11 +20,12 @@ from typing import Literal
 import platformdirs
 
 from ..core.errors import ModelMissingError
-from .catalog import ModelSpec, known_spec
+from .catalog import ModelSpec, known_spec, missing_files
 from .settings import EngineSettings
 
 INCOMPLETE_MARKER = ".paintnoise-incomplete"  # present while a download is not finished
 MANIFEST = "paintnoise-model.json"  # written last by a finished download
+MODEL_MANAGER_MENU = "Models > Model Manager…"  # the window's menu path, as its menus spell it
 
 Origin = Literal["user path", "models folder", "Hugging Face cache"]
 
@@ -86,8 +87,8 @@ def require_model(model_id: str, settings: EngineSettings) -> Path:
     if path is None:
         raise ModelMissingError(
             model_id,
-            f"The model '{model_id}' is not installed. Download it from Models > Model manager, "
-            f"or run: paintnoise models download {model_id}",
+            f"The model '{model_id}' is not installed. Download it from {MODEL_MANAGER_MENU}, "
+            f"or run: paintnoise models download {model_id}.",
             detail=f"looked in {expected_path(model_id, settings)} and the Hugging Face cache",
         )
     return path
@@ -121,7 +122,7 @@ def find_in_hf_cache(spec: ModelSpec) -> Path | None:
     """The snapshot folder of a hub model in the Hugging Face cache, if every needed file is there."""
     from huggingface_hub import try_to_load_from_cache
 
-    required = [file for file in spec.files if not file.optional]
+    required = spec.required_files
     if not required:
         return None
     first = try_to_load_from_cache(spec.repo, required[0].path, cache_dir=hf_cache_dir(),
@@ -131,8 +132,4 @@ def find_in_hf_cache(spec: ModelSpec) -> Path | None:
     snapshot = Path(first)
     for _ in Path(required[0].path).parts:
         snapshot = snapshot.parent
-    for file in required[1:]:
-        names = {file.path, file.local} | ({file.fallback} if file.fallback else set())
-        if not any((snapshot / name).exists() for name in names):
-            return None
-    return snapshot
+    return None if missing_files(spec, snapshot) else snapshot

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ..engine.catalog import known_spec
-from ..engine.download import is_offline
+from ..engine.download import offline_reason, offline_remedy
 from ..engine.registry import expected_path
 from ..engine.settings import EngineSettings, load_settings
 from .engine_bridge import EngineBridge
@@ -29,12 +29,13 @@ def offer_download(parent: QWidget | None, model_id: str, bridge: EngineBridge,
     if spec is None:
         return None
     settings = settings or load_settings()
-    if is_offline(settings):
+    reason = offline_reason(settings)
+    if reason is not None:
         QMessageBox.information(
             parent, "Model not installed",
-            f"{spec.name} is not installed, and offline mode is on, so PaintNoise will not "
-            f"download it. Turn offline mode off in Settings, or copy the model to "
-            f"{expected_path(model_id, settings)}.")
+            f"{spec.name} is not installed, and offline mode is on ({reason}), so PaintNoise "
+            f"will not download it. To download it, {offline_remedy(settings)}; or copy the "
+            f"model to {expected_path(model_id, settings)}.")
         return None
     question = QMessageBox(
         QMessageBox.Question, "Download a model?",

@@ -9,6 +9,7 @@ inpainter) are window preferences and live in QSettings, next to `AppSettings`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,26 +23,35 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
     QWidget,
 )
 
-from ..engine.registry import models_dir
+from ..engine.download import offline_from_environment
+from ..engine.registry import install_status, models_dir
 from ..engine.settings import EngineSettings, load_settings, save_settings
-from .app_settings import AppSettings
+from .app_settings import DEFAULT_INPAINTER, AppSettings
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:0", "cuda:1", "mps")
+DEVICE_CHOICES = (("auto", "Automatic"), ("cpu", "cpu"), ("cuda", "cuda"), ("cuda:0", "cuda:0"),
+                  ("cuda:1", "cuda:1"), ("mps", "mps"))
 PRECISION_CHOICES = (("auto", "Automatic"), ("fp16", "Half (fp16)"), ("bf16", "bfloat16"),
                      ("fp32", "Full (fp32)"))
 MEMORY_CHOICES = (("auto", "Automatic (from free GPU memory)"), ("keep", "Keep loaded on the GPU"),
                   ("offload", "Offload to CPU when idle"),
                   ("low", "Low memory (offload, VAE tiling, attention slicing)"))
+# Inpainters that need a model are those whose value is a model id; the list shows whether
+# each is installed. "auto" (the best installed) is listed once AppSettings takes it: when it
+# is the default or the saved choice.
 INPAINTER_CHOICES = (("opencv-telea", "OpenCV Telea (no model)"),
                      ("opencv-ns", "OpenCV Navier-Stokes (no model)"),
                      ("sd2-inpainting", "Stable Diffusion 2 inpainting"),
                      ("sd15-inpainting", "Stable Diffusion 1.5 inpainting"))
+AUTO_INPAINTER = ("auto", "Automatic (best installed)")
+NO_DIFFUSION_INPAINTERS = ("opencv-telea", "opencv-ns")  # steps and guidance do not apply
+OFFLINE_LABEL = "Never use the network (offline mode)"
 
 
 @dataclass(frozen=True)
@@ -80,12 +90,11 @@ class SettingsDialog(QDialog):
         self.models_dir_edit.setPlaceholderText(str(models_dir(EngineSettings())))
         browse = QPushButton("Browse…", objectName="modelsDirBrowse")
         browse.clicked.connect(self._browse_models_dir)
-        self.device_combo = QComboBox(objectName="deviceCombo", editable=True)
-        self.device_combo.addItems(DEVICE_CHOICES)
+        self.device_combo = _choices("deviceCombo", DEVICE_CHOICES)
+        self.device_combo.setEditable(True)  # any torch device name, e.g. cuda:2
         self.precision_combo = _choices("precisionCombo", PRECISION_CHOICES)
         self.memory_combo = _choices("memoryCombo", MEMORY_CHOICES)
-        self.offline_check = QCheckBox("Never use the network (offline mode)",
-                                       objectName="offlineCheck")
+        self.offline_check = QCheckBox(OFFLINE_LABEL, objectName="offlineCheck")
         self.steps_spin = QSpinBox(objectName="stepsSpin", minimum=1, maximum=150)
         self.guidance_spin = QDoubleSpinBox(objectName="guidanceSpin", minimum=1.0, maximum=20.0,
                                             singleStep=0.5, decimals=1)
@@ -94,7 +103,10 @@ class SettingsDialog(QDialog):
         self.grow_min_spin = QSpinBox(objectName="growMinSpin", minimum=0, maximum=200,
                                       suffix=" px")
         self.feather_spin = QSpinBox(objectName="featherSpin", minimum=0, maximum=100, suffix=" px")
-        self.inpainter_combo = _choices("inpainterCombo", INPAINTER_CHOICES)
+        self.inpainter_combo = _choices("inpainterCombo", self._inpainter_choices())
+        self.inpaint_hint = QLabel("Steps and guidance apply to Stable Diffusion only.",
+                                   objectName="inpaintHint")
+        self.inpainter_combo.currentIndexChanged.connect(self._show_inpainter_fields)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -111,8 +123,9 @@ class SettingsDialog(QDialog):
         form.addRow("Inpainter", self.inpainter_combo)
         form.addRow("Steps", self.steps_spin)
         form.addRow("Guidance", self.guidance_spin)
+        form.addRow("", self.inpaint_hint)
         form.addRow("Grow mask by", self.grow_spin)
-        form.addRow("… and at least", self.grow_min_spin)
+        form.addRow("Grow at least", self.grow_min_spin)
         form.addRow("Feather mask edge", self.feather_spin)
         form.addRow(buttons)
         self._show_values()
@@ -120,10 +133,10 @@ class SettingsDialog(QDialog):
     def _show_values(self) -> None:
         engine = self.engine_settings
         self.models_dir_edit.setText(str(engine.models_dir) if engine.models_dir else "")
-        self.device_combo.setCurrentText(engine.device)
+        _select(self.device_combo, engine.device)
         _select(self.precision_combo, engine.precision)
         _select(self.memory_combo, engine.memory_profile)
-        self.offline_check.setChecked(engine.offline)
+        self._show_offline(engine.offline)
         defaults = load_inpaint_defaults(self.qsettings)
         self.steps_spin.setValue(defaults.steps)
         self.guidance_spin.setValue(defaults.guidance)
@@ -132,6 +145,36 @@ class SettingsDialog(QDialog):
         self.grow_min_spin.setValue(mask.grow_min_px)
         self.feather_spin.setValue(mask.feather_px)
         _select(self.inpainter_combo, self.app_settings.inpainter)
+        self._show_inpainter_fields()
+
+    def _show_offline(self, offline: bool) -> None:
+        """The setting, unless the environment forces offline mode: then checked and locked."""
+        variable = offline_from_environment()
+        self.offline_check.setEnabled(variable is None)
+        self.offline_check.setChecked(offline or variable is not None)
+        if variable is not None:
+            self.offline_check.setText(f"{OFFLINE_LABEL}: on, because {variable} is set "
+                                       "in the environment")
+            self.offline_check.setToolTip(
+                f"{variable} is set in the environment, which turns offline mode on whatever "
+                "this setting says. Unset it and start PaintNoise again to download models.")
+
+    def _inpainter_choices(self) -> list[tuple[str, str]]:
+        """The inpainters, each model marked installed or not, "auto" first where it is taken."""
+        auto = AUTO_INPAINTER[0] in (DEFAULT_INPAINTER, self.app_settings.inpainter)
+        choices = [AUTO_INPAINTER] if auto else []
+        for value, label in INPAINTER_CHOICES:
+            if value not in NO_DIFFUSION_INPAINTERS:
+                status = install_status(value, self.engine_settings).split(" (")[0]
+                label = f"{label} ({status})"
+            choices.append((value, label))
+        return choices
+
+    def _show_inpainter_fields(self) -> None:
+        diffusion = self.inpainter_combo.currentData() not in NO_DIFFUSION_INPAINTERS
+        self.steps_spin.setEnabled(diffusion)
+        self.guidance_spin.setEnabled(diffusion)
+        self.inpaint_hint.setVisible(not diffusion)
 
     def chosen_engine_settings(self) -> EngineSettings:
         """The engine settings as the form shows them (model paths kept as they were)."""
@@ -139,11 +182,18 @@ class SettingsDialog(QDialog):
         return replace(
             self.engine_settings,
             models_dir=Path(folder).expanduser() if folder else None,
-            device=self.device_combo.currentText().strip() or "auto",
+            device=self._chosen_device(),
             precision=self.precision_combo.currentData(),
             memory_profile=self.memory_combo.currentData(),
-            offline=self.offline_check.isChecked(),
+            # a checkbox the environment locked keeps the saved setting underneath
+            offline=(self.offline_check.isChecked() if self.offline_check.isEnabled()
+                     else self.engine_settings.offline),
         )
+
+    def _chosen_device(self) -> str:
+        text = self.device_combo.currentText().strip()
+        index = self.device_combo.findText(text)
+        return self.device_combo.itemData(index) if index >= 0 else text or "auto"
 
     def accept(self) -> None:
         chosen = self.chosen_engine_settings()
@@ -168,7 +218,7 @@ class SettingsDialog(QDialog):
             self.models_dir_edit.setText(folder)
 
 
-def _choices(name: str, choices: tuple[tuple[str, str], ...]) -> QComboBox:
+def _choices(name: str, choices: Sequence[tuple[str, str]]) -> QComboBox:
     combo = QComboBox(objectName=name)
     for value, label in choices:
         combo.addItem(label, value)

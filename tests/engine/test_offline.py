@@ -31,7 +31,8 @@ def test_the_offline_setting_refuses_a_download(tmp_path, monkeypatch):
         download_model("sd2-inpainting", settings, lambda *a, **k: None, CancelToken())
 
     message = str(raised.value)
-    assert message.startswith("Offline mode is on: PaintNoise will not use the network.")
+    assert message.startswith("Offline mode is on (Edit > Settings… > Never use the network): "
+                              "PaintNoise will not use the network.")
     assert str(tmp_path / "models" / "sd2-inpainting") in message
     assert not (tmp_path / "models").exists()
 
@@ -40,8 +41,12 @@ def test_hf_hub_offline_refuses_even_when_the_setting_is_off(tmp_path, monkeypat
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     settings = EngineSettings(models_dir=tmp_path / "models", offline=False)
 
-    with pytest.raises(ModelError, match="Offline mode is on"):
+    with pytest.raises(ModelError) as raised:
         download_model("sam-vit-b", settings, lambda *a, **k: None, CancelToken())
+
+    message = str(raised.value)
+    assert message.startswith("Offline mode is on (HF_HUB_OFFLINE=1 is set in the environment)")
+    assert "unset HF_HUB_OFFLINE" in message and "Settings" not in message
 
 
 def test_an_offline_download_job_fails_with_the_message(tmp_path, monkeypatch):
@@ -52,3 +57,4 @@ def test_an_offline_download_job_fails_with_the_message(tmp_path, monkeypatch):
 
     assert result.status is Status.FAILED
     assert "Offline mode is on" in result.message
+

@@ -20,6 +20,7 @@ from paintnoise_desktop.ui.settings_dialog import SettingsDialog, load_inpaint_d
 def settings_file(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "engine-settings.json"
     monkeypatch.setenv("PAINTNOISE_SETTINGS", str(path))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # the tests' own setting would lock it
     return path
 
 
@@ -87,3 +88,72 @@ def test_cancel_changes_nothing(qtbot, settings_file, app_settings, qsettings):
     dialog.reject()
     assert not settings_file.exists()
     assert load_settings() == EngineSettings()
+
+
+def test_offline_forced_by_the_environment_shows_checked_locked_and_why(
+        qtbot, settings_file, app_settings, qsettings, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    dialog = SettingsDialog(app_settings, qsettings)
+    qtbot.addWidget(dialog)
+
+    assert dialog.offline_check.isChecked() and not dialog.offline_check.isEnabled()
+    assert "HF_HUB_OFFLINE=1 is set in the environment" in dialog.offline_check.text()
+    assert "HF_HUB_OFFLINE=1" in dialog.offline_check.toolTip()
+    dialog.accept()
+    assert load_settings().offline is False  # the saved setting is not overwritten
+
+
+def test_the_device_box_says_automatic_and_keeps_typed_devices(qtbot, settings_file, app_settings,
+                                                               qsettings):
+    dialog = SettingsDialog(app_settings, qsettings)
+    qtbot.addWidget(dialog)
+    assert dialog.device_combo.currentText() == "Automatic"
+    assert dialog.chosen_engine_settings().device == "auto"
+
+    dialog.device_combo.setCurrentText("cuda:2")
+    assert dialog.chosen_engine_settings().device == "cuda:2"
+
+
+def test_steps_and_guidance_are_off_for_opencv_inpainters(qtbot, settings_file, app_settings,
+                                                          qsettings):
+    app_settings.inpainter = "opencv-telea"
+    dialog = SettingsDialog(app_settings, qsettings)
+    qtbot.addWidget(dialog)
+    assert not dialog.steps_spin.isEnabled() and not dialog.guidance_spin.isEnabled()
+    assert not dialog.inpaint_hint.isHidden()
+
+    dialog.inpainter_combo.setCurrentIndex(dialog.inpainter_combo.findData("sd2-inpainting"))
+    assert dialog.steps_spin.isEnabled() and dialog.guidance_spin.isEnabled()
+    assert dialog.inpaint_hint.isHidden()
+
+
+def test_the_grow_minimum_reads_as_a_phrase(qtbot, settings_file, app_settings, qsettings):
+    dialog = SettingsDialog(app_settings, qsettings)
+    qtbot.addWidget(dialog)
+    assert dialog.layout().labelForField(dialog.grow_min_spin).text() == "Grow at least"
+
+
+def test_the_inpainter_list_marks_installed_models(qtbot, settings_file, app_settings, qsettings,
+                                                   tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    (models / "sd2-inpainting").mkdir(parents=True)
+    (models / "sd2-inpainting" / "model_index.json").write_text("{}")
+    monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(models))
+    dialog = SettingsDialog(app_settings, qsettings)
+    qtbot.addWidget(dialog)
+    combo = dialog.inpainter_combo
+
+    assert combo.itemText(combo.findData("sd2-inpainting")).endswith(" (installed)")
+    assert combo.itemText(combo.findData("sd15-inpainting")).endswith(" (not installed)")
+    assert combo.itemText(combo.findData("opencv-telea")) == "OpenCV Telea (no model)"
+
+
+def test_an_automatic_inpainter_setting_is_shown_and_kept(qtbot, settings_file, app_settings,
+                                                          qsettings):
+    app_settings.inpainter = "auto"
+    dialog = SettingsDialog(app_settings, qsettings)
+    qtbot.addWidget(dialog)
+    assert dialog.inpainter_combo.currentText() == "Automatic (best installed)"
+    assert dialog.steps_spin.isEnabled()
+    dialog.accept()
+    assert app_settings.inpainter == "auto"
