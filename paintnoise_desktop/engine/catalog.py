@@ -1,7 +1,9 @@
 """The known models, read from `catalog.json` into frozen records.
 
 The catalogue is data: adding a model or pinning a new revision is an edit to
-the JSON file, not to code. `PAINTNOISE_CATALOG` points at another file (tests
+the JSON file, not to code. A model's `alternatives` name files that can be
+saved in more than one form (a tokenizer as tokenizer.json, or as vocab.json +
+merges.txt): one complete form is enough for the model to count as whole. `PAINTNOISE_CATALOG` points at another file (tests
 use it to send downloads to a local server).
 """
 
@@ -32,6 +34,11 @@ class ModelFile:
     fallback: str | None = None  # repo path fetched instead when `path` does not exist
     optional: bool = False  # a missing optional file is skipped
 
+    @property
+    def names(self) -> set[str]:
+        """Every name the file may have on disk: where it goes, its source name, its fallback."""
+        return {self.path, self.local} | ({self.fallback} if self.fallback else set())
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -46,6 +53,15 @@ class ModelSpec:
     url: str | None = None  # a single-file download (Segment Anything checkpoints)
     repo: str | None = None  # a Hugging Face hub repo ...
     revision: str = "main"  # ... at this revision (a commit hash where one is pinned)
+    # Groups of interchangeable forms, each form a tuple of paths in the model's folder.
+    alternatives: tuple[tuple[tuple[str, ...], ...], ...] = ()
+
+    @property
+    def required_files(self) -> tuple[ModelFile, ...]:
+        """The files that must each be there (not optional, not one of several forms)."""
+        grouped = {name for group in self.alternatives for form in group for name in form}
+        return tuple(file for file in self.files
+                     if not file.optional and not file.names & grouped)
 
     @property
     def size_bytes(self) -> int:
@@ -106,7 +122,26 @@ def _spec(entry: dict) -> ModelSpec:
         url=entry.get("url"),
         repo=entry.get("repo"),
         revision=entry.get("revision", "main"),
+        alternatives=tuple(_group(entry["id"], group) for group in entry.get("alternatives", [])),
     )
+
+
+def _group(model_id: str, group: list) -> tuple[tuple[str, ...], ...]:
+    forms = tuple(tuple(str(name) for name in form) for form in group)
+    if len(forms) < 2 or not all(forms):
+        raise ValueError(f"{model_id}: each alternative needs two or more non-empty forms")
+    return forms
+
+
+def missing_files(spec: ModelSpec, folder: Path) -> list[str]:
+    """What a model's folder lacks, one phrase per gap; [] when the model is whole."""
+    problems = [f"{file.local} is missing" for file in spec.required_files
+                if not any((folder / name).exists() for name in file.names)]
+    for group in spec.alternatives:
+        if not any(all((folder / name).exists() for name in form) for form in group):
+            wanted = ", or ".join(" + ".join(form) for form in group)
+            problems.append(f"needs {wanted}; none is there")
+    return problems
 
 
 def get_spec(model_id: str) -> ModelSpec:

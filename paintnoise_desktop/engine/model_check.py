@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import ModelError
-from .catalog import ModelSpec, known_spec
+from .catalog import ModelSpec, known_spec, missing_files
 from .registry import INCOMPLETE_MARKER, MANIFEST, Location, expected_path, locate
 from .settings import EngineSettings
 from .weight_files import check_torch_checkpoint, read_safetensors_header
@@ -85,12 +85,7 @@ def _check_expected_files(folder: Path, spec: ModelSpec) -> list[str]:
     if spec.layout == "sam-checkpoint":
         count = len(list(folder.glob("*.pth")))
         return [] if count == 1 else [f"expected one .pth checkpoint, found {count}"]
-    problems = []
-    for file in spec.files:
-        names = {file.path, file.local} | ({file.fallback} if file.fallback else set())
-        if not file.optional and not any((folder / name).exists() for name in names):
-            problems.append(f"{file.local} is missing")
-    return problems
+    return missing_files(spec, folder)
 
 
 def _check_catalog_checksums(folder: Path, spec: ModelSpec) -> list[str]:
