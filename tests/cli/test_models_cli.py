@@ -71,6 +71,17 @@ def test_verify_says_ok_or_broken_per_model(models, capsys):
     assert run(["models", "verify", "sd2-inpainting"]) == 1
 
 
+def test_verify_says_ok_for_every_tiny_model(models_env, tmp_path, monkeypatch, capsys):
+    """Models saved by the real save_pretrained (tokenizer.json, processor_config.json) are whole."""
+    monkeypatch.setenv("PAINTNOISE_SETTINGS", str(tmp_path / "settings.json"))
+    tiny = sorted(folder.name for folder in models_env.iterdir())
+    assert tiny
+
+    for model_id in tiny:
+        assert run(["models", "verify", model_id]) == 0, capsys.readouterr().out
+        assert f"{model_id}: OK" in capsys.readouterr().out
+
+
 def test_add_stores_the_path_in_the_shared_settings_file(models, tmp_path, capsys):
     checkpoint = tmp_path / "inpaint.safetensors"
     save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(2, 9, 1, 1)}, checkpoint)

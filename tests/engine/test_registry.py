@@ -9,7 +9,7 @@ from safetensors.torch import save_file
 from paintnoise_desktop.core.errors import ModelError, ModelMissingError
 from paintnoise_desktop.engine.catalog import ROLES, get_spec, load_catalog
 from paintnoise_desktop.engine.device import memory_profile_for, memory_summary, pick_memory_profile
-from paintnoise_desktop.engine.model_check import validate_model_path
+from paintnoise_desktop.engine.model_check import validate_model_path, verify_model
 from paintnoise_desktop.engine.registry import (
     INCOMPLETE_MARKER,
     expected_path,
@@ -90,6 +90,49 @@ def test_an_incomplete_hf_snapshot_or_download_is_not_installed(tiny_catalog, tm
     (folder / "config.json").write_text("{}")
     (folder / INCOMPLETE_MARKER).touch()
     assert find_model("tiny-clip", settings) is None
+
+
+@pytest.fixture
+def tokenizer_catalog(tmp_path, monkeypatch):
+    """A model whose tokenizer may be saved as tokenizer.json or as vocab.json + merges.txt."""
+    files = [{"path": "config.json", "size": 2}, {"path": "vocab.json", "size": 2},
+             {"path": "merges.txt", "size": 2}]
+    entry = hub_model("tiny-clip", REPO, "main", files)
+    entry["alternatives"] = [[["tokenizer.json"], ["vocab.json", "merges.txt"]]]
+    path = write_catalog(tmp_path / "catalog.json", [entry])
+    monkeypatch.setenv("PAINTNOISE_CATALOG", str(path))
+
+
+@pytest.mark.parametrize("tokenizer", [("tokenizer.json",), ("vocab.json", "merges.txt")])
+def test_either_form_of_an_alternative_makes_a_whole_model(tokenizer_catalog, tmp_path,
+                                                           monkeypatch, tokenizer):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    settings = EngineSettings(models_dir=tmp_path / "models")
+    folder = expected_path("tiny-clip", settings)
+    folder.mkdir(parents=True)
+    for name in ("config.json", *tokenizer):
+        (folder / name).write_text("{}")
+    assert verify_model("tiny-clip", settings).ok
+
+    fake_hf_cache(tmp_path / "hf" / "hub", REPO, COMMIT,
+                  {name: b"{}" for name in ("config.json", *tokenizer)})
+    (folder / "config.json").unlink()
+    for name in tokenizer:
+        (folder / name).unlink()
+    folder.rmdir()
+    assert locate("tiny-clip", settings).origin == "Hugging Face cache"
+
+
+def test_half_of_a_form_is_reported_missing(tokenizer_catalog, tmp_path):
+    settings = EngineSettings(models_dir=tmp_path / "models")
+    folder = expected_path("tiny-clip", settings)
+    folder.mkdir(parents=True)
+    for name in ("config.json", "vocab.json"):
+        (folder / name).write_text("{}")
+
+    verdict = verify_model("tiny-clip", settings)
+    assert not verdict.ok
+    assert verdict.problems == ("needs tokenizer.json, or vocab.json + merges.txt; none is there",)
 
 
 def test_the_models_folder_comes_from_settings_then_the_environment(tmp_path, monkeypatch):
