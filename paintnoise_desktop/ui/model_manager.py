@@ -2,7 +2,8 @@
 
 Downloads run as `DownloadJob`s on the engine thread through the bridge; this
 dialog only shows their progress. Verifying reads files (checksums of gigabytes),
-so it runs on a short-lived Python thread and reports back by signal.
+so it runs on a short-lived Python thread and reports back by signal; a model it
+finds broken shows as "broken: …" until it is verified again, downloaded or re-added.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 from ..core.errors import PaintNoiseError
 from ..core.jobs import DownloadJob, Progress, Result, Status
 from ..engine.catalog import ModelSpec, load_catalog
+from ..engine.download import offline_reason, offline_remedy
 from ..engine.model_check import Verdict, validate_model_path, verify_model
 from ..engine.registry import install_status, models_dir
 from ..engine.settings import EngineSettings, load_settings, save_settings, with_model_path
@@ -52,6 +54,7 @@ class ModelManagerDialog(QDialog):
         self.settings = settings or load_settings()
         self.specs: list[ModelSpec] = list(load_catalog().values())
         self._download: tuple[int, str] | None = None  # (job id, model id)
+        self._broken: dict[str, str] = {}  # model id -> what the last verify found wrong
 
         self.table = QTableWidget(len(self.specs), len(COLUMNS), objectName="modelTable")
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -73,6 +76,7 @@ class ModelManagerDialog(QDialog):
         self._lay_out()
         self._fill_table()
         self.table.selectRow(0)
+        self._show_offline()
 
         self.download_button.clicked.connect(lambda: self.start_download(self.selected_model()))
         self.cancel_button.clicked.connect(self.cancel_download)
@@ -100,7 +104,7 @@ class ModelManagerDialog(QDialog):
 
     def _fill_table(self) -> None:
         for row, spec in enumerate(self.specs):
-            cells = (f"{spec.name} ({spec.id})", spec.role, install_status(spec.id, self.settings),
+            cells = (f"{spec.name} ({spec.id})", spec.role, self._status_text(spec.id),
                      f"{spec.size_bytes / 1e9:.2f} GB", spec.licence)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -109,7 +113,27 @@ class ModelManagerDialog(QDialog):
 
     def refresh(self) -> None:
         for row, spec in enumerate(self.specs):
-            self.table.item(row, STATUS_COLUMN).setText(install_status(spec.id, self.settings))
+            item = self.table.item(row, STATUS_COLUMN)
+            item.setText(self._status_text(spec.id))
+            item.setToolTip(self._broken.get(spec.id, ""))
+
+    def _status_text(self, model_id: str) -> str:
+        status = install_status(model_id, self.settings)
+        if model_id in self._broken:
+            return f"broken: {self._broken[model_id]}"
+        return status
+
+    def _show_offline(self) -> None:
+        """Downloads are off, with the reason in view, while offline mode is on."""
+        reason = offline_reason(self.settings)
+        self.download_button.setEnabled(reason is None and self._download is None)
+        if reason is None:
+            self.download_button.setToolTip("")
+            return
+        why = (f"Offline mode is on ({reason}), so downloads are off. To download, "
+               f"{offline_remedy(self.settings)}; or add files you already have.")
+        self.download_button.setToolTip(why)
+        self.status_label.setText(why)
 
     def status_of(self, model_id: str) -> str:
         return self.table.item(self._row_of(model_id), STATUS_COLUMN).text()
@@ -130,6 +154,9 @@ class ModelManagerDialog(QDialog):
         """Queue a download of `model_id` on the engine thread; None if one is running."""
         if self._download is not None:
             self.status_label.setText("One download at a time: wait for this one or cancel it.")
+            return None
+        if offline_reason(self.settings) is not None:
+            self._show_offline()
             return None
         self.select_model(model_id)
         job_id = self.bridge.submit(lambda job_id: DownloadJob(job_id, model_id))
@@ -158,7 +185,8 @@ class ModelManagerDialog(QDialog):
         self._download = None
         self.progress_bar.setVisible(False)
         self.cancel_button.setEnabled(False)
-        self.download_button.setEnabled(True)
+        self._show_offline()
+        self._broken.pop(model_id, None)  # its files changed: the last verdict no longer holds
         if result.status is Status.CANCELLED:
             message = "Download cancelled; starting it again resumes where it stopped."
         else:
@@ -192,6 +220,7 @@ class ModelManagerDialog(QDialog):
             return False
         self.bridge.apply_settings(self.settings)
         self.settingsChanged.emit(self.settings)
+        self._broken.pop(model_id, None)
         self.status_label.setText(f"{spec.name} now uses {checked}.")
         self.refresh()
         return True
@@ -206,6 +235,11 @@ class ModelManagerDialog(QDialog):
     def _on_verified(self, verdict: Verdict) -> None:
         self.verify_button.setEnabled(True)
         self.status_label.setText(f"{verdict.model_id}: {verdict.summary}")
+        if verdict.location is not None and not verdict.ok:
+            self._broken[verdict.model_id] = verdict.summary
+        else:
+            self._broken.pop(verdict.model_id, None)
+        self.refresh()
 
     def open_models_folder(self) -> None:
         folder = models_dir(self.settings)

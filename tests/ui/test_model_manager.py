@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from paintnoise_desktop.core.jobs import CancelToken, LoadModelJob, Status
 from paintnoise_desktop.engine.engine import Engine
-from paintnoise_desktop.engine.settings import load_settings
+from paintnoise_desktop.engine.settings import EngineSettings, load_settings
 from paintnoise_desktop.ui.model_manager import ModelManagerDialog
 from paintnoise_desktop.ui.model_offer import offer_download
 from tests.model_server import ModelServer, checkpoint_bytes, url_model, write_catalog
@@ -115,6 +115,32 @@ def test_verify_reports_on_the_selected_model(qtbot, models, make_bridge):
     (models / "sam-vit-b" / "sam_vit_b_01ec64.pth").write_bytes(b"not a checkpoint")
     dialog.verify("sam-vit-b")
     qtbot.waitUntil(lambda: "is broken" in dialog.status_label.text(), timeout=WAIT_MS)
+    assert dialog.status_of("sam-vit-b").startswith("broken: sam_vit_b_01ec64.pth is broken")
+
+    torch.save({"weight": torch.zeros(8)}, models / "sam-vit-b" / "sam_vit_b_01ec64.pth")
+    dialog.verify("sam-vit-b")
+    qtbot.waitUntil(lambda: "sam-vit-b: OK" in dialog.status_label.text(), timeout=WAIT_MS)
+    assert dialog.status_of("sam-vit-b") == "installed"
+
+
+def test_offline_mode_turns_download_off_and_says_why(qtbot, models, server, make_bridge,
+                                                      monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    bridge = make_bridge()
+    dialog = ModelManagerDialog(bridge)
+    qtbot.addWidget(dialog)
+
+    assert not dialog.download_button.isEnabled()
+    assert "HF_HUB_OFFLINE=1 is set in the environment" in dialog.download_button.toolTip()
+    assert "HF_HUB_OFFLINE=1 is set in the environment" in dialog.status_label.text()
+    assert dialog.start_download("sam-vit-h") is None
+    assert server.requests == [] and not bridge.busy
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    dialog = ModelManagerDialog(bridge, EngineSettings(offline=True))
+    qtbot.addWidget(dialog)
+    assert not dialog.download_button.isEnabled()
+    assert "Never use the network" in dialog.status_label.text()
 
 
 def test_a_missing_model_result_offers_the_download(qtbot, models, server, make_window,
@@ -148,7 +174,8 @@ def test_saying_no_or_being_offline_starts_nothing(qtbot, models, server, make_b
     monkeypatch.setattr(QMessageBox, "information", lambda *args: told.append(args[2]))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert offer_download(None, "sam-vit-h", bridge) is None
-    assert "offline mode is on" in told[0] and str(models / "sam-vit-h") in told[0]
+    assert "offline mode is on (HF_HUB_OFFLINE=1 is set in the environment)" in told[0]
+    assert "unset HF_HUB_OFFLINE" in told[0] and str(models / "sam-vit-h") in told[0]
     assert server.requests == [] and not bridge.busy
 
 
