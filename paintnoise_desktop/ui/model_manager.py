@@ -117,6 +117,12 @@ class ModelManagerDialog(QDialog):
             item.setText(self._status_text(spec.id))
             item.setToolTip(self._broken.get(spec.id, ""))
 
+    def apply_settings(self, settings: EngineSettings) -> None:
+        """Show the models and offline state under settings changed elsewhere (the Settings dialog)."""
+        self.settings = settings
+        self.refresh()
+        self._show_offline()
+
     def _status_text(self, model_id: str) -> str:
         status = install_status(model_id, self.settings)
         if model_id in self._broken:
@@ -128,6 +134,8 @@ class ModelManagerDialog(QDialog):
         reason = offline_reason(self.settings)
         self.download_button.setEnabled(reason is None and self._download is None)
         if reason is None:
+            if self.download_button.toolTip() == self.status_label.text():
+                self.status_label.clear()  # the offline note no longer holds
             self.download_button.setToolTip("")
             return
         why = (f"Offline mode is on ({reason}), so downloads are off. To download, "

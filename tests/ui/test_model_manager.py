@@ -142,6 +142,10 @@ def test_offline_mode_turns_download_off_and_says_why(qtbot, models, server, mak
     assert not dialog.download_button.isEnabled()
     assert "Never use the network" in dialog.status_label.text()
 
+    dialog.apply_settings(EngineSettings(offline=False))
+    assert dialog.download_button.isEnabled() and dialog.download_button.toolTip() == ""
+    assert dialog.status_label.text() == ""
+
 
 def test_a_missing_model_result_offers_the_download(qtbot, models, server, make_window,
                                                      monkeypatch):
