@@ -1,21 +1,51 @@
-"""The "Find ... Replace with ..." bar above the photo, with progress and Cancel."""
+"""The "Find ... Replace with ..." bar above the photo, with progress and Cancel.
+
+The bar lays itself out in one row when it is wide enough and in two rows (Find above,
+Replace with below) when not, so neither field is squeezed below a usable width. The
+progress bar is a thin strip along its bottom edge whose room is kept while idle:
+starting or ending a job moves nothing.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
 from .app_settings import MAX_VARIANTS
+
+FIND_MIN_WIDTH = 160
+REPLACE_MIN_WIDTH = 200
+PLACEHOLDER_ROOM = 40  # the line edit's frame and clear button, beside its placeholder
+PROGRESS_HEIGHT = 5
+GAP = 12  # between the Find and the Replace group
+
+
+def _fit_placeholder(edit: QLineEdit, minimum: int) -> None:
+    """At least `minimum` px wide, and wide enough to show the whole placeholder."""
+    needed = edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + PLACEHOLDER_ROOM
+    edit.setMinimumWidth(max(minimum, needed))
+
+
+def _row(*widgets: QWidget, stretching: QWidget) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(6)
+    for widget in widgets:
+        row.addWidget(widget, 1 if widget is stretching else 0)
+    return row
 
 
 class PromptBar(QWidget):
@@ -26,8 +56,7 @@ class PromptBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("promptBar")
-        self.find_edit = QLineEdit(objectName="findEdit",
-                                   placeholderText="what to find, e.g. red car")
+        self.find_edit = QLineEdit(objectName="findEdit", placeholderText="e.g. red car")
         self.find_button = QPushButton("Find", objectName="findButton")
         self.mode_combo = QComboBox(objectName="findModeCombo")
         self.mode_combo.addItem("Best match", "best")
@@ -40,30 +69,38 @@ class PromptBar(QWidget):
                                       maximum=MAX_VARIANTS)
         self.variants_spin.setToolTip("How many versions to paint, to compare and choose from")
         self.cancel_button = QPushButton("Cancel", objectName="cancelButton", enabled=False)
+        self.cancel_button.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
         self.progress_bar = QProgressBar(objectName="progressBar", textVisible=False)
         self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setFixedWidth(140)
+        self.progress_bar.setFixedHeight(PROGRESS_HEIGHT)
+        keep_room = self.progress_bar.sizePolicy()
+        keep_room.setRetainSizeWhenHidden(True)
+        self.progress_bar.setSizePolicy(keep_room)
         self.progress_bar.setVisible(False)
         self.find_edit.setClearButtonEnabled(True)
         self.replace_edit.setClearButtonEnabled(True)
+        _fit_placeholder(self.find_edit, FIND_MIN_WIDTH)
+        _fit_placeholder(self.replace_edit, REPLACE_MIN_WIDTH)
+        self.find_edit.setToolTip("What to find, e.g. red car (Enter finds it)")
+        self.replace_edit.setToolTip("What to paint in its place; leave empty to remove it")
         self.find_button.setToolTip("Make a mask from the words (Enter)")
         self.replace_button.setToolTip("Repaint the masked region with the replacement (Enter)")
         self.cancel_button.setToolTip("Stop the running job (Esc)")
 
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        layout.addWidget(QLabel("Find"))
-        layout.addWidget(self.find_edit, 3)
-        layout.addWidget(self.mode_combo)
-        layout.addWidget(self.find_button)
-        layout.addSpacing(12)
-        layout.addWidget(QLabel("Replace with"))
-        layout.addWidget(self.replace_edit, 3)
-        layout.addWidget(self.variants_spin)
-        layout.addWidget(self.replace_button)
-        layout.addSpacing(12)
+        self._find_row = _row(QLabel("Find"), self.find_edit, self.mode_combo, self.find_button,
+                              stretching=self.find_edit)
+        self._replace_row = _row(QLabel("Replace with"), self.replace_edit, self.variants_spin,
+                                 self.replace_button, stretching=self.replace_edit)
+        self._grid = QGridLayout()
+        self._grid.setHorizontalSpacing(GAP)
+        self._grid.setVerticalSpacing(6)
+        self._one_row: bool | None = None
+        self._arrange(one_row=True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 2)
+        layout.setSpacing(3)
+        layout.addLayout(self._grid)
         layout.addWidget(self.progress_bar)
-        layout.addWidget(self.cancel_button)
 
         self.find_edit.returnPressed.connect(self._request_find)
         self.find_button.clicked.connect(self._request_find)
@@ -85,6 +122,11 @@ class PromptBar(QWidget):
     def find_mode(self) -> str:
         return self.mode_combo.currentData()
 
+    @property
+    def one_row(self) -> bool:
+        """Whether Find and Replace with share one row (the bar is wide enough)."""
+        return bool(self._one_row)
+
     def set_find_mode(self, mode: str) -> None:
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(mode)))
 
@@ -96,6 +138,51 @@ class PromptBar(QWidget):
 
     def set_progress(self, fraction: float) -> None:
         self.progress_bar.setValue(round(max(0.0, min(1.0, fraction)) * 1000))
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def minimumSizeHint(self) -> QSize:
+        """As narrow as the two-row layout allows: the bar never makes the window wider."""
+        return QSize(self._two_rows_width(), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._arrange(one_row=event.size().width() >= self._one_row_width())
+        super().resizeEvent(event)
+
+    def _margins_width(self) -> int:
+        margins = self.layout().contentsMargins() if self.layout() else None
+        return margins.left() + margins.right() if margins else 0
+
+    def _one_row_width(self) -> int:
+        return (self._find_row.minimumSize().width() + self._replace_row.minimumSize().width()
+                + self.cancel_button.sizeHint().width() + 2 * GAP + self._margins_width())
+
+    def _two_rows_width(self) -> int:
+        top = self._find_row.minimumSize().width() + GAP + self.cancel_button.sizeHint().width()
+        return max(top, self._replace_row.minimumSize().width()) + self._margins_width()
+
+    def _arrange(self, one_row: bool) -> None:
+        """One row: Find | Replace with | Cancel. Two rows: Find | Cancel above Replace with."""
+        if one_row == self._one_row:
+            return
+        self._one_row = one_row
+        grid = self._grid
+        for item in (self._find_row, self._replace_row):
+            grid.removeItem(item)
+        grid.removeWidget(self.cancel_button)
+        grid.addLayout(self._find_row, 0, 0)
+        if one_row:
+            grid.addLayout(self._replace_row, 0, 1)
+            grid.addWidget(self.cancel_button, 0, 2)
+            for column, stretch in enumerate((3, 4, 0)):
+                grid.setColumnStretch(column, stretch)
+        else:
+            grid.addWidget(self.cancel_button, 0, 1)
+            grid.addLayout(self._replace_row, 1, 0, 1, 2)
+            for column, stretch in enumerate((1, 0, 0)):
+                grid.setColumnStretch(column, stretch)
+
+    # -- requests ---------------------------------------------------------------------------
 
     def _request_find(self) -> None:
         self.findRequested.emit(self.find_text)

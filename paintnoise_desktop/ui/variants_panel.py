@@ -3,8 +3,9 @@
 Pointing at a variant (mouse over it, or selecting it with the arrow keys) asks the
 window to show it on the canvas without applying it (`previewRequested(index)`; -1
 when the mouse leaves and nothing is selected); clicking it, or Enter, chooses it
-(`variantChosen(index)`).
-The panel never touches the document.
+(`variantChosen(index)`), and marks it as the applied one (the first, until another is chosen).
+The panel never touches the document, and keeps one thumbnail's width whatever it shows:
+long text wraps or is cut short, so the window never has to grow for it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,27 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.box import Box
 from ..core.jobs import InpaintVariant
 
-THUMBNAIL = 128
+THUMBNAIL = 96
+WIDTH = THUMBNAIL + 48  # one thumbnail and a scroll bar, like the candidate strip
+LISTED_SEEDS = 3  # more seeds than this are summed up as first ... last
+APPLIED = "\u2713 "  # marks the applied variant's caption
 CONTEXT = 0.25  # photo shown around the repainted box, as a share of its longer side
-COMPARE_HINT = (
+COMPARE_HINT = "Point at one to preview it, click to use it. Hold \\ to see the original."
+COMPARE_TIP = (
     "Point at a variant to see it on the photo; click one to use it. "
     "Hold Compare with Original (or \\) to see the photo as it was."
 )
@@ -55,6 +68,9 @@ class VariantsPanel(QWidget):
         self.setObjectName("variantsPanel")
         self._seeds: list[int] = []
         self._previewed = -1
+        self._applied = -1
+        self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Expanding)
+        self.setFixedWidth(WIDTH)
 
         self.list = QListWidget(self)
         self.list.setObjectName("variantList")
@@ -65,19 +81,25 @@ class VariantsPanel(QWidget):
         self.list.setMovement(QListView.Static)
         self.list.setResizeMode(QListView.Adjust)
         self.list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
+        self.list.setGridSize(QSize(THUMBNAIL + 16, THUMBNAIL + 2 * self.fontMetrics().height()))
+        self.list.setTextElideMode(Qt.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.list.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOn)
         self.list.setMouseTracking(True)
         self.list.itemEntered.connect(lambda item: self._preview(self.list.row(item)))
         self.list.itemSelectionChanged.connect(lambda: self._preview(self._selected_row()))
-        self.list.itemClicked.connect(lambda item: self.variantChosen.emit(self.list.row(item)))
-        self.list.itemActivated.connect(lambda item: self.variantChosen.emit(self.list.row(item)))
+        self.list.itemClicked.connect(lambda item: self._choose(self.list.row(item)))
+        self.list.itemActivated.connect(lambda item: self._choose(self.list.row(item)))
         self.list.viewport().installEventFilter(self)
 
         self.seed_label = QLabel(self)
         self.seed_label.setObjectName("variantSeedLabel")
         self.seed_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.seed_label.setWordWrap(True)
         self.hint = QLabel(COMPARE_HINT, self)
         self.hint.setObjectName("variantHint")
         self.hint.setWordWrap(True)
+        self.hint.setToolTip(COMPARE_TIP)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -86,14 +108,17 @@ class VariantsPanel(QWidget):
         layout.addWidget(self.hint)
         self._show_seed(-1)
 
-    def set_variants(self, variants: Sequence[InpaintVariant]) -> None:
-        """Show a Replace job's variants (announces nothing)."""
+    def sizeHint(self) -> QSize:
+        return QSize(WIDTH, 4 * THUMBNAIL)
+
+    def set_variants(self, variants: Sequence[InpaintVariant], applied: int = 0) -> None:
+        """Show a Replace job's variants, variant `applied` marked as on the photo
+        (announces nothing)."""
         self.list.blockSignals(True)
         try:
             self.list.clear()
             for number, variant in enumerate(variants):
-                item = QListWidgetItem(QIcon(_pixmap(thumbnail(variant.image, variant.box))),
-                                       f"Seed {variant.seed}")
+                item = QListWidgetItem(QIcon(_pixmap(thumbnail(variant.image, variant.box))), "")
                 tip = f"Variant {number + 1}, seed {variant.seed}"
                 item.setToolTip(f"{tip}\n{variant.note}" if variant.note else tip)
                 item.setTextAlignment(Qt.AlignHCenter)
@@ -102,7 +127,25 @@ class VariantsPanel(QWidget):
             self.list.blockSignals(False)
         self._seeds = [variant.seed for variant in variants]
         self._previewed = -1
+        self.seed_label.setToolTip("Seeds: " + ", ".join(map(str, self._seeds)) if variants else "")
+        self.set_applied(applied if variants else -1)
         self._show_seed(-1)
+
+    @property
+    def applied(self) -> int:
+        """The row of the variant on the photo; -1 when none is shown."""
+        return self._applied
+
+    def set_applied(self, row: int) -> None:
+        """Mark variant `row` as the one on the photo (announces nothing)."""
+        self._applied = row if 0 <= row < self.list.count() else -1
+        for number, seed in enumerate(self._seeds):
+            item = self.list.item(number)
+            chosen = number == self._applied
+            item.setText(f"{APPLIED if chosen else ''}{seed}")
+            font = QFont(item.font())
+            font.setBold(chosen)
+            item.setFont(font)
 
     def clear_variants(self) -> None:
         self.set_variants([])
@@ -115,6 +158,10 @@ class VariantsPanel(QWidget):
         if watched is self.list.viewport() and event.type() == QEvent.Leave:
             self._preview(self._selected_row())
         return super().eventFilter(watched, event)
+
+    def _choose(self, row: int) -> None:
+        self.set_applied(row)
+        self.variantChosen.emit(row)
 
     def _selected_row(self) -> int:
         selected = self.list.selectedIndexes()
@@ -131,6 +178,9 @@ class VariantsPanel(QWidget):
         if 0 <= row < len(self._seeds):
             self.seed_label.setText(f"Seed: {self._seeds[row]}")
         elif self._seeds:
-            self.seed_label.setText("Seeds: " + ", ".join(str(seed) for seed in self._seeds))
+            seeds = [str(seed) for seed in self._seeds]
+            if len(seeds) > LISTED_SEEDS:
+                seeds = [seeds[0], "\u2026", seeds[-1]]
+            self.seed_label.setText("Seeds: " + ", ".join(seeds))
         else:
             self.seed_label.setText("No variants yet")

@@ -32,10 +32,35 @@ def _click(qtbot, panel, row: int) -> None:
 
 def test_thumbnails_show_the_repainted_region_with_their_seeds(panel):
     assert panel.list.count() == 2
-    assert [panel.list.item(i).text() for i in range(2)] == ["Seed 41", "Seed 42"]
+    assert [panel.list.item(i).text() for i in range(2)] == ["\u2713 41", "42"]
     assert "Ran out of GPU memory" in panel.list.item(1).toolTip()
     assert panel.seeds == [41, 42]
     assert panel.seed_label.text() == "Seeds: 41, 42"
+
+
+def test_the_applied_variant_is_marked_first_then_the_chosen_one(qtbot, panel):
+    assert panel.applied == 0 and panel.list.item(0).font().bold()
+    _click(qtbot, panel, 1)
+    assert panel.applied == 1
+    assert [panel.list.item(i).text() for i in range(2)] == ["41", "\u2713 42"]
+    assert panel.list.item(1).font().bold() and not panel.list.item(0).font().bold()
+    panel.clear_variants()
+    assert panel.applied == -1
+
+
+def test_many_long_seeds_keep_the_panel_one_thumbnail_wide(qtbot, panel):
+    width = panel.width()
+    seeds = [2057787880 + n for n in range(8)]
+    panel.set_variants([_variant(seed, (0, 255, 0)) for seed in seeds])
+    assert panel.width() == width and panel.minimumSizeHint().width() <= width
+    assert panel.sizeHint().width() <= width
+    assert panel.seed_label.wordWrap()
+    label_text = panel.seed_label.text()
+    assert label_text.startswith("Seeds: 2057787880") and label_text.endswith("2057787887")
+    assert panel.seed_label.fontMetrics().horizontalAdvance(label_text) > width, "it must wrap"
+    assert all(str(seed) in panel.seed_label.toolTip() for seed in seeds)
+    qtbot.waitUntil(lambda: panel.list.verticalScrollBar().maximum() > 0)  # thumbnails scroll
+    assert panel.list.horizontalScrollBar().maximum() == 0
 
 
 def test_thumbnail_is_centred_on_the_box_and_fits_the_size():

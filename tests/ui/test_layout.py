@@ -1,0 +1,129 @@
+"""The window's layout holds under load: variants, a running job and narrow windows squeeze
+no field below a usable width and never make the window wider."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+
+from paintnoise_desktop.core.jobs import InpaintVariant, MaskCandidate
+from paintnoise_desktop.ui.prompt_bar import FIND_MIN_WIDTH, REPLACE_MIN_WIDTH, PromptBar
+
+
+def settle() -> None:
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def field_geometry(bar: PromptBar) -> list:
+    return [bar.find_edit.geometry(), bar.replace_edit.geometry(), bar.find_button.geometry(),
+            bar.replace_button.geometry()]
+
+
+class Host(QWidget):
+    """A window holding only the bar, as the main window's column does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bar = PromptBar()
+        QVBoxLayout(self).addWidget(self.bar)
+
+    def resize_bar(self, width: int) -> None:
+        self.resize(width, self.sizeHint().height())
+        settle()
+        assert self.bar.width() <= width
+
+
+@pytest.fixture
+def host(qtbot) -> Host:
+    widget = Host()
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+@pytest.fixture
+def bar(host) -> PromptBar:
+    return host.bar
+
+
+@pytest.mark.parametrize("width", [1100, 700, 500])
+def test_fields_keep_their_width_and_place_when_a_job_starts_and_ends(host, bar, width):
+    host.resize_bar(width)
+    idle = field_geometry(bar)
+    assert bar.find_edit.width() >= FIND_MIN_WIDTH
+    assert bar.replace_edit.width() >= REPLACE_MIN_WIDTH
+    bar.set_busy(True)
+    settle()
+    assert bar.progress_bar.isVisible()
+    assert field_geometry(bar) == idle
+    bar.set_busy(False)
+    settle()
+    assert field_geometry(bar) == idle
+
+
+def test_a_narrow_bar_puts_replace_with_below_find(host, bar):
+    host.resize_bar(1400)
+    assert bar.one_row
+    assert bar.replace_edit.geometry().top() == bar.find_edit.geometry().top()
+    host.resize_bar(host.minimumSizeHint().width())
+    assert not bar.one_row
+    assert bar.replace_edit.geometry().top() > bar.find_edit.geometry().bottom()
+    assert bar.find_edit.width() >= FIND_MIN_WIDTH
+    assert bar.replace_edit.width() >= REPLACE_MIN_WIDTH
+    assert bar.minimumSizeHint().width() <= 500, "two rows fit beside the mask panel at 800 px"
+
+
+def test_placeholders_are_shown_whole(host, bar):
+    host.resize_bar(host.minimumSizeHint().width())
+    for edit in (bar.find_edit, bar.replace_edit):
+        text = edit.fontMetrics().horizontalAdvance(edit.placeholderText())
+        assert edit.width() > text + 24  # frame, margins and the clear button
+
+
+def variants(image: np.ndarray, count: int) -> list[InpaintVariant]:
+    box = (10, 10, image.shape[1] - 10, image.shape[0] - 10)
+    return [InpaintVariant(image.copy(), box, 2057787880 + n) for n in range(count)]
+
+
+def test_eight_variants_with_long_seeds_leave_the_window_its_width(qtbot, make_window,
+                                                                   sample_photo):
+    window = make_window()
+    window.resize(1280, 800)
+    assert window.files.open_photo(sample_photo)
+    settle()
+    width = window.width()
+    for count in (3, 8):
+        window.show_variants(variants(window.document.rgb, count))
+        window.job_started()
+        settle()
+        assert window.variants_dock.isVisible()
+        assert window.variants_dock.minimumSizeHint().width() <= 200
+        assert window.minimumSizeHint().width() <= width
+        assert window.width() == width
+        bar = window.prompt_bar
+        assert bar.find_edit.width() >= FIND_MIN_WIDTH
+        assert bar.replace_edit.width() >= REPLACE_MIN_WIDTH
+        window.job_ended()
+
+
+def test_the_candidate_strip_and_a_running_job_leave_find_its_width(qtbot, make_window,
+                                                                    sample_photo):
+    window = make_window()
+    window.resize(1280, 800)
+    assert window.files.open_photo(sample_photo)
+    rgb = window.document.rgb
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    mask[20:80, 30:90] = 255
+    found = [MaskCandidate(mask, score, (30, 20, 90, 80), "segclip", "thing")
+             for score in (0.9, 0.004)]
+    window.show_candidates(found, [0])
+    window.job_started()
+    settle()
+    assert window.candidate_dock.isVisible()
+    assert window.prompt_bar.find_edit.width() >= FIND_MIN_WIDTH
+    assert window.prompt_bar.replace_edit.width() >= REPLACE_MIN_WIDTH
+    assert window.width() == 1280
+    window.job_ended()
