@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -23,7 +23,7 @@ from PySide6.QtGui import (
     QResizeEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from paintnoise_desktop.core.box import Box, box_of_mask, clip, slices, union
 from paintnoise_desktop.core.brush import Brush, Stroke
@@ -74,6 +74,7 @@ class Canvas(QWidget):
         self._mouse: QPointF | None = None
         self._fit_on_resize = True
         self._update_cursor()
+        QApplication.instance().installEventFilter(self)  # Space pans whatever has focus
 
     # -- document -------------------------------------------------------------------------
 
@@ -293,8 +294,10 @@ class Canvas(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
         if self._pan_from is not None:
-            self._fit_on_resize = False
-            self._view.offset += pos - self._pan_from
+            if self._photo is not None:
+                self._fit_on_resize = False
+                self._view.pan(pos - self._pan_from, self._photo.width, self._photo.height,
+                               self.width(), self.height())
             self._pan_from = pos
             self._mouse = pos
             self.update()
@@ -329,13 +332,35 @@ class Canvas(QWidget):
             self._zoom_about(self._view.zoom * ZOOM_STEP**notches, event.position())
         event.accept()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Space held with the pointer over the canvas means "pan", whichever widget has the
+        keyboard focus (a focused button would otherwise be pressed), unless one takes text."""
+        kind = event.type()
+        if (kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+                and watched is not self and isinstance(watched, QWidget)
+                and event.key() == Qt.Key.Key_Space):
+            if kind == QEvent.Type.KeyRelease and self._space_held:
+                if not event.isAutoRepeat():
+                    self._hold_space(False)
+                return True
+            pointed_at = self._mouse is not None and self.isVisible()
+            if kind == QEvent.Type.KeyPress and pointed_at and not _takes_text(
+                    QApplication.focusWidget()):
+                if not event.isAutoRepeat():
+                    self._hold_space(True)
+                return True
+        return super().eventFilter(watched, event)
+
+    def _hold_space(self, held: bool) -> None:
+        self._space_held = held
+        self._update_brush_outline()
+        self._update_cursor()
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
         if key == Qt.Key.Key_Space:
             if not event.isAutoRepeat():
-                self._space_held = True
-                self._update_brush_outline()
-                self._update_cursor()
+                self._hold_space(True)
         elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
             self.zoom_in()
         elif key == Qt.Key.Key_Minus:
@@ -349,9 +374,7 @@ class Canvas(QWidget):
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_held = False
-            self._update_cursor()
-            self._update_brush_outline()
+            self._hold_space(False)
         else:
             super().keyReleaseEvent(event)
 
@@ -448,3 +471,8 @@ class Canvas(QWidget):
         painter.drawEllipse(centre, r, r)
         painter.setPen(QPen(QColor(255, 255, 255), 1))
         painter.drawEllipse(centre, r, r)
+
+
+def _takes_text(widget: QWidget | None) -> bool:
+    """Whether `widget` types what is keyed (a line edit, a spin box ...): Space is its own."""
+    return widget is not None and widget.testAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled)

@@ -14,10 +14,28 @@ from paintnoise_desktop.core.box import Box, clip
 
 MIN_ZOOM = 1 / 64
 MAX_ZOOM = 32.0
+MIN_VISIBLE = 64  # px of a photo larger than the view that panning always leaves in sight
+VISIBLE_SHARE = 0.1  # ... or this share of the view, if more
 
 
 def clamp_zoom(zoom: float) -> float:
     return min(MAX_ZOOM, max(MIN_ZOOM, zoom))
+
+
+def _pan_axis(offset: float, delta: float, extent: float, area: float) -> float:
+    """The offset moved by `delta` along one axis, within its allowed range.
+
+    A photo no larger than the view stays wholly inside it; a larger one keeps
+    a strip of itself in sight. An offset already outside the range (after a zoom)
+    may move back towards it but not further out.
+    """
+    if extent <= area:
+        low, high = 0.0, area - extent
+    else:
+        keep = min(extent, area, max(MIN_VISIBLE, VISIBLE_SHARE * area))
+        low, high = keep - extent, area - keep
+    low, high = min(low, offset), max(high, offset)
+    return min(high, max(low, offset + delta))
 
 
 class CanvasView:
@@ -54,6 +72,15 @@ class CanvasView:
     def image_rect(self, width: int, height: int) -> QRectF:
         """Where the whole image lies on the widget."""
         return QRectF(self.offset.x(), self.offset.y(), width * self.zoom, height * self.zoom)
+
+    def pan(self, delta: QPointF, width: int, height: int, area_width: int,
+            area_height: int) -> None:
+        """Move a `width` x `height` image by `delta` in an area of the given size, no
+        further than keeps it in sight."""
+        self.offset = QPointF(
+            _pan_axis(self.offset.x(), delta.x(), width * self.zoom, area_width),
+            _pan_axis(self.offset.y(), delta.y(), height * self.zoom, area_height),
+        )
 
     def zoom_about(self, zoom: float, widget_point: QPointF) -> None:
         """Change zoom keeping the image point under `widget_point` where it is."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QSize, Qt
 from PySide6.QtGui import QColor, QRegion, QWheelEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLineEdit, QPushButton, QWidget
 
 from paintnoise_desktop.core.document import Document
 from paintnoise_desktop.ui.canvas import Canvas
@@ -197,20 +197,20 @@ def test_each_drag_is_one_history_step_and_undo_restores_the_mask(canvas):
 
 
 def test_dragging_after_a_pan_paints_under_the_cursor(canvas, qtbot):
-    doc = make_document()
+    doc = make_document(2 * W, 2 * H)
     canvas.set_document(doc)
-    canvas.zoom_actual()
+    canvas.zoom_actual()  # the photo's centre (200, 150) at the widget's centre (100, 75)
     drag(canvas, line((100, 70), (130, 90)), button=Qt.MouseButton.MiddleButton)
     assert not doc.mask.any(), "a middle-button drag pans and paints nothing"
     QTest.keyPress(canvas, Qt.Key.Key_Space)
     drag(canvas, line((100, 70), (90, 80)))
     QTest.keyRelease(canvas, Qt.Key.Key_Space)
     assert not doc.mask.any(), "a left drag with Space held pans and paints nothing"
-    # panned by (30, 20) then (-10, 10): the image moved (20, 30) on screen
+    # panned by (30, 20) then (-10, 10): widget (0, 0) shows image (100 - 20, 75 - 30)
     canvas.set_brush_size(3)
     drag(canvas, line((60, 40), (160, 40)))
-    assert painted_along(doc.mask, [(x, 10) for x in range(40, 141)])
-    assert not doc.mask[20:, :].any()
+    assert painted_along(doc.mask, [(x, 85) for x in range(140, 241)])
+    assert not doc.mask[:75].any() and not doc.mask[95:].any()
 
 
 def test_erase_tool_alt_and_right_button_remove_the_mask(canvas):
@@ -233,12 +233,91 @@ def test_erase_tool_alt_and_right_button_remove_the_mask(canvas):
 def test_tool_none_pans_instead_of_painting(canvas):
     doc = make_document()
     canvas.set_document(doc)
+    canvas.zoom_in()  # larger than the widget: there is room to pan
     canvas.set_tool("none")
     before = canvas.image_point_at(QPointF(50, 50))
     drag(canvas, line((50, 50), (70, 60)))
     after = canvas.image_point_at(QPointF(50, 50))
     assert not doc.mask.any()
-    assert (before.x() - after.x(), before.y() - after.y()) == pytest.approx((20, 10), abs=0.01)
+    moved = (before.x() - after.x(), before.y() - after.y())
+    assert moved == pytest.approx((20 / canvas.zoom, 10 / canvas.zoom), abs=0.01)
+
+
+def photo_on_screen(canvas: Canvas, doc: Document):
+    """The part of the widget that shows the photo."""
+    drawn = canvas.widget_rect_of((0, 0, doc.width, doc.height)).adjusted(2, 2, -2, -2)
+    return drawn & canvas.rect()
+
+
+@pytest.mark.parametrize("far", [(2000, 1500), (-2000, -1500), (2000, -1500)])
+def test_a_photo_larger_than_the_view_cannot_be_panned_out_of_sight(canvas, far):
+    doc = make_document(4 * W, 4 * H)
+    canvas.set_document(doc)
+    canvas.zoom_actual()
+    centre = (W // 2, H // 2)
+    drag(canvas, [centre, (centre[0] + far[0], centre[1] + far[1])],
+         button=Qt.MouseButton.MiddleButton)
+    shown = photo_on_screen(canvas, doc)
+    assert shown.width() >= 64 and shown.height() >= 64
+    assert shown.width() < W, "it did pan towards the edge"
+
+
+def test_a_photo_smaller_than_the_view_stays_inside_it(canvas):
+    doc = make_document(W // 2, H // 2)
+    canvas.set_document(doc)
+    canvas.zoom_actual()
+    for far in [(500, 400), (-900, -700)]:
+        drag(canvas, [(W // 2, H // 2), (W // 2 + far[0], H // 2 + far[1])],
+             button=Qt.MouseButton.MiddleButton)
+        assert photo_on_screen(canvas, doc).size() == QSize(W // 2, H // 2)
+    assert canvas.widget_rect_of((0, 0, 1, 1)).topLeft() == QPoint(-2, -2), "pushed to a corner"
+
+
+def focus_in_window(qtbot, focused_type):
+    """A window with a canvas and a focused button or line edit beside it."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    canvas, other = Canvas(), focused_type("Press me" if focused_type is QPushButton else "")
+    layout = QHBoxLayout(window)
+    layout.addWidget(other)
+    layout.addWidget(canvas)
+    window.resize(W + 120, H)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    other.setFocus()
+    qtbot.waitUntil(other.hasFocus)
+    canvas.resize(W, H)
+    doc = make_document(2 * W, 2 * H)
+    canvas.set_document(doc)
+    canvas.zoom_actual()
+    return window, canvas, other, doc
+
+
+def test_space_drag_over_the_canvas_pans_while_a_button_has_the_focus(qtbot):
+    _window, canvas, button, doc = focus_in_window(qtbot, QPushButton)
+    clicks = []
+    button.clicked.connect(lambda: clicks.append(True))
+    QTest.mouseMove(canvas, QPoint(100, 70))
+    before = canvas.image_point_at(QPointF(100, 70))
+    QTest.keyPress(button, Qt.Key.Key_Space)
+    drag(canvas, line((100, 70), (130, 90)))
+    QTest.keyRelease(button, Qt.Key.Key_Space)
+    assert not doc.mask.any(), "Space + drag pans and paints nothing"
+    after = canvas.image_point_at(QPointF(100, 70))
+    assert (before.x() - after.x(), before.y() - after.y()) == pytest.approx((30, 20), abs=0.01)
+    assert not clicks and not button.isDown(), "Space went to the canvas, not the button"
+    drag(canvas, line((20, 20), (60, 20)))
+    assert doc.mask.any(), "once Space is up, a drag paints again"
+
+
+def test_space_typed_in_a_text_field_is_text_even_with_the_mouse_over_the_canvas(qtbot):
+    _window, canvas, edit, doc = focus_in_window(qtbot, QLineEdit)
+    QTest.mouseMove(canvas, QPoint(100, 70))
+    QTest.keyClicks(edit, "red car")
+    assert edit.text() == "red car"
+    drag(canvas, line((100, 70), (130, 90)))
+    assert doc.mask.any()
 
 
 def test_bracket_keys_grow_and_shrink_the_brush(canvas, qtbot):
