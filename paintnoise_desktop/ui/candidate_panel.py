@@ -46,6 +46,11 @@ def thumbnail(photo: np.ndarray, candidate: MaskCandidate, size: int = THUMBNAIL
     return np.ascontiguousarray(pixels.round().astype(np.uint8))
 
 
+def score_text(score: float) -> str:
+    """The score as a whole percentage; a small but real one reads "<1%", not "0%"."""
+    return "<1%" if 0 < score < 0.005 else f"{score:.0%}"
+
+
 def _pixmap(rgb: np.ndarray) -> QPixmap:
     h, w = rgb.shape[:2]
     return QPixmap.fromImage(QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy())
@@ -87,11 +92,11 @@ class CandidatePanel(QWidget):
             self.list.clear()
             for number, candidate in enumerate(candidates):
                 item = QListWidgetItem(
-                    QIcon(_pixmap(thumbnail(photo_rgb, candidate))), f"{candidate.score:.0%}"
+                    QIcon(_pixmap(thumbnail(photo_rgb, candidate))), score_text(candidate.score)
                 )
                 item.setToolTip(
                     f"{number + 1}. {candidate.label or candidate.source}: "
-                    f"score {candidate.score:.0%}"
+                    f"score {score_text(candidate.score)}"
                 )
                 item.setTextAlignment(Qt.AlignHCenter)
                 self.list.addItem(item)

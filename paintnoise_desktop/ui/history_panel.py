@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
@@ -23,6 +23,9 @@ class HistoryPanel(QListWidget):
         super().__init__(parent)
         self.setObjectName("historyView")
         self.setAlternatingRowColors(False)
+        # Long names end in "…" (the whole name in the tooltip) instead of scrolling sideways.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setTextElideMode(Qt.ElideRight)
         self.currentRowChanged.connect(self._row_chosen)
 
     def show_history(self, names: Sequence[str], index: int) -> None:
@@ -32,6 +35,7 @@ class HistoryPanel(QListWidget):
             undone = QBrush(self.palette().color(QPalette.Disabled, QPalette.Text))
             for row, name in enumerate([ORIGINAL_STEP, *names]):
                 item = QListWidgetItem(name)
+                item.setToolTip(name)
                 if row > index:
                     item.setForeground(undone)
                 self.addItem(item)

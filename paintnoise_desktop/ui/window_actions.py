@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import QMainWindow, QMenu, QStyle, QToolBar
 
 from .mask_panel import MASK_OPERATIONS
@@ -18,8 +29,10 @@ class WindowActions:
                    checkable: bool = False, standard_icon: QStyle.StandardPixmap | None = None
                    ) -> QAction:
             act = QAction(text, window, checkable=checkable)
-            if shortcuts:
-                act.setShortcuts([QKeySequence(s) for s in shortcuts])
+            # A standard key with no binding on this platform would show as no shortcut.
+            keys = [key for key in map(QKeySequence, shortcuts) if not key.isEmpty()]
+            if keys:
+                act.setShortcuts(keys)
             if tip:
                 act.setToolTip(tip)
                 act.setStatusTip(tip)
@@ -35,10 +48,11 @@ class WindowActions:
         self.save_as = action("Save &As / Export…", "Ctrl+Shift+S",
                               tip="Save the edited photo under a new name")
         self.quit = action("&Quit", QKeySequence.Quit)
-        self.undo = action("&Undo", QKeySequence.Undo, tip="Undo the last step",
-                           standard_icon=QStyle.SP_ArrowBack)
-        self.redo = action("&Redo", "Ctrl+Shift+Z", "Ctrl+Y", tip="Redo the undone step",
-                           standard_icon=QStyle.SP_ArrowForward)
+        self.undo = action("&Undo", QKeySequence.Undo, tip="Undo the last step")
+        self.redo = action("&Redo", "Ctrl+Shift+Z", "Ctrl+Y", tip="Redo the undone step")
+        ink = window.palette().color(QPalette.WindowText)
+        self.undo.setIcon(QIcon.fromTheme("edit-undo", _turn_arrow(ink, mirrored=False)))
+        self.redo.setIcon(QIcon.fromTheme("edit-redo", _turn_arrow(ink, mirrored=True)))
         self.mask_operations = {
             name: action(f"{text} mask" if uses_amount else text, tip=tip)
             for name, (text, tip, uses_amount) in MASK_OPERATIONS.items()
@@ -54,7 +68,7 @@ class WindowActions:
         self.toggle_overlay.setChecked(True)
         self.show_original = action("Compare with &Original", tip=(
             "Hold to see the photo as it was opened (or hold \\)"))
-        self.settings = action("&Settings…", QKeySequence.Preferences, "Ctrl+,",
+        self.settings = action("&Settings…", "Ctrl+,",
                                tip="Models folder, device, inpainter and mask defaults")
         self.model_manager = action("&Model Manager…", tip="Download, add or check models")
         self.unload_models = action("&Unload Models", tip=(
@@ -62,6 +76,13 @@ class WindowActions:
         self.about = action("&About PaintNoise")
         self.recent_menu = QMenu("Open &Recent", window)
         self.recent_menu.setObjectName("recentMenu")
+        self.photo_actions = (self.save, self.save_as, self.show_original, self.zoom_in,
+                              self.zoom_out, self.zoom_fit, self.zoom_actual, self.toggle_overlay)
+
+    def set_photo_open(self, has_photo: bool) -> None:
+        """Enable the actions that need a photo (saving, zooming, the mask) or not."""
+        for act in self.photo_actions:
+            act.setEnabled(has_photo)
 
     def build_menus(self, window: QMainWindow) -> None:
         bar = window.menuBar()
@@ -106,3 +127,27 @@ class WindowActions:
         toolbar.addAction(self.show_original)
         window.addToolBar(toolbar)
         return toolbar
+
+
+def _turn_arrow(colour: QColor, mirrored: bool, size: int = 32) -> QIcon:
+    """An arrow that turns back on itself (pointing left; right when `mirrored`): the usual
+    undo and redo sign, for desktops whose icon theme has none."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.Antialiasing)
+    painter.scale(size / 32, size / 32)
+    if mirrored:
+        painter.translate(32, 0)
+        painter.scale(-1, 1)
+    painter.setPen(QPen(colour, 3, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
+    path = QPainterPath(QPointF(7, 12))
+    path.lineTo(19, 12)
+    path.arcTo(QRectF(12, 12, 14, 14), 90, -180)
+    path.lineTo(11, 26)
+    path.moveTo(12, 7)
+    path.lineTo(7, 12)
+    path.lineTo(12, 17)
+    painter.drawPath(path)
+    painter.end()
+    return QIcon(pixmap)

@@ -60,6 +60,16 @@ def test_items_show_scores_and_the_given_selection(panel):
     assert panel.selected() == [0]
 
 
+def test_a_tiny_score_reads_less_than_one_percent_not_zero(qtbot, panel):
+    photo, found = candidates()
+    tiny = MaskCandidate(found[0].mask, 0.004, found[0].box, "segclip", "speck")
+    nothing = MaskCandidate(found[0].mask, 0.0, found[0].box, "segclip", "nothing")
+    panel.set_candidates([tiny, nothing], photo)
+    view = panel.findChild(QListWidget, "candidateList")
+    assert [view.item(i).text() for i in range(2)] == ["<1%", "0%"]
+    assert "score <1%" in view.item(0).toolTip()
+
+
 def test_setting_candidates_announces_nothing(qtbot, panel):
     photo, found = candidates()
     with qtbot.assertNotEmitted(panel.selectionChanged):

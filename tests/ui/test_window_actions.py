@@ -1,0 +1,45 @@
+"""The window's actions: shortcuts shown in the menus, undo/redo icons, photo-only actions."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QMainWindow, QStyle
+
+from paintnoise_desktop.ui.window_actions import WindowActions
+
+
+@pytest.fixture
+def window(qtbot) -> QMainWindow:
+    widget = QMainWindow()
+    qtbot.addWidget(widget)
+    return widget
+
+
+def test_settings_shows_its_shortcut_on_every_platform(window):
+    actions = WindowActions(window)
+    assert actions.settings.shortcut() == QKeySequence("Ctrl+,")
+    for action in window.actions():
+        assert all(not key.isEmpty() for key in action.shortcuts()), action.text()
+
+
+def test_undo_and_redo_are_not_navigation_arrows(window):
+    actions = WindowActions(window)
+    style = window.style()
+    for action, arrow in ((actions.undo, QStyle.SP_ArrowBack),
+                          (actions.redo, QStyle.SP_ArrowForward)):
+        assert not action.icon().isNull()
+        drawn = action.icon().pixmap(32, 32).toImage()
+        assert drawn != style.standardIcon(arrow).pixmap(32, 32).toImage()
+    undo, redo = (a.icon().pixmap(32, 32).toImage() for a in (actions.undo, actions.redo))
+    assert undo != redo
+
+
+def test_actions_that_need_a_photo_can_be_turned_off(window):
+    actions = WindowActions(window)
+    actions.set_photo_open(False)
+    for action in (actions.zoom_fit, actions.zoom_actual, actions.toggle_overlay, actions.save):
+        assert not action.isEnabled()
+    assert actions.open.isEnabled() and actions.settings.isEnabled()
+    actions.set_photo_open(True)
+    assert actions.zoom_fit.isEnabled() and actions.toggle_overlay.isEnabled()
