@@ -53,7 +53,7 @@ def offline_note(name: str, prompt: str) -> str:
     if name not in OPENCV_METHODS or not prompt.strip():
         return ""
     return (f"The offline inpainter can only remove; install a Stable Diffusion inpainting "
-            f"model to paint \u201c{prompt.strip()}\u201d.")
+            f"model to paint \u201c{prompt.strip()}\u201d")
 
 
 def replace(

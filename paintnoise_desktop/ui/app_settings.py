@@ -12,7 +12,10 @@ from ..core.jobs import MaskSettings
 
 MAX_RECENT = 10
 DEFAULT_BRUSH_SIZE = 40
-DEFAULT_INPAINTER = "opencv-telea"
+#: The inpainter setting that means "the best one installed" (engine.replace.default_inpainter).
+AUTOMATIC_INPAINTER = "auto"
+AUTOMATIC_INPAINTER_LABEL = "Automatic (best installed)"
+DEFAULT_INPAINTER = AUTOMATIC_INPAINTER
 MAX_VARIANTS = 8
 
 
@@ -89,6 +92,7 @@ class AppSettings:
 
     @property
     def inpainter(self) -> str:
+        """An inpainter name, or AUTOMATIC_INPAINTER to pick the best installed at each Replace."""
         return str(self._qs.value("inpaint/inpainter", DEFAULT_INPAINTER))
 
     @inpainter.setter

@@ -46,6 +46,13 @@ class Dialogs:
             return UnsavedChoice.DISCARD
         return UnsavedChoice.CANCEL
 
+    def cancel_job_and_quit(self, parent: QWidget) -> bool:
+        """Asked on quitting while a job runs: True to cancel it and quit."""
+        answer = QMessageBox.question(
+            parent, "A job is running", "A job is running. Cancel it and quit?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer == QMessageBox.Yes
+
     def offer_model_download(self, parent: QWidget, model_id: str, bridge: EngineBridge) -> None:
         """Ask whether to download a missing model; on yes the model manager downloads it."""
         from .model_offer import offer_download

@@ -2,7 +2,10 @@
 
 The window waits for one job at a time. Progress and results of any other job
 (cancelled, superseded, or for a photo that is no longer open) are ignored, and
-a job that did not finish leaves the document as it was.
+a job that did not finish leaves the document as it was. A result is applied only
+to the state it was asked for: an edit meanwhile (brush, mask step, undo, redo)
+cancels the job first (`cancel_stale`), and a result that still arrives for an
+older state of the history is dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 from ..core import masks
 from ..core.box import slices
 from ..core.document import Document
-from ..core.history import Edit
+from ..core.history import Edit, History
 from ..core.jobs import (
     FindJob,
     InpaintJob,
@@ -26,8 +29,10 @@ from ..core.jobs import (
     Result,
     Status,
 )
+from ..engine.inpainters import OPENCV_METHODS
 from ..engine.ranking import is_weak, parse_query, select
-from .app_settings import AppSettings
+from ..engine.replace import default_inpainter
+from .app_settings import AUTOMATIC_INPAINTER, AppSettings
 from .engine_bridge import EngineBridge
 from .mask_steps import MaskStep, MaskSteps
 from .settings_dialog import load_inpaint_defaults
@@ -36,6 +41,9 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 NEED_MASK = "Paint a mask or type what to find first."
+NOTHING_CHANGED = "Nothing changed."
+ONE_OFFLINE_VARIANT = ("The offline inpainter paints the same every time, so it made one "
+                       "variant")
 FindMode = Literal["best", "all"]
 
 
@@ -46,7 +54,19 @@ class _Waiting:
     document: Document
     find_text: str
     replace_text: str | None  # for a Replace (or a Find that leads into one); None: Find only
+    index: int  # the history's state the job was asked for: its index and top edit
+    top: Edit | None
     mode: FindMode = "best"
+    one_variant_only: bool = False  # more were asked for, but the inpainter paints only one
+
+    @property
+    def title(self) -> str:
+        if self.kind == "find":
+            return "Find"
+        return "Replace" if self.replace_text else "Remove"
+
+    def is_at(self, history: History) -> bool:
+        return history.index == self.index and history.top is self.top
 
 
 @dataclass
@@ -127,6 +147,22 @@ class EditJobs:
         if self._waiting is not None:
             self._bridge.cancel(self._waiting.job_id)
 
+    @property
+    def running(self) -> bool:
+        """Whether the window waits for a Find or Replace."""
+        return self._waiting is not None
+
+    def cancel_stale(self, reason: str) -> None:
+        """The photo or its mask is being edited: the job in flight would apply to an older
+        state, so it is cancelled and the edit goes ahead (`reason`: "the mask changed")."""
+        waiting = self._waiting
+        if waiting is None:
+            return
+        self._bridge.cancel(waiting.job_id)
+        self._waiting = None
+        self._window.job_ended()
+        self._window.show_message(f"{waiting.title} cancelled: {reason}.")
+
     def forget(self) -> None:
         """Another photo was opened: the job in flight and the last candidates no longer apply."""
         self._found = self._replaced = None
@@ -140,6 +176,7 @@ class EditJobs:
         found = self._found
         if found is None or found.document is not self._window.document or not chosen:
             return
+        self.cancel_stale("the mask changed")
         numbers = ", ".join(str(i + 1) for i in chosen)
         label = "Candidate" if len(chosen) == 1 else "Candidates"
         self._refine(found, chosen, f"{label} {numbers}: {found.text}", replace_text=None)
@@ -157,6 +194,7 @@ class EditJobs:
         """
         if not self.found_mask_is_current:
             return False
+        self.cancel_stale("the mask changed")
         found = self._found
         settings = self._settings.mask_settings
         detail = "tight" if settings.tight else (
@@ -179,6 +217,7 @@ class EditJobs:
         if (replaced is None or replaced.document is not document or index == replaced.applied
                 or not 0 <= index < len(replaced.variants)):
             return
+        self.cancel_stale("another variant was chosen")
         history = document.history
         if history.index == replaced.step and history.names[history.index - 1] == replaced.name:
             document.undo()  # the variant shown now goes; the chosen one takes its step
@@ -194,22 +233,32 @@ class EditJobs:
         mode = self._settings.find_mode
         job_id = self._bridge.submit(
             lambda job_id: FindJob(job_id, image=image, text=wanted, exclude=excluded, mode=mode))
-        self._wait(_Waiting(job_id, "find", document, text, replace_text, mode))
+        self._wait(_Waiting(job_id, "find", document, text, replace_text,
+                            document.history.index, document.history.top, mode))
         self._window.show_message(f"Finding \u201c{text}\u201d\u2026")
         return job_id
 
     def _inpaint(self, document: Document, find_text: str, replace_text: str) -> int:
-        image, mask, inpainter = document.rgb.copy(), document.mask.copy(), self._settings.inpainter
+        image, mask, inpainter = document.rgb.copy(), document.mask.copy(), self.inpainter()
         defaults = load_inpaint_defaults(self._settings.qsettings)
-        variants = self._settings.variants
+        asked = self._settings.variants
+        # The offline inpainter has no seed: more variants would be the same picture again.
+        variants = 1 if inpainter in OPENCV_METHODS else asked
         job_id = self._bridge.submit(lambda job_id: InpaintJob(
             job_id, image=image, mask=mask, prompt=replace_text, find_text=find_text,
             inpainter=inpainter, steps=defaults.steps, guidance=defaults.guidance,
             variants=variants))
-        self._wait(_Waiting(job_id, "inpaint", document, find_text, replace_text))
+        history = document.history
+        self._wait(_Waiting(job_id, "inpaint", document, find_text, replace_text, history.index,
+                            history.top, one_variant_only=variants < asked))
         what = f"Replacing with \u201c{replace_text}\u201d" if replace_text else "Removing"
         self._window.show_message(f"{what}\u2026")
         return job_id
+
+    def inpainter(self) -> str:
+        """The inpainter the next Replace uses: the one chosen, or the best one installed."""
+        chosen = self._settings.inpainter
+        return default_inpainter(self._bridge.settings) if chosen == AUTOMATIC_INPAINTER else chosen
 
     def _wait(self, waiting: _Waiting) -> None:
         if self._waiting is not None:
@@ -218,19 +267,25 @@ class EditJobs:
         self._window.job_started()
 
     def _is_current(self, job_id: int) -> bool:
-        return (self._waiting is not None and self._waiting.job_id == job_id
-                and self._waiting.document is self._window.document)
+        waiting = self._waiting
+        return (waiting is not None and waiting.job_id == job_id
+                and waiting.document is self._window.document
+                and waiting.is_at(waiting.document.history))
 
     def _on_progress(self, progress: Progress) -> None:
         if self._is_current(progress.job_id):
             self._window.show_progress(progress)
 
     def _on_finished(self, result: Result) -> None:
-        if not self._is_current(result.job_id):
+        waiting = self._waiting
+        if (waiting is None or waiting.job_id != result.job_id
+                or waiting.document is not self._window.document):
             return
-        waiting, self._waiting = self._waiting, None
+        self._waiting = None
         self._window.job_ended()
-        if result.status is Status.CANCELLED:
+        if not waiting.is_at(waiting.document.history):  # changed without cancelling the job
+            self._window.show_message(f"{waiting.title} dropped: the photo changed while it ran.")
+        elif result.status is Status.CANCELLED:
             self._window.show_message("Cancelled; the photo is unchanged.")
         elif not result.ok:
             self._window.show_job_error(result)
@@ -285,16 +340,24 @@ class EditJobs:
             self._window.show_message("The inpainter returned nothing; the photo is unchanged.")
             return
         variant, document = result.variants[0], waiting.document
-        name = f"Replace: {waiting.replace_text}" if waiting.replace_text else "Remove"
-        edit = document.apply(name, variant.box, rgb=variant.image[slices(variant.box)])
         several = len(result.variants) > 1
+        painted = variant.image[slices(variant.box)]
+        if not several and np.array_equal(painted, document.rgb[slices(variant.box)]):
+            self._window.show_message(NOTHING_CHANGED)
+            return
+        name = f"Replace: {waiting.replace_text}" if waiting.replace_text else "Remove"
+        edit = document.apply(name, variant.box, rgb=painted)
         self._replaced = _Replaced(document, name, result.variants, 0, document.history.index
                                    ) if several else None
         self._window.show_variants(result.variants if several else ())
         self._window.document_edited(edit.box)
-        note = f" ({variant.note})" if variant.note else ""
+        self._window.set_overlay_visible(False)  # the mask would hide what was painted
+        notes = [variant.note] if variant.note else []
+        if waiting.one_variant_only:
+            notes.append(ONE_OFFLINE_VARIANT)
+        said = "".join(f" {note}." for note in notes)
         choose = " Point at the variants to compare, click one to use it." if several else ""
-        self._window.show_message(f"{name} done{note}.{choose}")
+        self._window.show_message(f"{name} done.{said}{choose}")
 
 
 def _has_mask(document: Document) -> bool:

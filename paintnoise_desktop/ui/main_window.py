@@ -46,6 +46,7 @@ from .variants_panel import VariantsPanel
 from .window_actions import WindowActions
 
 APP_NAME = "PaintNoise"
+TITLE = f"{APP_NAME} Desktop"  # the window's title and the About box name the app alike
 PREVIEW_SIZE = 160
 SLIDER_SETTLE_MS = 150  # remake the found mask once a slider has rested this long
 
@@ -88,7 +89,7 @@ class MainWindow(QMainWindow):
         self.history_panel = HistoryPanel()
         self.preview_label = QLabel(objectName="previewLabel", visible=False)
         self.preview_label.setStyleSheet("border: 1px solid #888; background: #222;")
-        self.error_box = QMessageBox(QMessageBox.Warning, APP_NAME, "", QMessageBox.Ok, self)
+        self.error_box = QMessageBox(QMessageBox.Warning, TITLE, "", QMessageBox.Ok, self)
         self.error_box.setObjectName("errorBox")
         self.error_box.setWindowModality(Qt.NonModal)
         self.commands = WindowActions(self)
@@ -186,7 +187,7 @@ class MainWindow(QMainWindow):
         compare.pressed.connect(lambda: self.show_original(True))
         compare.released.connect(lambda: self.show_original(False))
 
-        canvas.zoomChanged.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f}%"))
+        canvas.zoomChanged.connect(self._show_zoom)
         canvas.cursorMoved.connect(self._show_cursor)
         canvas.brushSizeChanged.connect(self._brush_size_changed)
         canvas.maskEdited.connect(self._mask_painted)
@@ -240,8 +241,8 @@ class MainWindow(QMainWindow):
         self.mask_panel.setEnabled(has_photo)
         self._update_mask_actions()
         if document is None:
-            self.size_label.setText("")
-            self.notes_label.setText("")
+            for label in (self.size_label, self.notes_label, self.zoom_label, self.cursor_label):
+                label.setText("")
         else:
             self.size_label.setText(f"{document.width} \u00d7 {document.height}")
             notes = "; ".join(document.notes)
@@ -273,27 +274,32 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         if self.document is None:
-            self.setWindowTitle(APP_NAME)
+            self.setWindowTitle(TITLE)
             return
         dirty = "*" if self.document.is_dirty else ""
-        self.setWindowTitle(f"{self.files.display_name}{dirty} \u2014 {APP_NAME}")
+        self.setWindowTitle(f"{self.files.display_name}{dirty} \u2014 {TITLE}")
 
     def undo(self) -> None:
         if self.document is not None and self.document.history.can_undo:
-            self.mask_steps.drop()
+            self._before_history_move()
             self.document_edited(self.document.undo())
 
     def redo(self) -> None:
         if self.document is not None and self.document.history.can_redo:
-            self.mask_steps.drop()
+            self._before_history_move()
             self.document_edited(self.document.redo())
+
+    def _before_history_move(self) -> None:
+        """Undo, redo or a history click: what is being computed for this state is moot."""
+        self.mask_steps.drop()
+        self.jobs.cancel_stale("a step was undone or redone")
 
     def go_to_step(self, step: int) -> None:
         """Undo or redo until `step` edits are applied (the history panel's rows)."""
         document = self.document
-        if document is None:
+        if document is None or step == document.history.index:
             return
-        self.mask_steps.drop()
+        self._before_history_move()
         changed: Box | None = None
         while document.history.index > step and document.history.can_undo:
             changed = union(changed, document.undo())
@@ -308,6 +314,7 @@ class MainWindow(QMainWindow):
         if document is None:
             return
         name, operate = MASK_OPERATIONS[operation]
+        self.jobs.cancel_stale("the mask changed")
         mask = document.mask.copy()  # the brush may paint on the document's own while it runs
         self.mask_steps.request(MaskStep(document, name.format(px=px)),
                                 lambda: operate(mask, px))
@@ -324,6 +331,8 @@ class MainWindow(QMainWindow):
         if self.mask_steps.busy:
             self.mask_steps.drop()
             self.show_message("Painting went first; the mask being computed was dropped.")
+        self.jobs.cancel_stale("the mask changed")
+        self.set_overlay_visible(True)
         self.document_edited(None)
 
     def _found_settings_changed(self, control: str) -> None:
@@ -361,6 +370,9 @@ class MainWindow(QMainWindow):
         self.mask_panel.set_brush_size(self.canvas.brush_size)
         self.settings.brush_size = self.canvas.brush_size
 
+    def _show_zoom(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom * 100:.0f}%" if self.document is not None else "")
+
     def _show_cursor(self, x: int, y: int) -> None:
         document = self.document
         inside = document is not None and 0 <= x < document.width and 0 <= y < document.height
@@ -393,8 +405,10 @@ class MainWindow(QMainWindow):
 
     def show_job_error(self, result: Result) -> None:
         """A failed job's message; for a model the catalogue knows, the offer to download it."""
-        if result.missing_model and known_spec(result.missing_model) is not None:
-            self.statusBar().showMessage(result.message, 15000)
+        spec = known_spec(result.missing_model) if result.missing_model else None
+        if spec is not None:  # the offer explains the rest; the status bar keeps one sentence
+            self.statusBar().showMessage(
+                f"{spec.name} is not installed; the photo is unchanged.", 15000)
             self.modelMissing.emit(result.missing_model)
         else:
             self.show_error(result.message)
@@ -451,7 +465,8 @@ class MainWindow(QMainWindow):
             self.files.open_photo(paths[0])
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.files.maybe_keep_changes():
+        if ((self.jobs.running and not self.dialogs.cancel_job_and_quit(self))
+                or not self.files.maybe_keep_changes()):
             event.ignore()
             return
         self.settings.save_window(self.saveGeometry(), self.saveState())
@@ -477,8 +492,8 @@ class MainWindow(QMainWindow):
         return manager
 
     def _about(self) -> None:
-        QMessageBox.about(self, f"About {APP_NAME}", (
-            f"<b>{APP_NAME} Desktop {__version__}</b><p>Find and replace in your own photos: "
+        QMessageBox.about(self, f"About {TITLE}", (
+            f"<b>{TITLE} {__version__}</b><p>Find and replace in your own photos: "
             "masks from words, inpainting on your own computer.</p><p>Apache-2.0 licence.</p>"))
 
 

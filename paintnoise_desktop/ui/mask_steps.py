@@ -110,6 +110,7 @@ class MaskSteps(QObject):
                        if edit is not None and step.merge_key else None)
         changed = union(undone, edit.box if edit is not None else None)
         if changed is not None:
+            self._window.set_overlay_visible(True)  # hidden after a Replace; the mask is news
             self._window.document_edited(changed)
         return edit
 

@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from paintnoise_desktop.core.jobs import FindJob, MaskSettings
+from paintnoise_desktop.engine.catalog import known_spec
 from paintnoise_desktop.engine.engine import Engine
 from paintnoise_desktop.engine.ranking import select, softmax_with_floor
 from paintnoise_desktop.ui import main_window
@@ -258,5 +259,6 @@ def test_find_without_its_models_offers_the_download(qtbot, make_window, dialogs
     [model_id] = missing.args
     assert model_id.startswith(("sam-", "clip-"))
     assert dialogs.download_offers == [model_id]
-    assert model_id in window.statusBar().currentMessage()
+    assert window.statusBar().currentMessage() == (  # one sentence; the offer says the rest
+        f"{known_spec(model_id).name} is not installed; the photo is unchanged.")
     assert not document.mask.any() and document.history.index == 0

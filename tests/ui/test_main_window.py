@@ -68,11 +68,18 @@ def open_with_stroke(qtbot, window, path: Path) -> Document:
     return document
 
 
+def remove_masked(qtbot, window) -> None:
+    """Remove what the mask covers (the offline inpainter): a pixel edit, one undo step."""
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS) as finished:
+        window.jobs.replace("", "")
+    assert finished.args[0].ok, finished.args[0].message
+
+
 def test_paint_replace_undo_redo_save_and_reopen(qtbot, make_window, dialogs, sample_photo):
     window = make_window()
     source_bytes = sample_photo.read_bytes()
     document = open_with_stroke(qtbot, window, sample_photo)
-    assert window.windowTitle() == "sample.jpg* \u2014 PaintNoise"
+    assert window.windowTitle() == "sample.jpg \u2014 PaintNoise Desktop"  # the mask isn't saved
     assert window.history_panel.count() == 2  # "Open photo", "Brush"
     before = document.rgb.copy()
     mask = document.mask.copy()
@@ -85,6 +92,7 @@ def test_paint_replace_undo_redo_save_and_reopen(qtbot, make_window, dialogs, sa
     assert np.array_equal(after[mask == 0], before[mask == 0])
     assert not np.array_equal(after[mask > 0], before[mask > 0])
     assert document.history.names[-1] == "Remove"
+    assert window.windowTitle() == "sample.jpg* \u2014 PaintNoise Desktop"
     assert [window.history_panel.item(i).text() for i in range(3)] == [
         "Open photo", "Brush", "Remove"]
 
@@ -100,7 +108,7 @@ def test_paint_replace_undo_redo_save_and_reopen(qtbot, make_window, dialogs, sa
     assert dialogs.save_suggestions == [str(exported)]
     assert exported.is_file()
     assert sample_photo.read_bytes() == source_bytes
-    assert window.windowTitle() == "sample-edited.jpg \u2014 PaintNoise"
+    assert window.windowTitle() == "sample-edited.jpg \u2014 PaintNoise Desktop"
     reopened = Document.open(exported)
     assert reopened.rgb.shape == after.shape
     assert np.abs(reopened.rgb.astype(int) - after).mean() < 3  # JPEG, quality 95
@@ -120,6 +128,8 @@ def test_second_save_writes_where_the_first_went_without_asking(qtbot, make_wind
     dialogs.save_answers = [str(target)]
     assert window.files.save()
     mask_operation(qtbot, window, "grow", 3)
+    assert not document.is_dirty  # the mask is not saved with the photo
+    remove_masked(qtbot, window)
     assert document.is_dirty
     assert window.files.save()
     assert dialogs.save_suggestions == [str(sample_photo.with_name("sample-edited.jpg"))]
@@ -147,6 +157,7 @@ def test_unsaved_changes_ask_before_another_photo_replaces_them(qtbot, make_wind
     other = tmp_path / "other.png"
     Image.fromarray(photo(64, 48)).save(other)
     document = open_with_stroke(qtbot, window, sample_photo)
+    remove_masked(qtbot, window)
 
     dialogs.unsaved_answers = [UnsavedChoice.CANCEL]
     assert not window.files.open_photo(other)
@@ -165,8 +176,8 @@ def test_unsaved_changes_ask_before_another_photo_replaces_them(qtbot, make_wind
     assert window.document.path == other
 
     mask_operation(qtbot, window, "invert", 0)
-    dialogs.unsaved_answers = [UnsavedChoice.DISCARD]
-    assert window.files.open_photo(sample_photo)
+    assert window.files.open_photo(sample_photo)  # a changed mask alone is nothing to save
+    assert dialogs.unsaved_asked == ["sample.jpg"] * 3
     assert window.document.path == sample_photo and not window.document.is_dirty
 
 
@@ -174,6 +185,7 @@ def test_closing_with_unsaved_changes_can_be_cancelled(qtbot, make_window, dialo
                                                        sample_photo):
     window = make_window()
     open_with_stroke(qtbot, window, sample_photo)
+    remove_masked(qtbot, window)
     dialogs.unsaved_answers = [UnsavedChoice.CANCEL]
     assert not window.close()
     assert window.isVisible() and window.bridge.busy is False
@@ -242,7 +254,7 @@ def test_history_rows_undo_and_redo_to_that_step(qtbot, make_window, sample_phot
     assert view.currentRow() == 3
     view.setCurrentRow(0)
     assert not document.mask.any() and document.history.index == 0
-    assert window.windowTitle() == "sample.jpg \u2014 PaintNoise"
+    assert window.windowTitle() == "sample.jpg \u2014 PaintNoise Desktop"
     view.setCurrentRow(3)
     assert np.array_equal(document.mask, inverted)
 
@@ -292,7 +304,8 @@ def test_a_missing_model_is_reported_and_offered_for_download(qtbot, make_window
         window.jobs.replace("", "a wooden bench")
     assert missing.args == ["sd15-inpainting"]
     assert dialogs.download_offers == ["sd15-inpainting"]
-    assert "sd15-inpainting" in window.statusBar().currentMessage()
+    assert window.statusBar().currentMessage() == (
+        "Stable Diffusion 1.5 inpainting is not installed; the photo is unchanged.")
     assert np.array_equal(document.rgb, before)
 
 
@@ -325,10 +338,8 @@ def test_settings_reach_the_next_jobs_and_the_engine(qtbot, make_window, app_set
     assert window.bridge.settings.device == "cpu"
     document = Document.from_array(photo(64, 48))
     window.set_document(document)
-    mask_operation(qtbot, window, "invert", 0)
-    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS) as finished:
-        window.jobs.replace("", "")
-    assert finished.args[0].ok
+    document.apply("Square", (20, 15, 40, 30), mask=np.full((15, 20), 255, np.uint8))
+    remove_masked(qtbot, window)
     [engine] = engines
     assert engine.settings.device == "cpu"
     assert (engine.jobs[0].inpainter, engine.jobs[0].steps) == ("opencv-ns", 7)
@@ -578,19 +589,18 @@ def test_save_as_may_write_over_the_original_when_the_user_picks_it(qtbot, make_
                                                                      sample_photo):
     window = make_window()
     document = open_with_stroke(qtbot, window, sample_photo)
-    mask_operation(qtbot, window, "invert", 0)
-    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
-        window.jobs.replace("", "")
+    remove_masked(qtbot, window)
     dialogs.save_answers = [str(sample_photo)]
     window.commands.save_as.trigger()
     assert dialogs.save_suggestions == [str(sample_photo.with_name("sample-edited.jpg"))]
     assert np.abs(Document.open(sample_photo).rgb.astype(int) - document.rgb).mean() < 3
-    assert window.windowTitle() == "sample.jpg \u2014 PaintNoise"
+    assert window.windowTitle() == "sample.jpg \u2014 PaintNoise Desktop"
 
 
 def test_a_failed_save_says_why_and_keeps_the_changes(qtbot, make_window, dialogs, sample_photo):
     window = make_window()
     document = open_with_stroke(qtbot, window, sample_photo)
+    remove_masked(qtbot, window)
     dialogs.save_answers = [str(sample_photo.parent / "no such folder" / "out.jpg")]
     assert not window.files.save()
     assert window.error_box.isVisible() and window.error_box.text()
