@@ -129,9 +129,10 @@ class MainWindow(QMainWindow):
         self.toolbar = self.commands.build_toolbar(self)
         self.candidate_dock = self._dock("Candidates", "candidateDock", self.candidate_panel,
                                          Qt.LeftDockWidgetArea)
-        self.variants_dock = self._dock("Variants", "variantsDock", self.variants_panel,
-                                        Qt.LeftDockWidgetArea)
         self.mask_dock = self._dock("Mask", "maskDock", self.mask_panel)
+        # Tabbed with the mask panel: a third column of panels would not fit a small screen.
+        self.variants_dock = self._dock("Variants", "variantsDock", self.variants_panel)
+        self.tabifyDockWidget(self.mask_dock, self.variants_dock)
         self.history_dock = self._dock("History", "historyDock", self.history_panel)
         self.resize(1280, 800)
 
@@ -236,8 +237,7 @@ class MainWindow(QMainWindow):
         self.show_candidates((), ())
         self.show_variants(())
         has_photo = document is not None
-        for action in (self.commands.save, self.commands.save_as, self.commands.show_original):
-            action.setEnabled(has_photo)
+        self.commands.set_photo_open(has_photo)
         self.mask_panel.setEnabled(has_photo)
         self._update_mask_actions()
         if document is None:
@@ -451,6 +451,10 @@ class MainWindow(QMainWindow):
         self.canvas.set_display_override(None)
         self.variants_panel.set_variants(variants)
         self.variants_dock.setVisible(bool(variants))
+        if variants:
+            self.variants_dock.raise_()
+        else:
+            self.mask_dock.raise_()
 
     # -- files ------------------------------------------------------------------------------
 
@@ -479,6 +483,8 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self.settings.qsettings, self)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.engineSettingsChanged.connect(self.bridge.apply_settings)
+        for manager in self.findChildren(ModelManagerDialog):
+            dialog.engineSettingsChanged.connect(manager.apply_settings)
         dialog.accepted.connect(
             lambda: self.mask_panel.set_found_settings(self.settings.mask_settings))
         dialog.open()

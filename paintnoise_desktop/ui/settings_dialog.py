@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from ..engine.download import offline_from_environment
 from ..engine.registry import install_status, models_dir
 from ..engine.settings import EngineSettings, load_settings, save_settings
-from .app_settings import DEFAULT_INPAINTER, AppSettings
+from .app_settings import AUTOMATIC_INPAINTER, AUTOMATIC_INPAINTER_LABEL, AppSettings
 
 DEVICE_CHOICES = (("auto", "Automatic"), ("cpu", "cpu"), ("cuda", "cuda"), ("cuda:0", "cuda:0"),
                   ("cuda:1", "cuda:1"), ("mps", "mps"))
@@ -49,7 +49,6 @@ INPAINTER_CHOICES = (("opencv-telea", "OpenCV Telea (no model)"),
                      ("opencv-ns", "OpenCV Navier-Stokes (no model)"),
                      ("sd2-inpainting", "Stable Diffusion 2 inpainting"),
                      ("sd15-inpainting", "Stable Diffusion 1.5 inpainting"))
-AUTO_INPAINTER = ("auto", "Automatic (best installed)")
 NO_DIFFUSION_INPAINTERS = ("opencv-telea", "opencv-ns")  # steps and guidance do not apply
 OFFLINE_LABEL = "Never use the network (offline mode)"
 
@@ -160,9 +159,8 @@ class SettingsDialog(QDialog):
                 "this setting says. Unset it and start PaintNoise again to download models.")
 
     def _inpainter_choices(self) -> list[tuple[str, str]]:
-        """The inpainters, each model marked installed or not, "auto" first where it is taken."""
-        auto = AUTO_INPAINTER[0] in (DEFAULT_INPAINTER, self.app_settings.inpainter)
-        choices = [AUTO_INPAINTER] if auto else []
+        """The inpainters, "Automatic" first, each model marked installed or not."""
+        choices = [(AUTOMATIC_INPAINTER, AUTOMATIC_INPAINTER_LABEL)]
         for value, label in INPAINTER_CHOICES:
             if value not in NO_DIFFUSION_INPAINTERS:
                 status = install_status(value, self.engine_settings).split(" (")[0]

@@ -127,3 +127,28 @@ def test_the_candidate_strip_and_a_running_job_leave_find_its_width(qtbot, make_
     assert window.prompt_bar.replace_edit.width() >= REPLACE_MIN_WIDTH
     assert window.width() == 1280
     window.job_ended()
+
+
+def test_variants_share_the_mask_panels_column_so_a_small_window_keeps_its_width(
+        qtbot, make_window, sample_photo):
+    window = make_window()
+    window.resize(800, 600)
+    assert window.files.open_photo(sample_photo)
+    settle()
+    window.show_variants(variants(window.document.rgb, 8))
+    settle()
+    assert window.variants_dock.isVisible()
+    assert window.dockWidgetArea(window.variants_dock) == window.dockWidgetArea(window.mask_dock)
+    assert window.tabifiedDockWidgets(window.variants_dock) == [window.mask_dock]
+    assert window.width() == 800
+    window.show_variants([])
+    settle()
+    assert not window.variants_dock.isVisible()
+
+
+def test_actions_that_need_a_photo_wait_for_one(make_window, sample_photo):
+    window = make_window()
+    needs_photo = window.commands.photo_actions
+    assert not any(action.isEnabled() for action in needs_photo)
+    assert window.files.open_photo(sample_photo)
+    assert all(action.isEnabled() for action in needs_photo)
