@@ -9,9 +9,10 @@ are dropped by the receiver, never applied.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Literal, Union
+from typing import Literal
 
 import numpy as np
 
@@ -118,7 +119,7 @@ class DownloadJob:
     model_id: str
 
 
-Job = Union[FindJob, InpaintJob, LoadModelJob, DownloadJob]
+Job = FindJob | InpaintJob | LoadModelJob | DownloadJob
 
 
 @dataclass(frozen=True)
