@@ -30,6 +30,10 @@ MAX_VARIANTS = 16
 #: The default inpainter: the first of these installed, else OpenCV, which needs no weights.
 DIFFUSION_DEFAULTS = ("sd2-inpainting", "sd15-inpainting")
 OFFLINE_INPAINTER = "opencv-telea"
+#: Asks for the best inpainter installed. It is chosen here, on the engine thread: looking
+#: through the models folder and the Hugging Face cache takes too long for the window.
+AUTOMATIC_INPAINTER = "auto"
+ONE_OFFLINE_VARIANT = "The offline inpainter paints the same every time, so it made one variant"
 
 
 def default_inpainter(settings: EngineSettings) -> str:
@@ -60,8 +64,11 @@ def replace(
     job: InpaintJob, models: ModelStore, step: StepCallback, cancel: CancelToken
 ) -> list[InpaintVariant]:
     _check(job)
-    step(0.0, f"Preparing {inpainter_title(job.inpainter)}\u2026")
-    return replace_with(job, inpainter_for(job.inpainter, models), step, cancel)
+    name = job.inpainter
+    if name == AUTOMATIC_INPAINTER:
+        name = default_inpainter(models.settings)
+    step(0.0, f"Preparing {inpainter_title(name)}\u2026")
+    return replace_with(job, inpainter_for(name, models), step, cancel)
 
 
 def replace_with(
@@ -73,12 +80,14 @@ def replace_with(
     request = paint_request(job)
     seed = job.seed if job.seed is not None else secrets.randbelow(2**31 - MAX_VARIANTS)
     touched = _union_of(plan.region for plan in plans)
-    units = job.variants * len(plans)
+    # The offline inpainter has no seed: more variants would be the same picture again.
+    count = 1 if inpainter.name in OPENCV_METHODS else job.variants
+    units = count * len(plans)
     variants = []
-    for k in range(job.variants):
+    for k in range(count):
         image = job.image
         for i, plan in enumerate(plans):
-            label = _label(k, job.variants, i, len(plans))
+            label = _label(k, count, i, len(plans))
             unit = k * len(plans) + i
 
             def on_step(done: int, total: int, preview: np.ndarray | None, unit=unit, label=label):
@@ -86,7 +95,9 @@ def replace_with(
 
             image = paint_crop(image, job.mask, plan, inpainter, request, seed + k, on_step, cancel)
         notes = [offline_note(inpainter.name, job.prompt), *inpainter.take_notes()]
-        note = "; ".join(dict.fromkeys(note for note in notes if note))
+        if count < job.variants:
+            notes.append(ONE_OFFLINE_VARIANT)
+        note = ". ".join(dict.fromkeys(note for note in notes if note))
         variants.append(InpaintVariant(image, touched, seed + k, note))
     step(1.0, "Done")
     return variants

@@ -9,11 +9,10 @@ from typing import Literal
 from PySide6.QtCore import QByteArray, QSettings
 
 from ..core.jobs import MaskSettings
+from ..engine.replace import AUTOMATIC_INPAINTER
 
 MAX_RECENT = 10
 DEFAULT_BRUSH_SIZE = 40
-#: The inpainter setting that means "the best one installed" (engine.replace.default_inpainter).
-AUTOMATIC_INPAINTER = "auto"
 AUTOMATIC_INPAINTER_LABEL = "Automatic (best installed)"
 DEFAULT_INPAINTER = AUTOMATIC_INPAINTER
 MAX_VARIANTS = 8

@@ -29,10 +29,8 @@ from ..core.jobs import (
     Result,
     Status,
 )
-from ..engine.inpainters import OPENCV_METHODS
 from ..engine.ranking import is_weak, parse_query, select
-from ..engine.replace import default_inpainter
-from .app_settings import AUTOMATIC_INPAINTER, AppSettings
+from .app_settings import AppSettings
 from .engine_bridge import EngineBridge
 from .mask_steps import MaskStep, MaskSteps
 from .settings_dialog import load_inpaint_defaults
@@ -42,8 +40,6 @@ if TYPE_CHECKING:
 
 NEED_MASK = "Paint a mask or type what to find first."
 NOTHING_CHANGED = "Nothing changed."
-ONE_OFFLINE_VARIANT = ("The offline inpainter paints the same every time, so it made one "
-                       "variant")
 FindMode = Literal["best", "all"]
 
 
@@ -57,7 +53,6 @@ class _Waiting:
     index: int  # the history's state the job was asked for: its index and top edit
     top: Edit | None
     mode: FindMode = "best"
-    one_variant_only: bool = False  # more were asked for, but the inpainter paints only one
 
     @property
     def title(self) -> str:
@@ -239,26 +234,19 @@ class EditJobs:
         return job_id
 
     def _inpaint(self, document: Document, find_text: str, replace_text: str) -> int:
-        image, mask, inpainter = document.rgb.copy(), document.mask.copy(), self.inpainter()
+        image, mask = document.rgb.copy(), document.mask.copy()
         defaults = load_inpaint_defaults(self._settings.qsettings)
-        asked = self._settings.variants
-        # The offline inpainter has no seed: more variants would be the same picture again.
-        variants = 1 if inpainter in OPENCV_METHODS else asked
+        inpainter, variants = self._settings.inpainter, self._settings.variants
         job_id = self._bridge.submit(lambda job_id: InpaintJob(
             job_id, image=image, mask=mask, prompt=replace_text, find_text=find_text,
             inpainter=inpainter, steps=defaults.steps, guidance=defaults.guidance,
             variants=variants))
         history = document.history
         self._wait(_Waiting(job_id, "inpaint", document, find_text, replace_text, history.index,
-                            history.top, one_variant_only=variants < asked))
+                            history.top))
         what = f"Replacing with \u201c{replace_text}\u201d" if replace_text else "Removing"
         self._window.show_message(f"{what}\u2026")
         return job_id
-
-    def inpainter(self) -> str:
-        """The inpainter the next Replace uses: the one chosen, or the best one installed."""
-        chosen = self._settings.inpainter
-        return default_inpainter(self._bridge.settings) if chosen == AUTOMATIC_INPAINTER else chosen
 
     def _wait(self, waiting: _Waiting) -> None:
         if self._waiting is not None:
@@ -352,10 +340,7 @@ class EditJobs:
         self._window.show_variants(result.variants if several else ())
         self._window.document_edited(edit.box)
         self._window.set_overlay_visible(False)  # the mask would hide what was painted
-        notes = [variant.note] if variant.note else []
-        if waiting.one_variant_only:
-            notes.append(ONE_OFFLINE_VARIANT)
-        said = "".join(f" {note}." for note in notes)
+        said = f" {variant.note}." if variant.note else ""
         choose = " Point at the variants to compare, click one to use it." if several else ""
         self._window.show_message(f"{name} done.{said}{choose}")
 

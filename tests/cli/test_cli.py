@@ -159,12 +159,13 @@ def test_edit_keeps_transparency(tmp_path, mask, capsys):
     assert np.array_equal(np.asarray(Image.open(out))[..., 3], alpha)
 
 
-def test_variants_are_numbered(photo, mask, tmp_path, capsys):
+def test_the_offline_inpainter_makes_one_variant_and_says_so(photo, mask, tmp_path, capsys):
     out = tmp_path / "out.png"
     code = cli.main(["edit", str(photo), "--mask", str(mask), "--variants", "2", "-o", str(out)])
     assert code == 0
-    assert (tmp_path / "out-1.png").is_file() and (tmp_path / "out-2.png").is_file()
-    assert not out.exists()
+    assert (tmp_path / "out-1.png").is_file()
+    assert not (tmp_path / "out-2.png").exists() and not out.exists()
+    assert "made one variant" in capsys.readouterr().err
 
 
 # --- refusing to write over things ----------------------------------------------------------

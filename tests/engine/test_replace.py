@@ -17,7 +17,12 @@ from paintnoise_desktop.engine.removal import (
     paint_request,
     removal_negative_prompt,
 )
-from paintnoise_desktop.engine.replace import OFFLINE_INPAINTER, default_inpainter, inpainter_title
+from paintnoise_desktop.engine.replace import (
+    AUTOMATIC_INPAINTER,
+    OFFLINE_INPAINTER,
+    default_inpainter,
+    inpainter_title,
+)
 from paintnoise_desktop.engine.settings import EngineSettings
 
 
@@ -83,21 +88,32 @@ def test_regions_far_apart_are_both_repainted():
     assert result.variants[0].box == (15, 15, 585, 385)
 
 
-def test_variants_get_consecutive_seeds_and_a_random_seed_is_reported():
+def test_the_offline_inpainter_makes_one_variant_and_says_why():
+    # It has no seed; variants with seeds are tested with the tiny diffusion model.
     photo = _photo(64, 64)
     mask = _object_mask(64, 64, (20, 20, 40, 40))
     result, _ = _run(InpaintJob(1, photo, mask, variants=3))
-    seeds = [v.seed for v in result.variants]
-    assert len(seeds) == 3 and seeds == [seeds[0], seeds[0] + 1, seeds[0] + 2]
+    [variant] = result.variants
+    assert "made one variant" in variant.note
+
+
+def test_the_automatic_inpainter_is_chosen_on_the_engine_thread(tmp_path):
+    mask = _object_mask(64, 64, (20, 20, 40, 40))
+    job = InpaintJob(1, _photo(64, 64), mask, inpainter=AUTOMATIC_INPAINTER)
+    result, progress = _run(job)  # no model installed: the offline inpainter
+    assert result.ok, result.detail
+    assert progress[0].message == "Preparing the offline inpainter\u2026"
 
 
 def test_progress_runs_from_start_to_done():
-    photo = _photo(64, 64)
-    mask = _object_mask(64, 64, (20, 20, 40, 40))
-    _, progress = _run(InpaintJob(1, photo, mask, variants=2))
+    photo = _photo(400, 600)
+    mask = np.zeros((400, 600), np.uint8)
+    mask[15:45, 15:45] = 255
+    mask[345:385, 535:585] = 255  # far apart: two areas, each reported
+    _, progress = _run(InpaintJob(1, photo, mask))
     fractions = [p.fraction for p in progress]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert any("variant 2/2" in p.message for p in progress)
+    assert any("area 2/2" in p.message for p in progress)
 
 
 def test_cancel_during_the_job_returns_no_variant_and_leaves_the_photo_alone():

@@ -14,8 +14,8 @@ from paintnoise_desktop.core.document import Document
 from paintnoise_desktop.core.jobs import InpaintJob
 from paintnoise_desktop.engine.engine import Engine
 from paintnoise_desktop.engine.inpainters.opencv import WHOLE_PHOTO_MASKED
+from paintnoise_desktop.engine.replace import AUTOMATIC_INPAINTER
 from paintnoise_desktop.engine.settings import EngineSettings
-from paintnoise_desktop.ui.app_settings import AUTOMATIC_INPAINTER
 from paintnoise_desktop.ui.edit_jobs import NOTHING_CHANGED
 
 from .test_main_window import WAIT_MS, open_with_stroke, paint_stroke, remove_masked, settle
@@ -126,15 +126,21 @@ def test_a_result_for_an_older_state_of_the_history_is_not_applied(qtbot, gated,
 # -- the inpainter ---------------------------------------------------------------------------
 
 
-def test_the_window_uses_the_best_installed_inpainter_by_default(qtbot, make_window,
-                                                                 app_settings, tmp_path):
+def test_the_window_asks_for_the_best_installed_inpainter_unless_the_user_chose(
+        qtbot, make_window, app_settings, sample_photo):
     assert app_settings.inpainter == AUTOMATIC_INPAINTER
-    window = make_window()
-    assert window.jobs.inpainter() == "opencv-telea"
-    installed = EngineSettings(model_paths={"sd2-inpainting": str(tmp_path)})
-    assert make_window(settings=installed).jobs.inpainter() == "sd2-inpainting"
+    engine = GatedEngine()
+    engine.gate.set()
+    window = make_window(engine_factory=lambda settings: engine)
+    open_with_stroke(qtbot, window, sample_photo)
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS) as finished:
+        window.jobs.replace("", "")
+    assert finished.args[0].ok
     app_settings.inpainter = "opencv-ns"  # a choice the user made wins
-    assert make_window(settings=installed).jobs.inpainter() == "opencv-ns"
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
+        window.jobs.replace("", "")
+    # The engine thread picks the automatic one: looking for models is too slow for the window.
+    assert [job.inpainter for job in engine.jobs] == [AUTOMATIC_INPAINTER, "opencv-ns"]
 
 
 def test_the_offline_inpainter_removes_and_says_it_cannot_paint_the_words(
@@ -148,7 +154,8 @@ def test_the_offline_inpainter_removes_and_says_it_cannot_paint_the_words(
         window.jobs.replace("", "a blue van")
     assert finished.args[0].ok
     [job] = engine.jobs
-    assert isinstance(job, InpaintJob) and job.variants == 1  # the same picture thrice is no choice
+    assert isinstance(job, InpaintJob) and job.variants == 3
+    assert len(finished.args[0].variants) == 1  # the same picture thrice is no choice
     assert document.history.names == ["Brush", "Replace: a blue van"]
     message = status(window)
     assert ("The offline inpainter can only remove; install a Stable Diffusion inpainting "
