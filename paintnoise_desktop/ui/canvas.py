@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -74,7 +74,6 @@ class Canvas(QWidget):
         self._mouse: QPointF | None = None
         self._fit_on_resize = True
         self._update_cursor()
-        QApplication.instance().installEventFilter(self)  # Space pans whatever has focus
 
     # -- document -------------------------------------------------------------------------
 
@@ -321,6 +320,13 @@ class Canvas(QWidget):
         elif self._stroke is not None:
             self._end_stroke()
 
+    def enterEvent(self, event: QEvent) -> None:
+        """Take the keyboard under the pointer, so Space pans here rather than pressing a
+        focused button; a field being typed in keeps its focus (and its spaces)."""
+        if not _takes_text(QApplication.focusWidget()):
+            self.setFocus(Qt.FocusReason.MouseFocusReason)
+        super().enterEvent(event)
+
     def leaveEvent(self, event: QEvent) -> None:
         self._update_brush_outline()
         self._mouse = None
@@ -331,25 +337,6 @@ class Canvas(QWidget):
         if notches:
             self._zoom_about(self._view.zoom * ZOOM_STEP**notches, event.position())
         event.accept()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Space held with the pointer over the canvas means "pan", whichever widget has the
-        keyboard focus (a focused button would otherwise be pressed), unless one takes text."""
-        kind = event.type()
-        if (kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
-                and watched is not self and isinstance(watched, QWidget)
-                and event.key() == Qt.Key.Key_Space):
-            if kind == QEvent.Type.KeyRelease and self._space_held:
-                if not event.isAutoRepeat():
-                    self._hold_space(False)
-                return True
-            pointed_at = self._mouse is not None and self.isVisible()
-            if kind == QEvent.Type.KeyPress and pointed_at and not _takes_text(
-                    QApplication.focusWidget()):
-                if not event.isAutoRepeat():
-                    self._hold_space(True)
-                return True
-        return super().eventFilter(watched, event)
 
     def _hold_space(self, held: bool) -> None:
         self._space_held = held

@@ -8,6 +8,7 @@ torch is loaded.
 
 from __future__ import annotations
 
+import gc
 import logging
 import traceback
 from collections.abc import Callable
@@ -92,6 +93,9 @@ class _Worker(QObject):
             if self._engine is None:
                 self._engine = self._engine_factory(self._settings)
             result = self._engine.run(job, self.progress.emit, token)
+            # What a job loads (torch, models) lives on; left to the collector, every full
+            # pass over it holds the interpreter lock long enough to freeze the window.
+            gc.freeze()
         except Exception as error:  # the engine could not even start: keep the window alive
             log.exception("engine failed on job %s", job.job_id)
             result = Result(job.job_id, Status.FAILED,
@@ -184,6 +188,7 @@ class EngineBridge(QObject):
         self.cancel()
         self._thread.quit()
         self._thread.wait()
+        gc.unfreeze()  # let the interpreter tear down what the jobs loaded, as usual
 
     def _on_started(self, job_id: int) -> None:
         entry = self._jobs.get(job_id)

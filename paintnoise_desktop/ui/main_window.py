@@ -6,6 +6,7 @@ this module lays the window out and keeps every view in step with the document.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -48,6 +49,7 @@ from .window_actions import WindowActions
 APP_NAME = "PaintNoise"
 TITLE = f"{APP_NAME} Desktop"  # the window's title and the About box name the app alike
 PREVIEW_SIZE = 160
+PROGRESS_INTERVAL_S = 0.05  # at most 20 progress repaints a second
 SLIDER_SETTLE_MS = 150  # remake the found mask once a slider has rested this long
 
 # Mask panel operation -> (history name, new mask from the mask and the pixel amount)
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
         self.variants_panel = VariantsPanel()
         self.history_panel = HistoryPanel()
         self.preview_label = QLabel(objectName="previewLabel", visible=False)
+        self._progress_shown_at = 0.0
         self.preview_label.setStyleSheet("border: 1px solid #888; background: #222;")
         self.error_box = QMessageBox(QMessageBox.Warning, TITLE, "", QMessageBox.Ok, self)
         self.error_box.setObjectName("errorBox")
@@ -423,6 +426,11 @@ class MainWindow(QMainWindow):
         self.show_message("Unloaded the models; they load again when next needed.")
 
     def show_progress(self, progress: Progress) -> None:
+        # Each update repaints the bar at once; a job that reports often must not flood the window.
+        now = time.monotonic()
+        if now - self._progress_shown_at < PROGRESS_INTERVAL_S and progress.fraction < 1.0:
+            return
+        self._progress_shown_at = now
         self.prompt_bar.set_progress(progress.fraction)
         if progress.message:
             self.statusBar().showMessage(progress.message)
