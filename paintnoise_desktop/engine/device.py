@@ -11,6 +11,7 @@ from typing import Literal
 
 import torch
 
+from ..core.errors import PaintNoiseError
 from .settings import EngineSettings
 
 MemoryProfile = Literal["keep", "offload", "low"]
@@ -21,7 +22,7 @@ OFFLOAD_FLOOR = 0.6  # below this share of the minimum, offloading alone is not 
 def pick_device(settings: EngineSettings) -> torch.device:
     """CUDA if present (the GPU with most free memory), else Apple MPS, else CPU; a setting wins."""
     if settings.device != "auto":
-        return torch.device(settings.device)
+        return _chosen_device(settings.device)
     if torch.cuda.is_available():
         count = torch.cuda.device_count()
         if count == 1:
@@ -74,3 +75,25 @@ def memory_summary(device: torch.device) -> str:
 
 def _cuda_index(device: torch.device) -> int:
     return device.index if device.index is not None else torch.cuda.current_device()
+
+
+def _chosen_device(name: str) -> torch.device:
+    """The device the user named, or a sentence saying why it cannot be used."""
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise PaintNoiseError(
+            f"'{name}' is not a device. Choose auto, cpu, cuda, cuda:N or mps in Settings "
+            "(or --device).", detail=str(error)) from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise PaintNoiseError(
+            f"The device is set to {name}, but no CUDA GPU is available. "
+            "Choose auto or cpu in Settings (or --device).")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise PaintNoiseError(
+            f"There is no GPU {device.index}; this computer has {torch.cuda.device_count()}. "
+            "Choose another in Settings (or --device).")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None)
+                                     and torch.backends.mps.is_available()):
+        raise PaintNoiseError("Apple MPS is not available here. Choose auto or cpu in Settings.")
+    return device

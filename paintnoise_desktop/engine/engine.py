@@ -85,7 +85,7 @@ class Engine:
         except Exception as error:  # a bug: keep the app alive, keep the traceback in the log
             log.exception("job %s crashed", job.job_id)
             return Result(job.job_id, Status.FAILED,
-                          f"Something went wrong ({type(error).__name__}: {error}). Details are in the log.",
+                          f"Something went wrong ({type(error).__name__}: {error}). The photo is unchanged.",
                           traceback.format_exc())
 
     def _dispatch(self, job: Job, step, cancel: CancelToken) -> Result:

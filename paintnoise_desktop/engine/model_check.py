@@ -57,7 +57,11 @@ def _check_location(location: Location, spec: ModelSpec | None, model_id: str) -
     problems: list[str] = []
     manifest = path / MANIFEST
     if manifest.exists():
-        problems += _check_manifest(path, json.loads(manifest.read_text(encoding="utf-8")))
+        try:
+            listed = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            return [f"{manifest.name} is damaged ({error}); download the model again"]
+        problems += _check_manifest(path, listed)
     elif spec is not None:
         problems += _check_expected_files(path, spec)
     if spec is not None:

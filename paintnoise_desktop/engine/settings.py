@@ -45,15 +45,16 @@ def settings_file() -> Path:
 def load_settings(path: Path | None = None) -> EngineSettings:
     """The saved settings, or the defaults when nothing was saved yet."""
     path = path or settings_file()
+    unreadable = (f"The settings file {path} could not be read. "
+                  "Fix or delete it to start from the defaults.")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return EngineSettings()
     except (OSError, ValueError) as error:
-        raise PaintNoiseError(
-            f"The settings file {path} could not be read. Fix or delete it to start from the defaults.",
-            detail=str(error),
-        ) from error
+        raise PaintNoiseError(unreadable, detail=str(error)) from error
+    if not isinstance(data, dict) or not isinstance(data.get("model_paths", {}), dict):
+        raise PaintNoiseError(unreadable, detail="not a JSON object with a model_paths object")
     defaults = EngineSettings()
     models_dir = data.get("models_dir")
     return EngineSettings(

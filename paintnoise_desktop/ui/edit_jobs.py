@@ -237,8 +237,9 @@ class EditJobs:
         image, mask = document.rgb.copy(), document.mask.copy()
         defaults = load_inpaint_defaults(self._settings.qsettings)
         inpainter, variants = self._settings.inpainter, self._settings.variants
+        wanted = parse_query(find_text)[0]  # "pole, not person": a removal keeps out the pole
         job_id = self._bridge.submit(lambda job_id: InpaintJob(
-            job_id, image=image, mask=mask, prompt=replace_text, find_text=find_text,
+            job_id, image=image, mask=mask, prompt=replace_text, find_text=wanted,
             inpainter=inpainter, steps=defaults.steps, guidance=defaults.guidance,
             variants=variants))
         history = document.history

@@ -400,10 +400,12 @@ class MainWindow(QMainWindow):
     def show_message(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)
 
-    def show_error(self, message: str) -> None:
-        """Say what went wrong without blocking: status bar and a non-modal message box."""
+    def show_error(self, message: str, detail: str = "") -> None:
+        """Say what went wrong without blocking: status bar and a non-modal message box,
+        whose "Show Details" holds what a bug report needs."""
         self.statusBar().showMessage(message, 15000)
         self.error_box.setText(message)
+        self.error_box.setDetailedText(detail)
         self.error_box.open()
 
     def show_job_error(self, result: Result) -> None:
@@ -414,7 +416,7 @@ class MainWindow(QMainWindow):
                 f"{spec.name} is not installed; the photo is unchanged.", 15000)
             self.modelMissing.emit(result.missing_model)
         else:
-            self.show_error(result.message)
+            self.show_error(result.message, result.detail)
 
     def _show_device(self, result: Result) -> None:
         if result.device_status:

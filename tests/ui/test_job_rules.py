@@ -245,3 +245,36 @@ def test_quitting_during_a_job_asks_first(qtbot, gated, dialogs, sample_photo):
     start_remove(qtbot, window)
     assert not window.close() and window.isVisible() and window.jobs.running
     assert window.close() and asked == [window, window]
+
+
+class BrokenEngine(Engine):
+    """The real engine around a job with a bug in it."""
+
+    def _dispatch(self, job, step, cancel):
+        raise RuntimeError("boom")
+
+
+def test_a_job_that_breaks_says_so_and_keeps_the_details_for_a_report(
+        qtbot, make_window, sample_photo):
+    window = make_window(engine_factory=lambda settings: BrokenEngine())
+    document = open_with_stroke(qtbot, window, sample_photo)
+    before = document.rgb.copy()
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
+        window.jobs.replace("", "")
+    assert window.error_box.isVisible()
+    assert window.error_box.text() == ("Something went wrong (RuntimeError: boom). "
+                                       "The photo is unchanged.")
+    assert "Traceback" in window.error_box.detailedText()
+    assert np.array_equal(document.rgb, before)
+
+
+def test_a_removal_is_told_only_what_was_wanted_not_what_was_excluded(
+        qtbot, make_window, sample_photo):
+    engine = GatedEngine()
+    engine.gate.set()
+    window = make_window(engine_factory=lambda settings: engine)
+    open_with_stroke(qtbot, window, sample_photo)
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
+        window.jobs.replace("spoon, not cup", "")
+    [job] = engine.jobs
+    assert job.find_text == "spoon"  # the negative prompt must not name the cup
