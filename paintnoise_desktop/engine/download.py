@@ -87,10 +87,6 @@ def offline_reason(settings: EngineSettings) -> str | None:
     return None
 
 
-def is_offline(settings: EngineSettings) -> bool:
-    return offline_reason(settings) is not None
-
-
 def offline_remedy(settings: EngineSettings) -> str:
     """How the user turns offline mode off, as a clause: 'unset HF_HUB_OFFLINE …'."""
     if offline_from_environment():

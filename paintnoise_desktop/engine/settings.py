@@ -17,7 +17,6 @@ import platformdirs
 
 from ..core.errors import PaintNoiseError
 
-DEVICES = ("auto", "cpu", "cuda", "mps")  # plus "cuda:N"
 PRECISIONS = ("auto", "fp16", "bf16", "fp32")
 MEMORY_PROFILES = ("auto", "keep", "offload", "low")
 

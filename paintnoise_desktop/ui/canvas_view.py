@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRect, QRectF
+from PySide6.QtCore import QPointF, QRect
 
 from paintnoise_desktop.core.box import Box, clip
 
@@ -68,10 +68,6 @@ class CanvasView:
             math.ceil((rect.top() + rect.height() - o.y()) / z),
         )
         return clip(box, width, height)
-
-    def image_rect(self, width: int, height: int) -> QRectF:
-        """Where the whole image lies on the widget."""
-        return QRectF(self.offset.x(), self.offset.y(), width * self.zoom, height * self.zoom)
 
     def pan(self, delta: QPointF, width: int, height: int, area_width: int,
             area_height: int) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from ..resources import RESOURCES_DIR
 from .main_window import APP_NAME, MainWindow
+
+#: Milliseconds after which the window closes itself: lets CI start the real app and end it.
+QUIT_AFTER_ENV = "PAINTNOISE_QUIT_AFTER_MS"
 
 
 def run_app(photo: str | None = None) -> int:
@@ -23,4 +28,16 @@ def run_app(photo: str | None = None) -> int:
     window.show()
     if photo:
         window.files.open_photo(photo)
+    quit_after = os.environ.get(QUIT_AFTER_ENV, "")
+    if quit_after.isdigit():
+        QTimer.singleShot(int(quit_after), app, lambda: _close_all(app))
     return app.exec()
+
+
+def _close_all(app: QApplication) -> None:
+    """Close every window and quit, naming the windows on stderr so a smoke test can see
+    which photo was showing."""
+    titles = [w.windowTitle() for w in app.topLevelWidgets() if w.isVisible()]
+    print(f"{QUIT_AFTER_ENV}: closing {titles}", file=sys.stderr)
+    app.closeAllWindows()
+    app.quit()

@@ -9,7 +9,6 @@ import torch
 from paintnoise_desktop.core.jobs import CancelToken, InpaintJob, Status
 from paintnoise_desktop.engine.engine import Engine
 from paintnoise_desktop.engine.inpainters import inpainter_for
-from paintnoise_desktop.engine.inpainters.diffusion import defaults_for
 from paintnoise_desktop.engine.removal import REMOVAL_NEGATIVE
 from paintnoise_desktop.engine.settings import EngineSettings
 
@@ -53,12 +52,6 @@ def test_the_tiny_model_loads_from_its_folder_with_the_native_size_it_declares(e
     assert inpainter.pipeline.safety_checker is None
     assert engine.models.loaded() == [f"{MODEL}@cpu:float32:keep"]
     assert inpainter_for(MODEL, engine.models).pipeline is inpainter.pipeline  # kept warm
-
-
-def test_known_models_have_defaults_and_others_get_sd2s():
-    assert defaults_for("sd15-inpainting").native_size == 512
-    assert defaults_for("/home/me/my-model.safetensors") == defaults_for(MODEL)
-    assert (defaults_for(MODEL).steps, defaults_for(MODEL).guidance) == (25, 7.5)
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(engine):

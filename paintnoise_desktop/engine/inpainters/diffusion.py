@@ -12,7 +12,6 @@ size, and says so in the variant's note.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,27 +27,6 @@ from ..model_store import ModelStore
 from ..registry import find_model, require_model
 from . import OnStep, PaintRequest
 from .diffusion_loader import checkpoint_family, load_inpaint_pipeline, native_size_of
-
-
-@dataclass(frozen=True)
-class ModelDefaults:
-    native_size: int
-    steps: int
-    guidance: float
-
-
-# What each known model was trained at and runs well with, for filling in a job's
-# settings; painting itself reads the native size from the loaded model
-# (unet sample size x VAE scale), so user models of other sizes work too.
-MODEL_DEFAULTS = {
-    "sd2-inpainting": ModelDefaults(native_size=512, steps=25, guidance=7.5),
-    "sd15-inpainting": ModelDefaults(native_size=512, steps=25, guidance=7.5),
-}
-
-
-def defaults_for(model_id: str) -> ModelDefaults:
-    """Suggested settings for a model; Stable Diffusion 2's for models not listed."""
-    return MODEL_DEFAULTS.get(model_id, MODEL_DEFAULTS["sd2-inpainting"])
 
 # Stable Diffusion 1.x/2.x latents (as sampled, scaled) -> approximate RGB in -1..1.
 LATENT_TO_RGB = torch.tensor([
