@@ -51,7 +51,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, frozenset[str]]:
     # SUPPRESS: `paintnoise --debug edit ...` and `paintnoise edit --debug ...` both work.
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks and the log")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", prog=PROG)
 
     window = commands.add_parser("open", parents=[common], help="open the window (the default)",
                                  description="Open the window, optionally with a photo.")
