@@ -11,19 +11,17 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QListView,
-    QListWidget,
     QListWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.jobs import MaskCandidate
+from .thumbnails import THUMBNAIL, pixmap_of, thumbnail_strip
 
-THUMBNAIL = 96
 TINT = np.array([255, 40, 90], np.float32)  # the canvas's mask colour family
 TINT_ALPHA = 0.45
 MARGIN = 0.15  # context around the object, as a share of its longer side
@@ -51,26 +49,13 @@ def score_text(score: float) -> str:
     return "<1%" if 0 < score < 0.005 else f"{score:.0%}"
 
 
-def _pixmap(rgb: np.ndarray) -> QPixmap:
-    h, w = rgb.shape[:2]
-    return QPixmap.fromImage(QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy())
-
-
 class CandidatePanel(QWidget):
     selectionChanged = Signal(list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.list = QListWidget(self)
-        self.list.setObjectName("candidateList")
-        self.list.setViewMode(QListView.IconMode)
-        self.list.setFlow(QListView.TopToBottom)
-        self.list.setWrapping(False)
-        self.list.setMovement(QListView.Static)
-        self.list.setResizeMode(QListView.Adjust)
-        self.list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
+        self.list = thumbnail_strip("candidateList", "Find candidates", self)
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
-        self.list.setAccessibleName("Find candidates")
         self.list.itemSelectionChanged.connect(self._announce)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -92,7 +77,7 @@ class CandidatePanel(QWidget):
             self.list.clear()
             for number, candidate in enumerate(candidates):
                 item = QListWidgetItem(
-                    QIcon(_pixmap(thumbnail(photo_rgb, candidate))), score_text(candidate.score)
+                    QIcon(pixmap_of(thumbnail(photo_rgb, candidate))), score_text(candidate.score)
                 )
                 item.setToolTip(
                     f"{number + 1}. {candidate.label or candidate.source}: "

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPixmap
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QGridLayout,
@@ -43,6 +43,7 @@ from .model_manager import ModelManagerDialog
 from .photo_files import PhotoFiles
 from .prompt_bar import PromptBar
 from .settings_dialog import SettingsDialog
+from .thumbnails import pixmap_of
 from .variants_panel import VariantsPanel
 from .window_actions import WindowActions
 
@@ -437,7 +438,8 @@ class MainWindow(QMainWindow):
         if progress.message:
             self.statusBar().showMessage(progress.message)
         if progress.preview is not None:
-            self.preview_label.setPixmap(_pixmap(progress.preview, PREVIEW_SIZE))
+            self.preview_label.setPixmap(pixmap_of(progress.preview).scaled(
+                PREVIEW_SIZE, PREVIEW_SIZE, Qt.KeepAspectRatio, Qt.SmoothTransformation))
             self.preview_label.setVisible(True)
 
     def job_started(self) -> None:
@@ -511,11 +513,3 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, f"About {TITLE}", (
             f"<b>{TITLE} {__version__}</b><p>Find and replace in your own photos: "
             "masks from words, inpainting on your own computer.</p><p>Apache-2.0 licence.</p>"))
-
-
-def _pixmap(rgb: np.ndarray, longest: int) -> QPixmap:
-    rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
-    height, width = rgb.shape[:2]
-    image = QImage(rgb.data, width, height, 3 * width, QImage.Format_RGB888).copy()
-    return QPixmap.fromImage(image).scaled(longest, longest, Qt.KeepAspectRatio,
-                                           Qt.SmoothTransformation)

@@ -15,11 +15,9 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QIcon, QImage, QPixmap
+from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
     QLabel,
-    QListView,
-    QListWidget,
     QListWidgetItem,
     QSizePolicy,
     QVBoxLayout,
@@ -28,8 +26,8 @@ from PySide6.QtWidgets import (
 
 from ..core.box import Box
 from ..core.jobs import InpaintVariant
+from .thumbnails import THUMBNAIL, pixmap_of, thumbnail_strip
 
-THUMBNAIL = 96
 WIDTH = THUMBNAIL + 48  # one thumbnail and a scroll bar, like the candidate strip
 LISTED_SEEDS = 3  # more seeds than this are summed up as first ... last
 APPLIED = "\u2713 "  # marks the applied variant's caption
@@ -54,11 +52,6 @@ def thumbnail(image: np.ndarray, box: Box, size: int = THUMBNAIL) -> np.ndarray:
     return np.ascontiguousarray(cv2.resize(region, target, interpolation=interpolation))
 
 
-def _pixmap(rgb: np.ndarray) -> QPixmap:
-    height, width = rgb.shape[:2]
-    return QPixmap.fromImage(QImage(rgb.data, width, height, 3 * width, QImage.Format_RGB888).copy())
-
-
 class VariantsPanel(QWidget):
     variantChosen = Signal(int)  # apply this variant
     previewRequested = Signal(int)  # show this variant on the canvas; -1: show the document again
@@ -72,15 +65,7 @@ class VariantsPanel(QWidget):
         self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Expanding)
         self.setFixedWidth(WIDTH)
 
-        self.list = QListWidget(self)
-        self.list.setObjectName("variantList")
-        self.list.setAccessibleName("Replace variants")
-        self.list.setViewMode(QListView.IconMode)
-        self.list.setFlow(QListView.TopToBottom)
-        self.list.setWrapping(False)
-        self.list.setMovement(QListView.Static)
-        self.list.setResizeMode(QListView.Adjust)
-        self.list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
+        self.list = thumbnail_strip("variantList", "Replace variants", self)
         self.list.setGridSize(QSize(THUMBNAIL + 16, THUMBNAIL + 2 * self.fontMetrics().height()))
         self.list.setTextElideMode(Qt.ElideRight)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
@@ -118,7 +103,7 @@ class VariantsPanel(QWidget):
         try:
             self.list.clear()
             for number, variant in enumerate(variants):
-                item = QListWidgetItem(QIcon(_pixmap(thumbnail(variant.image, variant.box))), "")
+                item = QListWidgetItem(QIcon(pixmap_of(thumbnail(variant.image, variant.box))), "")
                 tip = f"Variant {number + 1}, seed {variant.seed}"
                 item.setToolTip(f"{tip}\n{variant.note}" if variant.note else tip)
                 item.setTextAlignment(Qt.AlignHCenter)
