@@ -8,8 +8,6 @@ unless --tight) and brought to the photo's full size.
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from .cli_jobs import TextProgress, add_engine_options, engine_for, run_job
 from .cli_paths import check_writable
 from .core import masks
 from .core.errors import ImageFileError, PaintNoiseError
-from .core.imagefile import load_image
+from .core.imagefile import load_image, write_atomically
 from .core.jobs import FindJob, MaskCandidate, MaskSettings
 from .engine.engine import Engine
 from .engine.ranking import is_weak, parse_query, select
@@ -130,15 +128,8 @@ def read_mask(path: str | Path, width: int, height: int) -> np.ndarray:
 
 
 def write_mask_png(path: Path, mask: np.ndarray) -> None:
-    """Write an 8-bit grayscale PNG beside `path`, then move it into place in one step."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        Image.fromarray(mask, "L").save(temporary, format="PNG")
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise ImageFileError(f"Could not write the mask {path}: {error.strerror or error}.",
-                             repr(error)) from error
+    """Write an 8-bit grayscale PNG atomically, as photos are saved."""
+    write_atomically(path, lambda file: Image.fromarray(mask, "L").save(file, format="PNG"))
 
 
 def _run_mask(args: argparse.Namespace) -> int:

@@ -130,7 +130,7 @@ def save_image(
         options["exif"] = upright_exif(exif)
     if icc_profile:
         options["icc_profile"] = icc_profile
-    _write_atomically(path, lambda file: image.save(file, format=format, **options))
+    write_atomically(path, lambda file: image.save(file, format=format, **options))
 
 
 def default_export_path(source: str | Path) -> Path:
@@ -281,7 +281,7 @@ def _save_options(format: str, quality: int) -> dict[str, object]:
     return {}  # TIFF uncompressed, see save_image
 
 
-def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write to a new file beside `path`, sync it, then move it over `path` in one step."""
     existed = path.exists()
     if existed and not os.access(path, os.W_OK):  # replacing it would go around that
