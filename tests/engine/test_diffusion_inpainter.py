@@ -185,20 +185,28 @@ def test_a_nan_in_half_precision_is_painted_again_in_full_precision(half_engine)
     assert pipe.unet.dtype == pipe.vae.dtype == torch.float16
 
 
-def test_out_of_gpu_memory_steps_down_to_vae_tiling(engine):
+def _run_out_of_memory(engine, times: int):
+    """Run a job whose first `times` UNet calls fail as a full GPU's would."""
     pipe = inpainter_for(MODEL, engine.models).pipeline
     raised = []
 
     def hook(module, args):
-        if not raised:
+        if len(raised) < times:
             raised.append(1)
             raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
 
     handle = pipe.unet.register_forward_pre_hook(hook)
     try:
-        result, _ = _run(engine, _job())
+        return _run(engine, _job())[0]
     finally:
         handle.remove()
+
+
+def test_out_of_gpu_memory_steps_down_to_vae_tiling(engine):
+    pipe = inpainter_for(MODEL, engine.models).pipeline
+    try:
+        result = _run_out_of_memory(engine, times=1)
+    finally:
         pipe.vae.disable_tiling()
         pipe.disable_attention_slicing()
     assert result.ok, result.detail
@@ -242,20 +250,7 @@ def test_half_precision_on_the_gpu_gives_a_finite_result(models_env):
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_out_of_gpu_memory_falls_back_to_cpu_offload_on_a_real_gpu(models_env):
-    engine = Engine(EngineSettings(device="cuda"))
-    pipe = inpainter_for(MODEL, engine.models).pipeline
-    raised = []
-
-    def hook(module, args):
-        if len(raised) < 2:
-            raised.append(1)
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
-
-    handle = pipe.unet.register_forward_pre_hook(hook)
-    try:
-        result, _ = _run(engine, _job())
-    finally:
-        handle.remove()
+    result = _run_out_of_memory(Engine(EngineSettings(device="cuda")), times=2)
     assert result.ok, result.detail
     assert "partly on the CPU" in result.variants[0].note
 
