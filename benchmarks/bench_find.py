@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from paintnoise_desktop.core import masks
 from paintnoise_desktop.core.jobs import MaskSettings
-from paintnoise_desktop.engine import proposals
-from paintnoise_desktop.engine.clip_model import ClipEmbedder, load_clip
-from paintnoise_desktop.engine.ranking import select
-from paintnoise_desktop.engine.sam_model import load_sam
-from paintnoise_desktop.engine.segclip import describe_photo, object_crop, rank_candidates
+from paintnoise_desktop.engine.find import proposals
+from paintnoise_desktop.engine.find.clip_model import ClipEmbedder, load_clip
+from paintnoise_desktop.engine.find.ranking import select
+from paintnoise_desktop.engine.find.sam_model import load_sam
+from paintnoise_desktop.engine.find.segclip import describe_photo, object_crop, rank_candidates
 
 
 def synthetic_photo(width: int, height: int, objects: int) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from paintnoise_desktop.core.crop import work_size_for
 from paintnoise_desktop.core.jobs import CancelToken, InpaintJob
 from paintnoise_desktop.core.masks import feather
-from paintnoise_desktop.engine.inpainters.diffusion import DiffusionInpainter
-from paintnoise_desktop.engine.inpainters.diffusion_loader import (
+from paintnoise_desktop.engine.inpaint.diffusion import DiffusionInpainter
+from paintnoise_desktop.engine.inpaint.diffusion_loader import (
     load_inpaint_pipeline,
     native_size_of,
 )
-from paintnoise_desktop.engine.inpainters.opencv import OpenCVInpainter
-from paintnoise_desktop.engine.replace import replace_with
+from paintnoise_desktop.engine.inpaint.opencv import OpenCVInpainter
+from paintnoise_desktop.engine.inpaint.replace import replace_with
 
 PHOTOS = {"512 px": (512, 512), "24 MP": (6000, 4000)}
 OBJECT = (120, 90)  # width, height of the masked object, px

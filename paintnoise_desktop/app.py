@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from .cli import main as cli_main
+from .cli.main import main as cli_main
 
 
 def main() -> None:

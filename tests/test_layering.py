@@ -110,8 +110,17 @@ def test_the_blocker_really_blocks():
 
 @pytest.mark.parametrize("command", [["--version"], ["edit", "--help"]])
 def test_headless_commands_never_import_qt(command):
-    done = _python("import sys\nfrom paintnoise_desktop import cli\n"
+    done = _python("import sys\nfrom paintnoise_desktop.cli import main as cli\n"
                    f"try:\n    cli.main({command!r})\nexcept SystemExit:\n    pass\n"
                    "print(sorted(m for m in sys.modules if m.split('.')[0] == 'PySide6'))")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_entry_point_imports_neither_torch_nor_qt():
+    """`paintnoise --version` and every headless command start without torch or Qt."""
+    done = _python("import sys\nimport paintnoise_desktop.app\n"
+                   "print(sorted({m.split('.')[0] for m in sys.modules} & "
+                   "{'torch', 'torchvision', 'diffusers', 'transformers', 'PySide6'}))")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -9,7 +9,7 @@ from typing import Literal
 from PySide6.QtCore import QByteArray, QSettings
 
 from ..core.jobs import MaskSettings
-from ..engine.replace import AUTOMATIC_INPAINTER
+from ..engine.inpaint.replace import AUTOMATIC_INPAINTER
 
 MAX_RECENT = 10
 DEFAULT_BRUSH_SIZE = 40

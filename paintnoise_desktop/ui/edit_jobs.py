@@ -29,7 +29,7 @@ from ..core.jobs import (
     Result,
     Status,
 )
-from ..engine.ranking import is_weak, parse_query, select
+from ..engine.find.ranking import is_weak, parse_query, select
 from .app_settings import AppSettings
 from .engine_bridge import EngineBridge
 from .mask_steps import MaskStep, MaskSteps

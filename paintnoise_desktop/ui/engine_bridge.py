@@ -36,7 +36,7 @@ EngineFactory = Callable[[EngineSettings], EngineLike]
 
 
 def _real_engine(settings: EngineSettings) -> EngineLike:
-    from ..engine.engine import Engine
+    from ..engine.runner import Engine
 
     return Engine(settings)
 

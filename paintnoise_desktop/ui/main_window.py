@@ -28,7 +28,7 @@ from ..core.box import Box, union
 from ..core.document import Document
 from ..core.errors import PaintNoiseError
 from ..core.jobs import InpaintVariant, MaskCandidate, Progress, Result
-from ..engine.catalog import known_spec
+from ..engine.models.catalog import known_spec
 from ..engine.settings import EngineSettings, load_settings
 from .app_settings import AppSettings
 from .candidate_panel import CandidatePanel

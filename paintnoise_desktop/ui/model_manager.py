@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import PaintNoiseError
 from ..core.jobs import DownloadJob, Progress, Result, Status
-from ..engine.catalog import ModelSpec, load_catalog
-from ..engine.download import offline_reason, offline_remedy
-from ..engine.model_check import Verdict, validate_model_path, verify_model
-from ..engine.registry import install_status, models_dir
+from ..engine.models.catalog import ModelSpec, load_catalog
+from ..engine.models.download import offline_reason, offline_remedy
+from ..engine.models.model_check import Verdict, validate_model_path, verify_model
+from ..engine.models.registry import install_status, models_dir
 from ..engine.settings import EngineSettings, load_settings, save_settings, with_model_path
 from .engine_bridge import EngineBridge
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from ..engine.catalog import known_spec
-from ..engine.download import offline_reason, offline_remedy
-from ..engine.registry import expected_path
+from ..engine.models.catalog import known_spec
+from ..engine.models.download import offline_reason, offline_remedy
+from ..engine.models.registry import expected_path
 from ..engine.settings import EngineSettings, load_settings
 from .engine_bridge import EngineBridge
 from .model_manager import ModelManagerDialog

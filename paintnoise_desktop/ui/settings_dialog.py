@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.download import offline_from_environment
-from ..engine.registry import install_status, models_dir
+from ..engine.models.download import offline_from_environment
+from ..engine.models.registry import install_status, models_dir
 from ..engine.settings import EngineSettings, load_settings, save_settings
 from .app_settings import AUTOMATIC_INPAINTER, AUTOMATIC_INPAINTER_LABEL, AppSettings
 

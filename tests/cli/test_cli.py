@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from paintnoise_desktop import __version__, cli
-from paintnoise_desktop.cli_jobs import TextProgress
+from paintnoise_desktop import __version__
+from paintnoise_desktop.cli import main as cli
+from paintnoise_desktop.cli.jobs import TextProgress
 
 W, H = 96, 64
 SQUARE = (slice(20, 44), slice(30, 62))  # rows, columns of the red square the mask covers

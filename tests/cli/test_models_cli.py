@@ -10,10 +10,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from paintnoise_desktop.cli.models import add_models_commands
 from paintnoise_desktop.core.errors import PaintNoiseError
-from paintnoise_desktop.engine.registry import INCOMPLETE_MARKER
+from paintnoise_desktop.engine.models.registry import INCOMPLETE_MARKER
 from paintnoise_desktop.engine.settings import load_settings
-from paintnoise_desktop.models_cli import add_models_commands
 from tests.model_server import ModelServer, checkpoint_bytes, url_model, write_catalog
 
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from paintnoise_desktop.core.errors import ModelError
-from paintnoise_desktop.engine.clip_model import get_clip, load_clip
-from paintnoise_desktop.engine.model_store import ModelStore
+from paintnoise_desktop.engine.find.clip_model import get_clip, load_clip
+from paintnoise_desktop.engine.models.model_store import ModelStore
 from tests.tinymodels.clip import build_clip
 
 CPU = torch.device("cpu")

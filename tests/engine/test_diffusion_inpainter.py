@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from paintnoise_desktop.core.jobs import CancelToken, InpaintJob, Status
-from paintnoise_desktop.engine.engine import Engine
-from paintnoise_desktop.engine.inpainters import inpainter_for
-from paintnoise_desktop.engine.removal import REMOVAL_NEGATIVE
+from paintnoise_desktop.engine.inpaint.inpainter import inpainter_for
+from paintnoise_desktop.engine.inpaint.removal import REMOVAL_NEGATIVE
+from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
 
 MODEL = "sd2-inpainting"
@@ -279,7 +279,7 @@ def test_half_precision_weight_files_as_the_catalogue_downloads_them_load(tmp_pa
 def test_a_single_checkpoint_without_an_installed_configuration_is_refused_clearly(tmp_path):
     from safetensors.torch import save_file
 
-    from paintnoise_desktop.engine.inpainters.diffusion_loader import checkpoint_family
+    from paintnoise_desktop.engine.inpaint.diffusion_loader import checkpoint_family
 
     checkpoint = tmp_path / "my-inpainting.safetensors"
     save_file({"cond_stage_model.transformer.text_model.embeddings.position_ids": torch.zeros(1, 77)},

@@ -11,10 +11,10 @@ import pytest
 
 from paintnoise_desktop.core.errors import JobCancelled, ModelError
 from paintnoise_desktop.core.jobs import CancelToken
-from paintnoise_desktop.engine import download
-from paintnoise_desktop.engine.catalog import get_spec
-from paintnoise_desktop.engine.download import DownloadPolicy, install_model
-from paintnoise_desktop.engine.registry import INCOMPLETE_MARKER, MANIFEST, find_model
+from paintnoise_desktop.engine.models import download
+from paintnoise_desktop.engine.models.catalog import get_spec
+from paintnoise_desktop.engine.models.download import DownloadPolicy, install_model
+from paintnoise_desktop.engine.models.registry import INCOMPLETE_MARKER, MANIFEST, find_model
 from paintnoise_desktop.engine.settings import EngineSettings
 from tests.model_server import ModelServer, checkpoint_bytes, hub_model, url_model, write_catalog
 

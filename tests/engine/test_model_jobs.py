@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from paintnoise_desktop.core.jobs import CancelToken, DownloadJob, LoadModelJob, Status
-from paintnoise_desktop.engine.download import Transfer
-from paintnoise_desktop.engine.engine import Engine
-from paintnoise_desktop.engine.model_jobs import transfer_message
+from paintnoise_desktop.engine.models.download import Transfer
+from paintnoise_desktop.engine.models.model_jobs import transfer_message
+from paintnoise_desktop.engine.runner import Engine
 from tests.model_server import ModelServer, write_catalog
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from paintnoise_desktop.core.errors import ModelError
 from paintnoise_desktop.core.jobs import CancelToken, DownloadJob, Status
-from paintnoise_desktop.engine.engine import Engine
-from paintnoise_desktop.engine.model_jobs import download_model
+from paintnoise_desktop.engine.models.model_jobs import download_model
+from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
 
 

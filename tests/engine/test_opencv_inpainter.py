@@ -5,9 +5,9 @@ import pytest
 
 from paintnoise_desktop.core.errors import JobCancelled, PaintNoiseError
 from paintnoise_desktop.core.jobs import CancelToken
-from paintnoise_desktop.engine.inpainters import PaintRequest, inpainter_for
-from paintnoise_desktop.engine.inpainters.opencv import MAX_RADIUS, MIN_RADIUS, radius_for
-from paintnoise_desktop.engine.model_store import ModelStore
+from paintnoise_desktop.engine.inpaint.inpainter import PaintRequest, inpainter_for
+from paintnoise_desktop.engine.inpaint.opencv import MAX_RADIUS, MIN_RADIUS, radius_for
+from paintnoise_desktop.engine.models.model_store import ModelStore
 
 
 def _smooth(size=(96, 128)) -> np.ndarray:

@@ -7,10 +7,10 @@ import functools
 import numpy as np
 
 from paintnoise_desktop.core.jobs import CancelToken, FindJob
-from paintnoise_desktop.engine import proposals
-from paintnoise_desktop.engine.clip_model import ClipEmbedder
-from paintnoise_desktop.engine.engine import Engine
-from paintnoise_desktop.engine.photo_cache import PhotoCache, PhotoEntry, photo_key
+from paintnoise_desktop.engine.find import proposals
+from paintnoise_desktop.engine.find.clip_model import ClipEmbedder
+from paintnoise_desktop.engine.find.photo_cache import PhotoCache, PhotoEntry, photo_key
+from paintnoise_desktop.engine.runner import Engine
 
 
 def entry(count: int = 3, h: int = 30, w: int = 41, seed: int = 0) -> tuple[PhotoEntry, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paintnoise_desktop.engine.ranking import (
+from paintnoise_desktop.engine.find.ranking import (
     ALL_MARGIN,
     MATCH_FLOOR,
     TEMPLATES,

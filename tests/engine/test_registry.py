@@ -7,10 +7,14 @@ import torch
 from safetensors.torch import save_file
 
 from paintnoise_desktop.core.errors import ModelError, ModelMissingError
-from paintnoise_desktop.engine.catalog import ROLES, get_spec, load_catalog
-from paintnoise_desktop.engine.device import memory_profile_for, memory_summary, pick_memory_profile
-from paintnoise_desktop.engine.model_check import validate_model_path, verify_model
-from paintnoise_desktop.engine.registry import (
+from paintnoise_desktop.engine.models.catalog import ROLES, get_spec, load_catalog
+from paintnoise_desktop.engine.models.device import (
+    memory_profile_for,
+    memory_summary,
+    pick_memory_profile,
+)
+from paintnoise_desktop.engine.models.model_check import validate_model_path, verify_model
+from paintnoise_desktop.engine.models.registry import (
     INCOMPLETE_MARKER,
     expected_path,
     find_model,
@@ -213,7 +217,7 @@ def test_memory_profile_follows_free_memory_against_the_models_minimum():
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_on_a_gpu_auto_settings_follow_its_free_memory():
-    from paintnoise_desktop.engine.device import pick_device
+    from paintnoise_desktop.engine.models.device import pick_device
 
     device = pick_device(EngineSettings())
     assert device.type == "cuda"

@@ -9,20 +9,20 @@ import pytest
 
 from paintnoise_desktop.core.jobs import CancelToken, InpaintJob, Status
 from paintnoise_desktop.core.masks import feather
-from paintnoise_desktop.engine.engine import Engine
-from paintnoise_desktop.engine.inpainters.opencv import WHOLE_PHOTO_MASKED
-from paintnoise_desktop.engine.removal import (
+from paintnoise_desktop.engine.inpaint.opencv import WHOLE_PHOTO_MASKED
+from paintnoise_desktop.engine.inpaint.removal import (
     REMOVAL_NEGATIVE,
     REMOVAL_PROMPT,
     paint_request,
     removal_negative_prompt,
 )
-from paintnoise_desktop.engine.replace import (
+from paintnoise_desktop.engine.inpaint.replace import (
     AUTOMATIC_INPAINTER,
     OFFLINE_INPAINTER,
     default_inpainter,
     inpainter_title,
 )
+from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
 
 

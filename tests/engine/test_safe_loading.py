@@ -13,9 +13,9 @@ from safetensors.torch import save_file
 
 import paintnoise_desktop
 from paintnoise_desktop.core.errors import ModelError
-from paintnoise_desktop.engine.model_check import verify_model
-from paintnoise_desktop.engine.registry import MANIFEST
-from paintnoise_desktop.engine.safe_load import load_checkpoint, load_weights
+from paintnoise_desktop.engine.models.model_check import verify_model
+from paintnoise_desktop.engine.models.registry import MANIFEST
+from paintnoise_desktop.engine.models.safe_load import load_checkpoint, load_weights
 from paintnoise_desktop.engine.settings import EngineSettings
 
 PACKAGE = Path(paintnoise_desktop.__file__).parent

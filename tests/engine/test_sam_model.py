@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from paintnoise_desktop.core.errors import ModelError, ModelMissingError
-from paintnoise_desktop.engine.model_store import ModelStore
-from paintnoise_desktop.engine.sam_model import get_sam, infer_shape, load_sam
+from paintnoise_desktop.engine.find.sam_model import get_sam, infer_shape, load_sam
+from paintnoise_desktop.engine.models.model_store import ModelStore
 from tests.tinymodels.sam import TINY_SAM, build_sam
 
 CPU = torch.device("cpu")

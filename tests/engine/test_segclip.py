@@ -9,10 +9,15 @@ import numpy as np
 import pytest
 
 from paintnoise_desktop.core.jobs import CancelToken, FindJob, Status
-from paintnoise_desktop.engine.engine import Engine
-from paintnoise_desktop.engine.proposals import Proposals
-from paintnoise_desktop.engine.ranking import is_weak, select
-from paintnoise_desktop.engine.segclip import GREY, describe_photo, object_crop, rank_candidates
+from paintnoise_desktop.engine.find.proposals import Proposals
+from paintnoise_desktop.engine.find.ranking import is_weak, select
+from paintnoise_desktop.engine.find.segclip import (
+    GREY,
+    describe_photo,
+    object_crop,
+    rank_candidates,
+)
+from paintnoise_desktop.engine.runner import Engine
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 180, 40), "blue": (30, 40, 220)}
 SHAPES = ("square", "circle")
@@ -231,7 +236,7 @@ def test_empty_text_asks_for_words(models_env):
 
 
 def test_cancel_while_the_photo_is_encoded_leaves_nothing_cached(models_env):
-    from paintnoise_desktop.engine.photo_cache import PhotoCache
+    from paintnoise_desktop.engine.find.photo_cache import PhotoCache
 
     engine = Engine()
     cancel = CancelToken()

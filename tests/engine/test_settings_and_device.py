@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from paintnoise_desktop.core.errors import PaintNoiseError
-from paintnoise_desktop.engine.device import pick_device
+from paintnoise_desktop.engine.models.device import pick_device
 from paintnoise_desktop.engine.settings import EngineSettings, load_settings
 
 
@@ -35,8 +35,8 @@ def test_cpu_is_always_there():
 
 
 def test_verify_reports_a_damaged_download_manifest(tmp_path):
-    from paintnoise_desktop.engine.model_check import verify_model
-    from paintnoise_desktop.engine.registry import MANIFEST
+    from paintnoise_desktop.engine.models.model_check import verify_model
+    from paintnoise_desktop.engine.models.registry import MANIFEST
 
     folder = tmp_path / "models" / "clip-vit-base-patch32"
     folder.mkdir(parents=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from paintnoise_desktop.engine import sam_model
+from paintnoise_desktop.engine.find import sam_model
 
 TINY_SAM = sam_model.SamShape(
     img_size=128,

@@ -12,7 +12,7 @@ from PIL import Image
 from PySide6.QtCore import QSettings
 
 from paintnoise_desktop.core.jobs import Result, Status
-from paintnoise_desktop.engine.engine import Engine
+from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.ui.app_settings import AppSettings
 from paintnoise_desktop.ui.dialogs import Dialogs, UnsavedChoice
 from paintnoise_desktop.ui.engine_bridge import EngineBridge

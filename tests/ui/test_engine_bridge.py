@@ -162,7 +162,7 @@ def test_shutdown_stops_the_thread_with_a_job_running(qtbot, make_bridge, cancel
 
 
 def test_a_device_line_that_cannot_be_read_never_fails_the_job(qtbot, make_bridge, monkeypatch):
-    from paintnoise_desktop.engine import device
+    from paintnoise_desktop.engine.models import device
 
     def broken(_device):
         raise RuntimeError("driver went away")

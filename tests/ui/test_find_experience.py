@@ -9,9 +9,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from paintnoise_desktop.core.jobs import FindJob, MaskSettings
-from paintnoise_desktop.engine.catalog import known_spec
-from paintnoise_desktop.engine.engine import Engine
-from paintnoise_desktop.engine.ranking import select, softmax_with_floor
+from paintnoise_desktop.engine.find.ranking import select, softmax_with_floor
+from paintnoise_desktop.engine.models.catalog import known_spec
+from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.ui import main_window
 
 from .test_main_window import (

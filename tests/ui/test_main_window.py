@@ -22,7 +22,7 @@ from paintnoise_desktop.core.jobs import (
     Result,
     Status,
 )
-from paintnoise_desktop.engine.engine import Engine
+from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.ui.app_settings import MAX_RECENT
 from paintnoise_desktop.ui.dialogs import UnsavedChoice
 from paintnoise_desktop.ui.edit_jobs import NEED_MASK

@@ -12,7 +12,7 @@ import torch
 from PySide6.QtWidgets import QMessageBox
 
 from paintnoise_desktop.core.jobs import CancelToken, LoadModelJob, Status
-from paintnoise_desktop.engine.engine import Engine
+from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings, load_settings
 from paintnoise_desktop.ui.model_manager import ModelManagerDialog
 from paintnoise_desktop.ui.model_offer import offer_download

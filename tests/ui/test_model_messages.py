@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtWidgets import QMainWindow, QMenuBar
 
 from paintnoise_desktop.core.errors import ModelMissingError
-from paintnoise_desktop.engine.download import OFFLINE_SETTING
-from paintnoise_desktop.engine.registry import require_model
+from paintnoise_desktop.engine.models.download import OFFLINE_SETTING
+from paintnoise_desktop.engine.models.registry import require_model
 from paintnoise_desktop.engine.settings import EngineSettings
 from paintnoise_desktop.ui.settings_dialog import OFFLINE_LABEL
 from paintnoise_desktop.ui.window_actions import WindowActions

@@ -1,0 +1,82 @@
+"""`paintnoise bench`: how long each stage of find and replace takes here, on one photo.
+
+Every stage runs through the same engine and jobs as `paintnoise edit`, so the times
+are what a user waits for. The first find and the first replace include loading
+their models; the repeats show the warm costs (a second query on a photo is answered
+from its cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from ..core.imagefile import load_image
+from ..core.jobs import InpaintJob
+from .edit import JOB_DEFAULTS, default_inpainter, positive_int
+from .jobs import TextProgress, add_engine_options, engine_for, run_job
+from .mask import add_find_options, find_chosen, mask_settings
+
+T = TypeVar("T")
+BENCH_JOB_ID = 3
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.laps: list[tuple[str, float]] = []
+
+    def time(self, name: str, work: Callable[[], T]) -> T:
+        start = time.perf_counter()
+        value = work()
+        self.laps.append((name, time.perf_counter() - start))
+        return value
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    progress = TextProgress()
+    watch = Stopwatch()
+    photo = watch.time("open the photo", lambda: load_image(args.photo))
+    height, width = photo.rgb.shape[:2]
+    engine = engine_for(args)
+    chosen = watch.time("find, first (loads models)",
+                        lambda: find_chosen(engine, photo.rgb, args, progress))
+    watch.time("find again (same photo, from its cache)",
+               lambda: find_chosen(engine, photo.rgb, args, progress))
+    mask = watch.time("full-size mask (resize, post-process)",
+                      lambda: chosen.full_size_mask(width, height, mask_settings(args)))
+    inpainter = args.inpainter or default_inpainter(engine.settings, progress)
+    job = InpaintJob(BENCH_JOB_ID, photo.rgb, mask, prompt=args.replace, find_text=args.find,
+                     inpainter=inpainter, steps=args.steps, seed=0)
+    watch.time(f"replace, first (loads {inpainter})", lambda: run_job(engine, job, progress))
+    watch.time("replace again", lambda: run_job(engine, job, progress))
+
+    from ..engine.models.device import pick_device  # torch: only once a bench really runs
+
+    print(f"photo {width} x {height}, device {pick_device(engine.settings)}, "
+          f"inpainter {inpainter}, {args.steps} steps")
+    for name, seconds in watch.laps:
+        print(f"{name:<44} {seconds:9.3f} s")
+    return 0
+
+
+def add_bench_command(commands: argparse._SubParsersAction,
+                      common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "bench", parents=[common], help="time each stage of find and replace on a photo",
+        description="Time each stage of find and replace on PHOTO: opening it, the first and a "
+                    "repeated find, the full-size mask, the first and a repeated replace. "
+                    "Nothing is written.",
+    )
+    parser.add_argument("photo", metavar="PHOTO")
+    parser.add_argument("--find", required=True, metavar="TEXT", help="what to find")
+    add_find_options(parser)
+    parser.add_argument("--replace", default="", metavar="TEXT",
+                        help="what to paint there (default: remove)")
+    parser.add_argument("--inpainter", metavar="NAME",
+                        help="as for `paintnoise edit` (default: the same choice)")
+    parser.add_argument("--steps", type=positive_int, default=JOB_DEFAULTS["steps"],
+                        help="diffusion sampling steps (default %(default)s)")
+    add_engine_options(parser)
+    parser.set_defaults(func=_run_bench)

@@ -1,0 +1,127 @@
+"""`paintnoise edit`: find (or read) a mask and repaint it, without the window.
+
+The photo is read and written by core.imagefile, so EXIF and the colour profile are
+kept and the output is written atomically. Every check that can fail fast (output
+names, the mask's size) runs before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+
+import numpy as np
+
+from ..core.errors import PaintNoiseError
+from ..core.imagefile import format_for_path, load_image, save_image
+from ..core.jobs import InpaintJob
+from ..engine.inpaint import replace as replacing
+from ..engine.inpaint.replace import DIFFUSION_DEFAULTS, OFFLINE_INPAINTER
+from ..engine.settings import EngineSettings
+from .jobs import TextProgress, add_engine_options, engine_for, run_job
+from .mask import add_find_options, find_mask, read_mask
+from .paths import check_writable, output_paths
+
+INPAINT_JOB_ID = 2
+JOB_DEFAULTS = {field.name: field.default for field in fields(InpaintJob)}
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def default_inpainter(settings: EngineSettings, progress: TextProgress) -> str:
+    """The window's default too, saying so when it falls back to the offline inpainter."""
+    inpainter = replacing.default_inpainter(settings)
+    if inpainter == OFFLINE_INPAINTER:
+        progress.note(f"note: no Stable Diffusion inpainting model is installed; using "
+                      f"{OFFLINE_INPAINTER} (paintnoise models download {DIFFUSION_DEFAULTS[0]})")
+    return inpainter
+
+
+def _shapes_found_mask(args: argparse.Namespace) -> bool:
+    return bool(args.all or args.exclude or args.tight
+                or args.grow is not None or args.feather is not None)
+
+
+def _run_edit(args: argparse.Namespace) -> int:
+    paths = output_paths(args.output, args.variants)
+    for path in paths:
+        format_for_path(path)  # an unknown suffix fails here, not after the painting
+    check_writable(paths, args.photo, args.overwrite)
+
+    progress = TextProgress()
+    photo = load_image(args.photo)
+    for note in photo.notes:
+        progress.note(f"note: {note}")
+    height, width = photo.rgb.shape[:2]
+    engine = engine_for(args)
+    if args.mask is not None:
+        mask = read_mask(args.mask, width, height)
+    else:
+        mask = find_mask(engine, photo.rgb, args, progress)
+    if not np.any(mask):
+        raise PaintNoiseError("The mask is empty, so there is nothing to repaint. "
+                              "White marks what to repaint.")
+
+    job = InpaintJob(
+        INPAINT_JOB_ID, photo.rgb, mask,
+        prompt=args.replace,
+        find_text=args.find or "",
+        inpainter=args.inpainter or default_inpainter(engine.settings, progress),
+        steps=args.steps, guidance=args.guidance, seed=args.seed, variants=args.variants,
+    )
+    result = run_job(engine, job, progress)
+    for path, variant in zip(paths, result.variants):
+        save_image(path, variant.image, alpha=photo.alpha, exif=photo.exif,
+                   icc_profile=photo.icc_profile)
+        note = f"; {variant.note}" if variant.note else ""
+        progress.note(f"wrote {path} (seed {variant.seed}{note})")
+        print(path)
+    return 0
+
+
+def add_edit_command(commands: argparse._SubParsersAction,
+                     common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "edit", parents=[common], help="find (or take a mask) and repaint, without the window",
+        description="Repaint part of PHOTO and write the result to OUT. The region is what "
+                    "--find names (found with Segment Anything + CLIP) or what --mask marks "
+                    "(white = repaint, same size as the photo). Pixels outside the mask keep "
+                    "their values; EXIF and the colour profile are kept.",
+    )
+    parser.add_argument("photo", metavar="PHOTO")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--mask", metavar="MASK.png", help="repaint what this image marks white")
+    source.add_argument("--find", metavar="TEXT", help="repaint what these words name")
+    add_find_options(parser)
+    parser.add_argument("--replace", default="", metavar="TEXT",
+                        help="what to paint there (default: nothing, remove what is masked)")
+    parser.add_argument(
+        "--inpainter", metavar="NAME",
+        help=f"opencv-telea, opencv-ns (no weights needed), or an installed model id such as "
+             f"{DIFFUSION_DEFAULTS[0]}. Default: {' or '.join(DIFFUSION_DEFAULTS)} when "
+             f"installed, else {OFFLINE_INPAINTER}")
+    parser.add_argument("--seed", type=int, help="random seed (default: a new one, printed)")
+    parser.add_argument("--steps", type=positive_int, default=JOB_DEFAULTS["steps"],
+                        help="diffusion sampling steps (default %(default)s)")
+    parser.add_argument("--guidance", type=float, default=JOB_DEFAULTS["guidance"],
+                        help="how closely to follow the text (default %(default)s)")
+    parser.add_argument("--variants", type=positive_int, default=1, metavar="N",
+                        help="paint N variants, written as OUT-1, OUT-2, ... (default 1)")
+    add_engine_options(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="the file to write (.jpg, .png, .webp or .tif)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="allow writing over an existing file or the input photo")
+
+    def run(args: argparse.Namespace) -> int:
+        if args.mask is not None and _shapes_found_mask(args):
+            parser.error("--all, --not, --tight, --grow and --feather shape a found mask; "
+                         "with --mask the mask is used as it is")
+        return _run_edit(args)
+
+    parser.set_defaults(func=run)

@@ -1,0 +1,163 @@
+"""`paintnoise mask`, and the mask `paintnoise edit` repaints: found from words, or read from a file.
+
+A found mask is the chosen candidates (the best one, or with --all every one scoring
+close to it), post-processed as the window does it (holes filled, grown, feathered,
+unless --tight) and brought to the photo's full size.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..core import masks
+from ..core.errors import ImageFileError, PaintNoiseError
+from ..core.imagefile import load_image, write_atomically
+from ..core.jobs import FindJob, MaskCandidate, MaskSettings
+from ..engine.find.ranking import is_weak, parse_query, select
+from ..engine.runner import Engine
+from .jobs import TextProgress, add_engine_options, engine_for, run_job
+from .paths import check_writable
+
+FIND_JOB_ID = 1
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def add_find_options(parser: argparse.ArgumentParser) -> None:
+    """The options that shape a found mask (--find itself is added by the command)."""
+    parser.add_argument("--all", action="store_true",
+                        help="take every candidate scoring close to the best, not just the best")
+    parser.add_argument("--not", dest="exclude", action="append", default=[], metavar="TEXT",
+                        help="keep this out of the mask (may be repeated)")
+    parser.add_argument("--tight", action="store_true",
+                        help="use the mask as found: no hole filling, growing or feathering")
+    parser.add_argument("--grow", type=non_negative_int, metavar="PX",
+                        help="grow the mask by PX pixels (default: a few %% of the object's size)")
+    parser.add_argument("--feather", type=non_negative_int, metavar="PX",
+                        help=f"soften the mask's edge over PX pixels "
+                             f"(default {MaskSettings().feather_px})")
+
+
+def mask_settings(args: argparse.Namespace) -> MaskSettings:
+    settings = MaskSettings(tight=args.tight)
+    if args.grow is not None:
+        settings = replace(settings, grow_fraction=0.0, grow_min_px=args.grow)
+    if args.feather is not None:
+        settings = replace(settings, feather_px=args.feather)
+    return settings
+
+
+def find_mask(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
+              progress: TextProgress) -> np.ndarray:
+    """The full-size, post-processed mask of what `args.find` names; scores go to stderr."""
+    chosen = find_chosen(engine, rgb, args, progress)
+    _show_scores(chosen, progress)
+    height, width = rgb.shape[:2]
+    return chosen.full_size_mask(width, height, mask_settings(args))
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """What a find returned, and which of the candidates the query's mode picks."""
+
+    wanted: str
+    candidates: tuple[MaskCandidate, ...]
+    indices: list[int]
+
+    def full_size_mask(self, width: int, height: int, settings: MaskSettings) -> np.ndarray:
+        """The picked candidates' union, post-processed, at the photo's size (as the window does)."""
+        picked = [self.candidates[i].mask for i in self.indices]
+        return masks.mask_from_candidates(picked, width, height, settings)
+
+
+def find_chosen(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
+                progress: TextProgress) -> Chosen:
+    wanted, excluded = parse_query(args.find)
+    mode = "all" if args.all else "best"
+    job = FindJob(FIND_JOB_ID, rgb, wanted, tuple(excluded) + tuple(args.exclude), mode)
+    candidates = run_job(engine, job, progress).candidates
+    if not candidates:
+        raise PaintNoiseError(
+            f'Nothing like "{args.find}" was found. Try other words, or draw a mask '
+            "and pass it with --mask."
+        )
+    return Chosen(wanted, candidates, select([c.score for c in candidates], mode))
+
+
+def _show_scores(chosen: Chosen, progress: TextProgress) -> None:
+    for i, candidate in enumerate(chosen.candidates):
+        x0, y0, x1, y1 = candidate.box
+        mark = "*" if i in chosen.indices else " "
+        label = f" {candidate.label}" if candidate.label else ""
+        progress.note(f"{mark} {i + 1:2d}. score {candidate.score:.3f}  "
+                      f"box ({x0}, {y0})-({x1}, {y1})  {candidate.source}{label}")
+    if is_weak([candidate.score for candidate in chosen.candidates]):
+        progress.note(f'note: nothing matched "{chosen.wanted}" well; '
+                      "using the closest candidate")
+
+
+def read_mask(path: str | Path, width: int, height: int) -> np.ndarray:
+    """A mask image of the photo's size in any mode, as H x W uint8 (white = repaint)."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            grey = image.convert("L")
+    except FileNotFoundError:
+        raise ImageFileError(f"Cannot open the mask {path}: the file does not exist.") from None
+    except (OSError, ValueError) as error:
+        raise ImageFileError(
+            f"Cannot open the mask {path}: it is not an image Pillow can read.", repr(error)
+        ) from error
+    if grey.size != (width, height):
+        raise ImageFileError(
+            f"The mask {path.name} is {grey.width} x {grey.height} pixels but the photo is "
+            f"{width} x {height}. Make the mask the same size as the photo."
+        )
+    return np.asarray(grey, dtype=np.uint8).copy()
+
+
+def write_mask_png(path: Path, mask: np.ndarray) -> None:
+    """Write an 8-bit grayscale PNG atomically, as photos are saved."""
+    write_atomically(path, lambda file: Image.fromarray(mask, "L").save(file, format="PNG"))
+
+
+def _run_mask(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    if output.suffix.lower() != ".png":
+        raise PaintNoiseError(f"Masks are written as PNG files: name the output {output.stem}.png.")
+    check_writable([output], args.photo, args.overwrite)
+    progress = TextProgress()
+    photo = load_image(args.photo)
+    mask = find_mask(engine_for(args), photo.rgb, args, progress)
+    write_mask_png(output, mask)
+    print(output)
+    return 0
+
+
+def add_mask_command(commands: argparse._SubParsersAction,
+                     common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "mask", parents=[common], help="write the mask of what words name, as a PNG",
+        description="Find what TEXT names in PHOTO and write its post-processed, full-size mask "
+                    "as an 8-bit grayscale PNG (white = repaint). The candidates' scores are "
+                    "printed on stderr; the chosen ones are marked with *.",
+    )
+    parser.add_argument("photo", metavar="PHOTO")
+    parser.add_argument("--find", required=True, metavar="TEXT", help="what to find")
+    add_find_options(parser)
+    add_engine_options(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="MASK.png")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="allow writing over an existing file")
+    parser.set_defaults(func=_run_mask)

@@ -1,0 +1,1 @@
+"""Find: mask sources that turn words (or clicks) into ranked `MaskCandidate`s."""

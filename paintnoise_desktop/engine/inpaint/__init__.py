@@ -1,0 +1,1 @@
+"""Inpaint: inpainters and the crop -> paint -> blend path that runs them."""

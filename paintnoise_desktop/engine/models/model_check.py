@@ -1,0 +1,177 @@
+"""Checking models on disk: `paintnoise models verify` and files the user adds by path.
+
+No torch here: weight files are checked by their headers and checksums, so the
+command line and the model manager can verify without loading anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...core.errors import ModelError
+from ..settings import EngineSettings
+from .catalog import ModelSpec, known_spec, missing_files
+from .registry import INCOMPLETE_MARKER, MANIFEST, Location, expected_path, locate
+from .weight_files import check_torch_checkpoint, read_safetensors_header
+
+INPAINT_CONV_IN = "model.diffusion_model.input_blocks.0.0.weight"
+INPAINT_CHANNELS = 9  # 4 latent + 4 masked-image latent + 1 mask
+
+
+@dataclass(frozen=True)
+class Verdict:
+    model_id: str
+    location: Location | None
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.location is not None and not self.problems
+
+    @property
+    def summary(self) -> str:
+        if self.ok:
+            return f"OK ({self.location.origin}: {self.location.path})"
+        return "; ".join(self.problems)
+
+
+def verify_model(model_id: str, settings: EngineSettings) -> Verdict:
+    """Whether an installed model's files are all there and intact."""
+    location = locate(model_id, settings)
+    if location is None:
+        folder = expected_path(model_id, settings)
+        if (folder / INCOMPLETE_MARKER).exists():
+            return Verdict(model_id, None, ("download not finished: run it again to resume",))
+        return Verdict(model_id, None, ("not installed",))
+    problems = _check_location(location, known_spec(model_id), model_id)
+    return Verdict(model_id, location, tuple(problems))
+
+
+def _check_location(location: Location, spec: ModelSpec | None, model_id: str) -> list[str]:
+    path = location.path
+    if path.is_file():
+        return _check_weights(path, model_id)
+    problems: list[str] = []
+    manifest = path / MANIFEST
+    if manifest.exists():
+        try:
+            listed = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            return [f"{manifest.name} is damaged ({error}); download the model again"]
+        problems += _check_manifest(path, listed)
+    elif spec is not None:
+        problems += _check_expected_files(path, spec)
+    if spec is not None:
+        problems += _check_catalog_checksums(path, spec)
+    for weights in sorted(path.rglob("*")):
+        if weights.suffix in (".safetensors", ".pth", ".ckpt") and weights.is_file():
+            problems += _check_weights(weights, model_id)
+    return problems
+
+
+def _check_manifest(folder: Path, manifest: dict) -> list[str]:
+    problems = []
+    for entry in manifest.get("files", []):
+        file = folder / entry["path"]
+        if not file.exists():
+            problems.append(f"{entry['path']} is missing")
+        elif file.stat().st_size != entry["size"]:
+            problems.append(f"{entry['path']} has {file.stat().st_size} bytes, expected {entry['size']}")
+        elif sha256_of(file) != entry["sha256"]:
+            problems.append(f"{entry['path']} is damaged (checksum mismatch)")
+    return problems
+
+
+def _check_expected_files(folder: Path, spec: ModelSpec) -> list[str]:
+    if spec.layout == "sam-checkpoint":
+        count = len(list(folder.glob("*.pth")))
+        return [] if count == 1 else [f"expected one .pth checkpoint, found {count}"]
+    return missing_files(spec, folder)
+
+
+def _check_catalog_checksums(folder: Path, spec: ModelSpec) -> list[str]:
+    problems = []
+    for file in spec.files:
+        target = folder / file.local
+        if file.sha256 and target.exists() and sha256_of(target) != file.sha256.lower():
+            problems.append(f"{file.local} does not match the published checksum")
+    return problems
+
+
+def _check_weights(path: Path, model_id: str) -> list[str]:
+    try:
+        if path.suffix == ".safetensors":
+            read_safetensors_header(path, model_id)
+        elif path.suffix in (".pth", ".ckpt"):
+            check_torch_checkpoint(path, model_id)
+        else:
+            return [f"{path.name} is not a weights file (.safetensors or .pth)"]
+    except ModelError as error:
+        return [f"{path.name} is broken ({error.detail})"]
+    return []
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(4 * 1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def validate_model_path(spec: ModelSpec, path: Path) -> Path:
+    """The path, absolute, if it holds the right kind of model for `spec`; else a ModelError."""
+    path = Path(path).expanduser().resolve()
+    if not path.exists():
+        raise ModelError(f"There is no file or folder at {path}. Check the path and try again.")
+    checks = {"sam-checkpoint": _validate_sam, "diffusers": _validate_diffusers,
+              "transformers": _validate_transformers}
+    checks[spec.layout](spec, path)
+    return path
+
+
+def _validate_sam(spec: ModelSpec, path: Path) -> None:
+    files = [path] if path.is_file() else sorted(path.glob("*.pth"))
+    if len(files) != 1 or files[0].suffix != ".pth":
+        raise ModelError(
+            f"{path} is not a Segment Anything checkpoint. Choose its .pth file "
+            f"(e.g. {spec.files[0].path}) or a folder holding just that file.",
+        )
+    check_torch_checkpoint(files[0], spec.id)
+
+
+def _validate_diffusers(spec: ModelSpec, path: Path) -> None:
+    if path.is_dir():
+        if not (path / "model_index.json").exists() or not (path / "unet").is_dir():
+            raise ModelError(
+                f"{path} is not a diffusers model folder (it needs model_index.json and unet/). "
+                "Choose the folder that holds them, or a single .safetensors inpainting checkpoint.",
+            )
+        return
+    if path.suffix != ".safetensors":
+        raise ModelError(
+            f"{path} is not a .safetensors file. PaintNoise reads single-file Stable Diffusion "
+            "checkpoints only as .safetensors; convert it, or use a diffusers folder.",
+        )
+    header = read_safetensors_header(path, spec.id)
+    conv_in = header.get(INPAINT_CONV_IN)
+    if conv_in is None:
+        raise ModelError(f"{path} is not a Stable Diffusion checkpoint (no UNet weights found).")
+    if conv_in["shape"][1] != INPAINT_CHANNELS:
+        raise ModelError(
+            f"{path} is a Stable Diffusion checkpoint but not an inpainting one "
+            f"(its UNet takes {conv_in['shape'][1]} channels, inpainting needs {INPAINT_CHANNELS}). "
+            "Choose an inpainting checkpoint.",
+        )
+
+
+def _validate_transformers(spec: ModelSpec, path: Path) -> None:
+    weights = list(path.glob("*.safetensors")) + list(path.glob("*.bin")) if path.is_dir() else []
+    if not path.is_dir() or not (path / "config.json").exists() or not weights:
+        raise ModelError(
+            f"{path} is not a {spec.name} model folder. Choose the folder that holds its "
+            "config.json and weights (as save_pretrained writes them).",
+        )

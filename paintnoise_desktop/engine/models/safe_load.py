@@ -1,0 +1,71 @@
+"""Reading weight files without running anything inside them.
+
+`.pth`/`.ckpt` files are pickles: they go through `torch.load(weights_only=True)`
+only. A corrupt, truncated or wrong file becomes a `ModelError` that names the
+file and the fix.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ...core.errors import ModelError
+from .weight_files import broken_model_error, read_safetensors_header
+
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
+
+
+def load_checkpoint(path: Path, model_id: str) -> dict[str, Any]:
+    """A state dict from a `.pth`/`.ckpt` file, refusing anything but tensors and plain data."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # pickle, zip and torch errors all mean "not a usable checkpoint"
+        raise broken_model_error(path, model_id, error) from error
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise broken_model_error(path, model_id, TypeError("not a state dict of tensors"))
+    return state
+
+
+def load_weights(path: Path, model_id: str) -> dict[str, torch.Tensor]:
+    """A state dict from a `.safetensors` file (preferred) or a checkpoint read with weights only."""
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        read_safetensors_header(path, model_id)
+        try:
+            return load_file(path)
+        except Exception as error:  # safetensors raises its own error types
+            raise broken_model_error(path, model_id, error) from error
+    if path.suffix in CHECKPOINT_SUFFIXES:
+        return load_checkpoint(path, model_id)
+    raise ModelError(
+        f"{path} is not a weights file PaintNoise can read. Use a .safetensors file "
+        f"(or a .pth checkpoint), or run: paintnoise models download {model_id}",
+    )
+
+
+@contextmanager
+def quiet_library_loading() -> Iterator[None]:
+    """Load through transformers/diffusers without their console progress bars and notices.
+
+    Those are written for notebooks; the app reports loading as a job step, and on
+    the command line they would bury its own progress line. diffusers' notice that
+    `torch_dtype` is now `dtype` is silenced because older releases we support only
+    know `torch_dtype`.
+    """
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    diffusers_logging.disable_progress_bar()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+        yield
