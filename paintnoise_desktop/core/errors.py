@@ -25,11 +25,11 @@ class ModelError(PaintNoiseError):
 
 
 class ModelMissingError(ModelError):
-    """A model the job needs is not installed; the UI offers to download it."""
+    """Models the job needs are not installed; the UI offers to download them, all at once."""
 
-    def __init__(self, model_id: str, message: str, detail: str = "") -> None:
+    def __init__(self, model_ids: str | tuple[str, ...], message: str, detail: str = "") -> None:
         super().__init__(message, detail)
-        self.model_id = model_id
+        self.model_ids = (model_ids,) if isinstance(model_ids, str) else tuple(model_ids)
 
 
 class JobCancelled(Exception):

@@ -144,7 +144,7 @@ class Result:
     detail: str = ""  # for the log
     candidates: tuple[MaskCandidate, ...] = ()
     variants: tuple[InpaintVariant, ...] = ()
-    missing_model: str = ""  # set when the job failed for want of this model
+    missing_models: tuple[str, ...] = ()  # set when the job failed for want of these models
     device_status: str = ""  # e.g. "CPU" or "CUDA 0: 3.1 / 80 GB" after the job, for the status bar
 
     @property

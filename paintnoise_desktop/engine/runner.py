@@ -74,7 +74,7 @@ class Engine:
             return Result(job.job_id, Status.CANCELLED, "Cancelled.")
         except ModelMissingError as error:
             return Result(job.job_id, Status.FAILED, str(error), error.detail,
-                          missing_model=error.model_id)
+                          missing_models=error.model_ids)
         except PaintNoiseError as error:
             log.warning("job %s failed: %s %s", job.job_id, error, error.detail)
             return Result(job.job_id, Status.FAILED, str(error), error.detail)

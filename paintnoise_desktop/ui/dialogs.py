@@ -53,8 +53,9 @@ class Dialogs:
             QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         return answer == QMessageBox.Yes
 
-    def offer_model_download(self, parent: QWidget, model_id: str, bridge: EngineBridge) -> None:
-        """Ask whether to download a missing model; on yes the model manager downloads it."""
+    def offer_model_download(self, parent: QWidget, model_ids: tuple[str, ...],
+                             bridge: EngineBridge) -> None:
+        """Ask whether to download the missing models; on yes the model manager downloads them."""
         from .model_offer import offer_download
 
-        offer_download(parent, model_id, bridge)
+        offer_download(parent, model_ids[0], bridge)

@@ -65,7 +65,7 @@ MASK_OPERATIONS = {
 
 
 class MainWindow(QMainWindow):
-    modelMissing = Signal(str)  # a job failed for want of this model id: offer the download
+    modelMissing = Signal(object)  # a job failed for want of these model ids (tuple): offer them
 
     def __init__(self, settings: AppSettings | None = None, bridge: EngineBridge | None = None,
                  dialogs: Dialogs | None = None) -> None:
@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
         self.bridge.modelsUnloaded.connect(self._models_unloaded)
         self.bridge.finished.connect(self._show_device)
         self.modelMissing.connect(
-            lambda model_id: self.dialogs.offer_model_download(self, model_id, self.bridge))
+            lambda model_ids: self.dialogs.offer_model_download(self, model_ids, self.bridge))
         for name, action in a.mask_operations.items():
             action.triggered.connect(
                 lambda _=False, op=name: self.apply_mask_operation(op, panel.amount_spin.value()))
@@ -411,11 +411,14 @@ class MainWindow(QMainWindow):
 
     def show_job_error(self, result: Result) -> None:
         """A failed job's message; for a model the catalogue knows, the offer to download it."""
-        spec = known_spec(result.missing_model) if result.missing_model else None
-        if spec is not None:  # the offer explains the rest; the status bar keeps one sentence
-            self.statusBar().showMessage(
-                f"{spec.name} is not installed; the photo is unchanged.", 15000)
-            self.modelMissing.emit(result.missing_model)
+        specs = [known_spec(model_id) for model_id in result.missing_models]
+        if specs and all(spec is not None for spec in specs):
+            # The offer explains the rest; the status bar keeps one sentence.
+            names = " and ".join(spec.name for spec in specs)
+            verb = "is" if len(specs) == 1 else "are"
+            self.statusBar().showMessage(f"{names} {verb} not installed; the photo is unchanged.",
+                                         15000)
+            self.modelMissing.emit(result.missing_models)
         else:
             self.show_error(result.message, result.detail)
 

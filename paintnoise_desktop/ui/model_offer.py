@@ -1,8 +1,6 @@
 """"This needs a model you don't have: download it?" — asked when a job fails for want of one.
 
-The window wires it to its `modelMissing(str)` signal:
-
-    window.modelMissing.connect(lambda model_id: offer_download(window, model_id, window.bridge))
+The window wires it to its `modelMissing(tuple)` signal through `Dialogs.offer_model_download`.
 """
 
 from __future__ import annotations

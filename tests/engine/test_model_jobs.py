@@ -38,7 +38,7 @@ def test_loading_a_missing_model_names_it_for_the_download_offer(tmp_path, monke
     result, _ = run_load(Engine(), "sd2-inpainting")
 
     assert result.status is Status.FAILED
-    assert result.missing_model == "sd2-inpainting"
+    assert result.missing_models == ("sd2-inpainting",)
     assert "paintnoise models download sd2-inpainting" in result.message
 
 

@@ -59,7 +59,7 @@ def test_resolution_order_user_path_then_models_folder_then_hf_cache(
     assert find_model("tiny-clip", settings) is None
     with pytest.raises(ModelMissingError) as missing:
         require_model("tiny-clip", settings)
-    assert missing.value.model_id == "tiny-clip"
+    assert missing.value.model_ids == ("tiny-clip",)
 
     snapshot = fake_hf_cache(tmp_path / "hf" / "hub", REPO, COMMIT,
                              {"config.json": b"{}", "model.safetensors": b"weights!"})

@@ -162,7 +162,7 @@ def test_a_model_that_is_not_installed_is_reported_missing():
     mask = _object_mask(64, 64, (20, 20, 40, 40))
     result, _ = _run(InpaintJob(1, _photo(64, 64), mask, inpainter="sd15-inpainting"))
     assert result.status is Status.FAILED
-    assert result.missing_model == "sd15-inpainting"
+    assert result.missing_models == ("sd15-inpainting",)
 
 
 def test_removal_asks_for_background_and_names_the_object_in_the_negative_prompt():

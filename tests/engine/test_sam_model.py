@@ -91,7 +91,7 @@ def test_the_larger_installed_model_is_preferred(tiny_sam_file, tmp_path, monkey
     monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(tmp_path))
     with pytest.raises(ModelMissingError) as raised:
         get_sam(ModelStore())
-    assert raised.value.model_id == "sam-vit-b"
+    assert raised.value.model_ids == ("sam-vit-b",)
     for model_id in ("sam-vit-b", "sam-vit-h"):
         (tmp_path / model_id).mkdir()
         shutil.copy(tiny_sam_file, tmp_path / model_id / "sam.pth")

@@ -227,7 +227,7 @@ def test_large_photo_gives_working_size_masks(models_env):
 def test_missing_models_fail_with_the_model_to_download(tmp_path, monkeypatch):
     monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(tmp_path))
     result = Engine().run(FindJob(4, synthetic_photo(), "cat"), lambda p: None, CancelToken())
-    assert result.status is Status.FAILED and result.missing_model == "sam-vit-b"
+    assert result.status is Status.FAILED and result.missing_models == ("sam-vit-b",)
 
 
 def test_empty_text_asks_for_words(models_env):

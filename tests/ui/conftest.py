@@ -47,7 +47,7 @@ class ScriptedDialogs(Dialogs):
         self.unsaved_answers: list[UnsavedChoice] = []
         self.save_suggestions: list[str] = []
         self.unsaved_asked: list[str] = []
-        self.download_offers: list[str] = []
+        self.download_offers: list[tuple[str, ...]] = []
 
     def open_path(self, parent, directory: str) -> str | None:
         return self.open_answers.pop(0)
@@ -62,8 +62,8 @@ class ScriptedDialogs(Dialogs):
         # Unscripted (closing the window at the end of a test): throw the changes away.
         return self.unsaved_answers.pop(0) if self.unsaved_answers else UnsavedChoice.DISCARD
 
-    def offer_model_download(self, parent, model_id: str, bridge) -> None:
-        self.download_offers.append(model_id)
+    def offer_model_download(self, parent, model_ids: tuple[str, ...], bridge) -> None:
+        self.download_offers.append(model_ids)
 
 
 @pytest.fixture

@@ -126,7 +126,7 @@ def test_a_missing_model_is_named_in_the_result(qtbot, make_bridge):
             job_id, image=photo(40, 30), mask=square_mask(30, 40), inpainter="sd15-inpainting"))
     [result] = results
     assert result.status is Status.FAILED
-    assert result.missing_model == "sd15-inpainting"
+    assert result.missing_models == ("sd15-inpainting",)
     assert "sd15-inpainting" in result.message
 
 

@@ -256,9 +256,9 @@ def test_find_without_its_models_offers_the_download(qtbot, make_window, dialogs
     document = open_synthetic(window, tmp_path)
     with qtbot.waitSignal(window.modelMissing, timeout=120_000) as missing:
         window.jobs.find("red car")
-    [model_id] = missing.args
+    [(model_id,)] = missing.args
     assert model_id.startswith(("sam-", "clip-"))
-    assert dialogs.download_offers == [model_id]
+    assert dialogs.download_offers == [(model_id,)]
     assert window.statusBar().currentMessage() == (  # one sentence; the offer says the rest
         f"{known_spec(model_id).name} is not installed; the photo is unchanged.")
     assert not document.mask.any() and document.history.index == 0

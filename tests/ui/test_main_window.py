@@ -302,8 +302,8 @@ def test_a_missing_model_is_reported_and_offered_for_download(qtbot, make_window
     before = document.rgb.copy()
     with qtbot.waitSignal(window.modelMissing, timeout=WAIT_MS) as missing:
         window.jobs.replace("", "a wooden bench")
-    assert missing.args == ["sd15-inpainting"]
-    assert dialogs.download_offers == ["sd15-inpainting"]
+    assert missing.args == [("sd15-inpainting",)]
+    assert dialogs.download_offers == [("sd15-inpainting",)]
     assert window.statusBar().currentMessage() == (
         "Stable Diffusion 1.5 inpainting is not installed; the photo is unchanged.")
     assert np.array_equal(document.rgb, before)

@@ -150,7 +150,7 @@ def test_offline_mode_turns_download_off_and_says_why(qtbot, models, server, mak
 def test_a_missing_model_result_offers_the_download(qtbot, models, server, make_window,
                                                      monkeypatch):
     window = make_window()
-    window.modelMissing.connect(lambda model_id: offer_download(window, model_id, window.bridge))
+    window.modelMissing.connect(lambda model_ids: offer_download(window, model_ids[0], window.bridge))
     asked = []
 
     def answer_yes(box) -> int:
@@ -159,7 +159,7 @@ def test_a_missing_model_result_offers_the_download(qtbot, models, server, make_
 
     monkeypatch.setattr(QMessageBox, "exec", answer_yes)
     result = Engine().run(LoadModelJob(1, "sam-vit-h"), lambda progress: None, CancelToken())
-    assert result.status is Status.FAILED and result.missing_model == "sam-vit-h"
+    assert result.status is Status.FAILED and result.missing_models == ("sam-vit-h",)
 
     with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
         window.show_job_error(result)
