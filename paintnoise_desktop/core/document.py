@@ -109,9 +109,11 @@ class Document:
         self.history.mark_clean()
 
     def apply(
-        self, name: str, box: Box, rgb: np.ndarray | None = None, mask: np.ndarray | None = None
+        self, name: str, box: Box, rgb: np.ndarray | None = None, mask: np.ndarray | None = None,
+        merge_key: str = "",
     ) -> Edit:
-        """Write new pixels and/or mask values into `box` as one undo step."""
+        """Write new pixels and/or mask values into `box` as one undo step (joined with the
+        step on top when it has the same `merge_key`; see `History.push`)."""
         if rgb is None and mask is None:
             raise ValueError("apply needs new pixels, a new mask, or both")
         self._check_box(box)
@@ -128,16 +130,15 @@ class Document:
             mask_before, mask_after = _frozen_copy(self.mask[slices(box)]), _frozen_copy(mask)
             self.mask[slices(box)] = mask
         edit = Edit(name, box, rgb_before, rgb_after, mask_before, mask_after)
-        self.history.push(edit)
-        return edit
+        return self.history.push(edit, merge_key)
 
-    def set_mask(self, name: str, new_mask: np.ndarray) -> Edit | None:
+    def set_mask(self, name: str, new_mask: np.ndarray, merge_key: str = "") -> Edit | None:
         """Replace the whole mask as one undo step that keeps only the box where it changed."""
         self._check_patch("mask", new_mask, self.mask.shape)
         box = bounding_box(cv2.absdiff(new_mask, self.mask))
         if box is None:
             return None
-        return self.apply(name, box, mask=new_mask[slices(box)])
+        return self.apply(name, box, mask=new_mask[slices(box)], merge_key=merge_key)
 
     def record_stroke(self, name: str, box: Box, mask_before: np.ndarray) -> Edit:
         """Record a brush stroke that already painted `self.mask` in place (see `Stroke.finish`)."""
@@ -149,24 +150,25 @@ class Document:
             mask_before=_frozen_copy(mask_before),
             mask_after=_frozen_copy(self.mask[slices(box)]),
         )
-        self.history.push(edit)
-        return edit
+        return self.history.push(edit)
 
     def undo(self) -> Box | None:
         """Revert the last applied edit; the box to repaint, or None when there was none."""
         edit = self.history.undo()
         if edit is None:
             return None
-        self._write(edit.box, edit.rgb_before, edit.mask_before)
-        return edit.box
+        for box, rgb, mask in edit.undo_patches():
+            self._write(box, rgb, mask)
+        return edit.extent
 
     def redo(self) -> Box | None:
         """Apply the next undone edit again; the box to repaint, or None when there was none."""
         edit = self.history.redo()
         if edit is None:
             return None
-        self._write(edit.box, edit.rgb_after, edit.mask_after)
-        return edit.box
+        for box, rgb, mask in edit.redo_patches():
+            self._write(box, rgb, mask)
+        return edit.extent
 
     def _write(self, box: Box, rgb: np.ndarray | None, mask: np.ndarray | None) -> None:
         if rgb is not None:

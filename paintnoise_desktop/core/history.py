@@ -2,15 +2,25 @@
 
 Memory grows with what the edits touched, not with the photo's size times the number
 of steps; past a byte budget the oldest steps are forgotten.
+
+`revision` names the state the history is in: every push, undo and redo makes a new one
+(never seen before, in any history), so a job records it when it takes its input and its
+result applies only while the history still has it. A push whose `merge_key` equals the
+one of the step on top, with nothing pushed, undone or redone in between, joins that step
+(a slider dragged, paused and dragged again; another variant of the same Replace).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .box import Box
+from .box import Box, union
+
+_revisions = itertools.count(1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,16 +33,82 @@ class Edit:
     rgb_after: np.ndarray | None = None
     mask_before: np.ndarray | None = None
     mask_after: np.ndarray | None = None
+    # An earlier step merged into this one whose patches could not be joined with this
+    # one's (boxes that do not nest, or other layers): undone after it, redone before it.
+    # `box` is then this step's own box; `extent` covers both.
+    earlier: Edit | None = None
 
     @property
     def changes_pixels(self) -> bool:
         """Whether the edit repaints the photo (mask-only edits are not saved with it)."""
-        return self.rgb_after is not None
+        return self.rgb_after is not None or (
+            self.earlier is not None and self.earlier.changes_pixels)
 
     @property
     def nbytes(self) -> int:
         patches = (self.rgb_before, self.rgb_after, self.mask_before, self.mask_after)
-        return sum(patch.nbytes for patch in patches if patch is not None)
+        own = sum(patch.nbytes for patch in patches if patch is not None)
+        return own + (self.earlier.nbytes if self.earlier is not None else 0)
+
+    @property
+    def extent(self) -> Box:
+        """The box of every pixel this step changes: its own and its earlier steps'."""
+        if self.earlier is None:
+            return self.box
+        extent = union(self.box, self.earlier.extent)
+        assert extent is not None
+        return extent
+
+    def undo_patches(self) -> Iterator[tuple[Box, np.ndarray | None, np.ndarray | None]]:
+        """(box, rgb, mask) to write, in order, to take the document back before this step."""
+        yield self.box, self.rgb_before, self.mask_before
+        if self.earlier is not None:
+            yield from self.earlier.undo_patches()
+
+    def redo_patches(self) -> Iterator[tuple[Box, np.ndarray | None, np.ndarray | None]]:
+        """(box, rgb, mask) to write, in order, to apply this step again."""
+        if self.earlier is not None:
+            yield from self.earlier.redo_patches()
+        yield self.box, self.rgb_after, self.mask_after
+
+
+def merge(first: Edit, then: Edit) -> Edit:
+    """One step doing `first` and then `then`: named as `then`, `first`'s "before" patches,
+    `then`'s "after" ones, and the union of their boxes (its `extent`)."""
+    if first.earlier is None and _same_layers(first, then):
+        if _inside(first.box, then.box):
+            return replace(then, rgb_before=_paste(then.rgb_before, first.rgb_before,
+                                                   then.box, first.box),
+                           mask_before=_paste(then.mask_before, first.mask_before,
+                                              then.box, first.box))
+        if _inside(then.box, first.box):
+            return replace(first, name=then.name,
+                           rgb_after=_paste(first.rgb_after, then.rgb_after, first.box, then.box),
+                           mask_after=_paste(first.mask_after, then.mask_after,
+                                             first.box, then.box))
+    return replace(then, earlier=first)
+
+
+def _same_layers(a: Edit, b: Edit) -> bool:
+    return (a.rgb_after is None) == (b.rgb_after is None) and (
+        a.mask_after is None) == (b.mask_after is None)
+
+
+def _inside(inner: Box, outer: Box) -> bool:
+    return (outer[0] <= inner[0] and outer[1] <= inner[1]
+            and inner[2] <= outer[2] and inner[3] <= outer[3])
+
+
+def _paste(base: np.ndarray | None, patch: np.ndarray | None, base_box: Box,
+           patch_box: Box) -> np.ndarray | None:
+    """`base` (covering `base_box`) with `patch` (covering `patch_box`, inside it) written in."""
+    if base is None or patch is None:
+        return base
+    out = base.copy()
+    x, y = patch_box[0] - base_box[0], patch_box[1] - base_box[1]
+    out[y:y + patch.shape[0], x:x + patch.shape[1]] = patch
+    out.setflags(write=False)
+    return out
 
 
 class History:
@@ -44,9 +120,39 @@ class History:
         self._index = 0
         self._nbytes = 0
         self._clean_index: int | None = 0
+        self._merge_key = ""  # the top step's, while nothing moved since it was pushed
+        self._revision = next(_revisions)
 
-    def push(self, edit: Edit) -> None:
-        """Apply-order append: forget the redo tail, then the oldest steps while over budget."""
+    @property
+    def revision(self) -> int:
+        """The state the history is in; a new number after every push, undo and redo."""
+        return self._revision
+
+    def will_merge(self, merge_key: str) -> bool:
+        """Whether a push with `merge_key` would join the step on top."""
+        return bool(merge_key) and merge_key == self._merge_key and self.can_undo
+
+    def push(self, edit: Edit, merge_key: str = "") -> Edit:
+        """Apply-order append: forget the redo tail, then the oldest steps while over budget.
+
+        With the top step's `merge_key` (and nothing moved since it was pushed) the two
+        become one step. Returns the step now on top.
+        """
+        if self.will_merge(merge_key):
+            top = self._edits.pop()
+            self._nbytes -= top.nbytes
+            self._edits.append(merge(top, edit))
+            self._nbytes += self._edits[-1].nbytes
+            if self._clean_index == self._index and edit.changes_pixels:
+                self._clean_index = None  # the saved pixels were those between the two
+            self._forget_over_budget()
+        else:
+            self._append(edit)
+        self._merge_key = merge_key
+        self._revision = next(_revisions)
+        return self._edits[-1]
+
+    def _append(self, edit: Edit) -> None:
         if self._clean_index is not None and self._clean_index > self._index:
             # The saved state is in the redo tail about to go; if only mask steps lie between,
             # the pixels now are the saved ones.
@@ -58,6 +164,9 @@ class History:
         self._edits.append(edit)
         self._nbytes += edit.nbytes
         self._index = len(self._edits)
+        self._forget_over_budget()
+
+    def _forget_over_budget(self) -> None:
         while self._nbytes > self.budget_bytes and len(self._edits) > 1:
             forgotten = self._edits.pop(0)
             self._nbytes -= forgotten.nbytes
@@ -72,6 +181,7 @@ class History:
         if not self.can_undo:
             return None
         self._index -= 1
+        self._moved()
         return self._edits[self._index]
 
     def redo(self) -> Edit | None:
@@ -79,7 +189,12 @@ class History:
         if not self.can_redo:
             return None
         self._index += 1
+        self._moved()
         return self._edits[self._index - 1]
+
+    def _moved(self) -> None:
+        self._merge_key = ""
+        self._revision = next(_revisions)
 
     @property
     def can_undo(self) -> bool:

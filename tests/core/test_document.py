@@ -242,3 +242,39 @@ def test_only_pixel_edits_make_the_photo_unsaved():
     assert not doc.is_dirty
     doc.undo()
     np.testing.assert_array_equal(doc.mask[8:], 0)  # undoing mask steps still works
+
+
+# -- merged steps ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first_box, then_box", [
+    ((10, 10, 30, 30), (10, 10, 30, 30)),  # the same box
+    ((12, 12, 20, 20), (5, 5, 40, 30)),  # the later one holds the first
+    ((5, 5, 40, 30), (12, 12, 20, 20)),  # the first holds the later one
+    ((2, 2, 12, 12), (30, 20, 50, 38)),  # apart: the union box has pixels neither touched
+    ((2, 2, 30, 30), (20, 20, 50, 38)),  # overlapping
+])
+@pytest.mark.parametrize("layers", ["rgb", "mask", "mixed"])
+def test_a_merged_step_undoes_and_redoes_both_exactly(first_box, then_box, layers):
+    rng = np.random.default_rng(1)
+    document = Document.from_array(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8))
+    document.apply("Brush", (0, 0, 60, 40), mask=rng.integers(0, 256, (40, 60), dtype=np.uint8))
+    start_rgb, start_mask = document.rgb.copy(), document.mask.copy()
+
+    def patches(box, use_rgb, use_mask):
+        h, w = box[3] - box[1], box[2] - box[0]
+        return {"rgb": rng.integers(0, 256, (h, w, 3), dtype=np.uint8) if use_rgb else None,
+                    "mask": rng.integers(0, 256, (h, w), dtype=np.uint8) if use_mask else None}
+
+    first_layers = {"rgb": (True, False), "mask": (False, True), "mixed": (True, False)}[layers]
+    then_layers = {"rgb": (True, False), "mask": (False, True), "mixed": (False, True)}[layers]
+    document.apply("Step 1", first_box, **patches(first_box, *first_layers), merge_key="k")
+    document.apply("Step 2", then_box, **patches(then_box, *then_layers), merge_key="k")
+    end_rgb, end_mask = document.rgb.copy(), document.mask.copy()
+    assert document.history.names == ["Brush", "Step 2"]
+    extent = document.undo()
+    assert np.array_equal(document.rgb, start_rgb) and np.array_equal(document.mask, start_mask)
+    assert extent == (min(first_box[0], then_box[0]), min(first_box[1], then_box[1]),
+                      max(first_box[2], then_box[2]), max(first_box[3], then_box[3]))
+    assert document.redo() == extent
+    assert np.array_equal(document.rgb, end_rgb) and np.array_equal(document.mask, end_mask)

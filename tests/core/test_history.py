@@ -151,3 +151,68 @@ def test_forgetting_a_mask_step_keeps_the_opened_state_clean():
     history.push(edit("Remove"))
     history.undo()
     assert history.is_clean
+
+
+# -- revision and merge keys -------------------------------------------------------------------
+
+
+def test_every_push_undo_and_redo_makes_a_new_revision():
+    history = History()
+    seen = [history.revision]
+    history.push(edit("a"))
+    seen.append(history.revision)
+    history.undo()
+    seen.append(history.revision)  # back at zero steps, yet not the state a job saw before
+    history.redo()
+    seen.append(history.revision)
+    history.push(edit("b"), merge_key="k")
+    seen.append(history.revision)
+    history.push(edit("c"), merge_key="k")  # even a merge is a new state
+    seen.append(history.revision)
+    history.mark_clean()  # saving changes no state
+    assert history.revision == seen[-1]
+    assert len(set(seen)) == len(seen)
+    assert History().revision not in seen  # no two histories share a revision
+
+
+def test_pushes_with_the_same_merge_key_become_one_step():
+    history = History()
+    history.push(edit("Brush"))
+    first = Edit("Feather 2", (0, 0, 2, 1), mask_before=np.array([[1, 2]], np.uint8),
+                 mask_after=np.array([[3, 4]], np.uint8))
+    then = Edit("Feather 5", (0, 0, 2, 1), mask_before=np.array([[3, 4]], np.uint8),
+                mask_after=np.array([[5, 6]], np.uint8))
+    history.push(first, merge_key="feather")
+    top = history.push(then, merge_key="feather")
+    assert history.names == ["Brush", "Feather 5"] and history.index == 2
+    assert top is history.top and top.box == (0, 0, 2, 1)
+    assert top.mask_before.tolist() == [[1, 2]] and top.mask_after.tolist() == [[5, 6]]
+    assert history.nbytes == 100 + 4
+
+
+def test_a_move_or_another_key_between_two_pushes_keeps_them_apart():
+    history = History()
+    history.push(edit("a"), merge_key="k")
+    history.push(edit("b"), merge_key="other")
+    history.push(edit("c"), merge_key="k")
+    assert history.names == ["a", "b", "c"]
+    history.undo()
+    history.redo()
+    history.push(edit("d"), merge_key="k")  # "c" was redone in between
+    assert history.names == ["a", "b", "c", "d"]
+    history.push(edit("e"))
+    history.push(edit("f"))  # no key: never merged
+    assert history.names[-2:] == ["e", "f"]
+
+
+def test_merging_after_a_save_of_the_first_step_makes_the_photo_unsaved():
+    history = History()
+    history.push(edit("Replace"), merge_key="variants")
+    history.mark_clean()
+    history.push(edit("Replace"), merge_key="variants")  # another variant in its place
+    assert not history.is_clean
+    masks_only = History()
+    masks_only.push(edit("Grow", pixels=False), merge_key="grow")
+    masks_only.mark_clean()
+    masks_only.push(edit("Grow", pixels=False), merge_key="grow")
+    assert masks_only.is_clean  # the mask is not saved with the photo
