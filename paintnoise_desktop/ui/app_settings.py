@@ -1,26 +1,94 @@
-"""What the window remembers between runs, kept in QSettings under typed names."""
+"""What the window remembers between runs: observable settings kept in QSettings.
+
+Each setting is defined once below with its key, default and range (see properties.py),
+announces changes on its `<name>_changed` signal, and is clamped the same way when it is
+set and when it is read back, so a corrupt settings file never breaks the window.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Literal
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 
 from ..core.jobs import MaskSettings
-from ..engine.inpaint.replace import AUTOMATIC_INPAINTER
+from ..engine.inpaint.replace import AUTOMATIC_INPAINTER, MAX_VARIANTS
+from .properties import Flag, FloatRange, IntRange, Name, OneOf, OptionalInt, Setting, Text
 
 MAX_RECENT = 10
+#: The brush is a diameter in photo pixels.
+MIN_BRUSH, MAX_BRUSH = 1, 2000
 DEFAULT_BRUSH_SIZE = 40
 AUTOMATIC_INPAINTER_LABEL = "Automatic (best installed)"
 DEFAULT_INPAINTER = AUTOMATIC_INPAINTER
-MAX_VARIANTS = 8
+#: Variant k of a Replace uses seed + k, so a seed leaves room for every variant below 2**31.
+MAX_SEED = 2**31 - 1 - MAX_VARIANTS
+FIND_MODES = ("best", "all")
+_MASK = MaskSettings()
 
 
-class AppSettings:
-    def __init__(self, settings: QSettings | None = None) -> None:
+@dataclass(frozen=True)
+class InpaintDefaults:
+    """The generation settings a Replace job is made with."""
+
+    steps: int = 25
+    guidance: float = 7.5
+    strength: float = 1.0
+    negative_prompt: str = ""
+    seed: int | None = None  # None: a new random seed each time
+
+
+_INPAINT = InpaintDefaults()
+
+
+class AppSettings(QObject):
+    brush_size_changed = Signal(int)
+    brush_share_changed = Signal(float)
+    find_mode_changed = Signal(str)
+    tight_changed = Signal(bool)
+    grow_fraction_changed = Signal(float)
+    grow_min_px_changed = Signal(int)
+    feather_px_changed = Signal(int)
+    mask_settings_changed = Signal(object)  # MaskSettings, once per change of any of its four
+    inpainter_changed = Signal(str)
+    steps_changed = Signal(int)
+    guidance_changed = Signal(float)
+    strength_changed = Signal(float)
+    negative_prompt_changed = Signal(str)
+    seed_changed = Signal(object)  # int, or None for random
+    variants_changed = Signal(int)
+    generation_panel_open_changed = Signal(bool)
+
+    brush_size = Setting("brush/size", DEFAULT_BRUSH_SIZE, IntRange(MIN_BRUSH, MAX_BRUSH),
+                         "The brush's diameter in photo pixels, as last used.")
+    brush_share = Setting("brush/share", 0.0, FloatRange(0.0, 1.0),
+                          "The brush's diameter as a share of the photo's longer side, as last "
+                          "set on a photo (0: not yet), so it scales from photo to photo.")
+    find_mode = Setting("find/mode", "best", OneOf(FIND_MODES),
+                        "Whether Find masks the best match only or every one about as good.")
+    tight = Setting("mask/tight", _MASK.tight, Flag())
+    grow_fraction = Setting("mask/grow_fraction", _MASK.grow_fraction, FloatRange(0.0, 0.3))
+    grow_min_px = Setting("mask/grow_min_px", _MASK.grow_min_px, IntRange(0, 200))
+    feather_px = Setting("mask/feather_px", _MASK.feather_px, IntRange(0, 100))
+    inpainter = Setting("inpaint/inpainter", DEFAULT_INPAINTER, Name(),
+                        "An inpainter name, or AUTOMATIC_INPAINTER: the best installed.")
+    steps = Setting("inpaint/steps", _INPAINT.steps, IntRange(1, 150))
+    guidance = Setting("inpaint/guidance", _INPAINT.guidance, FloatRange(1.0, 20.0))
+    strength = Setting("inpaint/strength", _INPAINT.strength, FloatRange(0.05, 1.0))
+    negative_prompt = Setting("inpaint/negative_prompt", _INPAINT.negative_prompt, Text(1000))
+    seed = Setting("inpaint/seed", _INPAINT.seed, OptionalInt(IntRange(0, MAX_SEED)),
+                   "The first variant's seed; None: a new random one each Replace.")
+    variants = Setting("inpaint/variants", 1, IntRange(1, MAX_VARIANTS),
+                       "How many versions one Replace paints, to compare and choose from.")
+    generation_panel_open = Setting("panels/generation_open", False, Flag())
+
+    def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self._qs = settings or QSettings("PaintNoise", "PaintNoise Desktop")
+        self._mask_batch = False
+        for name in ("tight", "grow_fraction", "grow_min_px", "feather_px"):
+            getattr(self, f"{name}_changed").connect(self._mask_field_changed)
 
     @property
     def qsettings(self) -> QSettings:
@@ -29,6 +97,56 @@ class AppSettings:
 
     def sync(self) -> None:
         self._qs.sync()
+
+    # Brush ------------------------------------------------------------------
+    def brush_size_for(self, long_side: int) -> int:
+        """The brush diameter for a photo whose longer side is `long_side` px."""
+        share = self.brush_share
+        if share <= 0 or long_side <= 0:
+            return self.brush_size
+        return type(self).brush_size.clamp(share * long_side)
+
+    def remember_brush(self, diameter: int, long_side: int | None) -> None:
+        """The user set the brush to `diameter` px on a photo `long_side` px long (None: none)."""
+        self.brush_size = diameter
+        if long_side:
+            self.brush_share = self.brush_size / long_side
+
+    # Mask -------------------------------------------------------------------
+    @property
+    def mask_settings(self) -> MaskSettings:
+        return MaskSettings(tight=self.tight, grow_fraction=self.grow_fraction,
+                            grow_min_px=self.grow_min_px, feather_px=self.feather_px,
+                            fill_holes=_MASK.fill_holes,
+                            min_speck_fraction=_MASK.min_speck_fraction)
+
+    @mask_settings.setter
+    def mask_settings(self, settings: MaskSettings) -> None:
+        before = self.mask_settings
+        self._mask_batch = True
+        try:
+            self.tight = bool(settings.tight)
+            self.grow_fraction = settings.grow_fraction
+            self.grow_min_px = settings.grow_min_px
+            self.feather_px = settings.feather_px
+        finally:
+            self._mask_batch = False
+        if self.mask_settings != before:
+            self.mask_settings_changed.emit(self.mask_settings)
+
+    def _mask_field_changed(self, _value: object) -> None:
+        if not self._mask_batch:
+            self.mask_settings_changed.emit(self.mask_settings)
+
+    # Replace ----------------------------------------------------------------
+    def inpaint_defaults(self) -> InpaintDefaults:
+        return InpaintDefaults(**{field.name: getattr(self, field.name)
+                                  for field in fields(InpaintDefaults)})
+
+    def reset_generation(self) -> None:
+        """Every generation setting back to its default (the inpainter and variants too)."""
+        for name in (*(field.name for field in fields(InpaintDefaults)), "inpainter", "variants"):
+            type(self).__dict__[name].reset(self)
 
     # Recent files -------------------------------------------------------
     def recent_files(self) -> list[str]:
@@ -51,61 +169,9 @@ class AppSettings:
         value = self._qs.value(key, [])
         if isinstance(value, str):  # QSettings hands back a one-item list as a plain string
             return [value] if value else []
-        return [str(item) for item in value or []]
-
-    # Brush, mask and inpainting ----------------------------------------
-    @property
-    def brush_size(self) -> int:
-        return self._int("brush/size", DEFAULT_BRUSH_SIZE)
-
-    @brush_size.setter
-    def brush_size(self, size: int) -> None:
-        self._qs.setValue("brush/size", int(size))
-
-    @property
-    def mask_settings(self) -> MaskSettings:
-        defaults = MaskSettings()
-        return replace(
-            defaults,
-            tight=self._bool("mask/tight", defaults.tight),
-            grow_fraction=self._float("mask/grow_fraction", defaults.grow_fraction),
-            grow_min_px=self._int("mask/grow_min_px", defaults.grow_min_px),
-            feather_px=self._int("mask/feather_px", defaults.feather_px),
-        )
-
-    @mask_settings.setter
-    def mask_settings(self, settings: MaskSettings) -> None:
-        self._qs.setValue("mask/tight", bool(settings.tight))
-        self._qs.setValue("mask/grow_fraction", float(settings.grow_fraction))
-        self._qs.setValue("mask/grow_min_px", int(settings.grow_min_px))
-        self._qs.setValue("mask/feather_px", int(settings.feather_px))
-
-    @property
-    def find_mode(self) -> Literal["best", "all"]:
-        """Whether Find uses the best match only or every candidate about as good."""
-        return "all" if self._qs.value("find/mode", "best") == "all" else "best"
-
-    @find_mode.setter
-    def find_mode(self, mode: Literal["best", "all"]) -> None:
-        self._qs.setValue("find/mode", mode)
-
-    @property
-    def inpainter(self) -> str:
-        """An inpainter name, or AUTOMATIC_INPAINTER to pick the best installed at each Replace."""
-        return str(self._qs.value("inpaint/inpainter", DEFAULT_INPAINTER))
-
-    @inpainter.setter
-    def inpainter(self, inpainter: str) -> None:
-        self._qs.setValue("inpaint/inpainter", inpainter)
-
-    @property
-    def variants(self) -> int:
-        """How many versions one Replace paints, to compare and choose from."""
-        return max(1, min(MAX_VARIANTS, self._int("inpaint/variants", 1)))
-
-    @variants.setter
-    def variants(self, count: int) -> None:
-        self._qs.setValue("inpaint/variants", int(count))
+        if not isinstance(value, (list, tuple)):
+            return []
+        return [str(item) for item in value]
 
     # Window ---------------------------------------------------------------
     def window_geometry(self) -> QByteArray | None:
@@ -121,21 +187,3 @@ class AppSettings:
     def _bytes(self, key: str) -> QByteArray | None:
         value = self._qs.value(key)
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None
-
-    def _int(self, key: str, default: int) -> int:
-        try:
-            return int(self._qs.value(key, default))
-        except (TypeError, ValueError):
-            return default
-
-    def _bool(self, key: str, default: bool) -> bool:
-        value = self._qs.value(key, default)
-        if isinstance(value, str):  # an INI file hands booleans back as text
-            return value.lower() in ("true", "1")
-        return bool(value)
-
-    def _float(self, key: str, default: float) -> float:
-        try:
-            return float(self._qs.value(key, default))
-        except (TypeError, ValueError):
-            return default

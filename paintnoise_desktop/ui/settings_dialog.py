@@ -1,16 +1,16 @@
-"""The settings dialog: where models live, how they run, and the editing defaults.
+"""The settings dialog: where models live and how they run, and the editing defaults.
 
 Engine settings (models folder, device, precision, memory profile, offline mode,
 model paths) are saved in the settings file shared with the command line
 (`engine.settings.settings_file()`), so `paintnoise models add` and this dialog
-see the same thing. Editing defaults (steps, guidance, mask grow and feather,
-inpainter) are window preferences and live in QSettings, next to `AppSettings`.
+see the same thing. The inpainter, steps, guidance and the found mask's grow and feather
+shown here are the same AppSettings properties the generation and mask panels show:
+OK sets them, and the panels follow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
@@ -31,9 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.models.download import offline_from_environment
-from ..engine.models.registry import install_status, models_dir
+from ..engine.models.registry import models_dir
 from ..engine.settings import EngineSettings, load_settings, save_settings
-from .app_settings import AUTOMATIC_INPAINTER, AUTOMATIC_INPAINTER_LABEL, AppSettings
+from .app_settings import AppSettings, InpaintDefaults
+from .generation_panel import choices_combo, inpainter_choices, uses_diffusion
+from .properties import set_range
 
 DEVICE_CHOICES = (("auto", "Automatic"), ("cpu", "cpu"), ("cuda", "cuda"), ("cuda:0", "cuda:0"),
                   ("cuda:1", "cuda:1"), ("mps", "mps"))
@@ -42,35 +44,13 @@ PRECISION_CHOICES = (("auto", "Automatic"), ("fp16", "Half (fp16)"), ("bf16", "b
 MEMORY_CHOICES = (("auto", "Automatic (from free GPU memory)"), ("keep", "Keep loaded on the GPU"),
                   ("offload", "Offload to CPU when idle"),
                   ("low", "Low memory (offload, VAE tiling, attention slicing)"))
-# Inpainters that need a model are those whose value is a model id; the list shows whether
-# each is installed. "auto" (the best installed) is listed once AppSettings takes it: when it
-# is the default or the saved choice.
-INPAINTER_CHOICES = (("opencv-telea", "OpenCV Telea (no model)"),
-                     ("opencv-ns", "OpenCV Navier-Stokes (no model)"),
-                     ("sd2-inpainting", "Stable Diffusion 2 inpainting"),
-                     ("sd15-inpainting", "Stable Diffusion 1.5 inpainting"))
-NO_DIFFUSION_INPAINTERS = ("opencv-telea", "opencv-ns")  # steps and guidance do not apply
 OFFLINE_LABEL = "Never use the network (offline mode)"
-
-
-@dataclass(frozen=True)
-class InpaintDefaults:
-    steps: int = 25
-    guidance: float = 7.5
+GROW_PERCENT = 100  # the grow field shows the share of the object in percent
 
 
 def load_inpaint_defaults(qsettings: QSettings) -> InpaintDefaults:
-    defaults = InpaintDefaults()
-    try:
-        return InpaintDefaults(int(qsettings.value("inpaint/steps", defaults.steps)),
-                               float(qsettings.value("inpaint/guidance", defaults.guidance)))
-    except (TypeError, ValueError):
-        return defaults
-
-
-def save_inpaint_defaults(qsettings: QSettings, defaults: InpaintDefaults) -> None:
-    qsettings.setValue("inpaint/steps", defaults.steps)
-    qsettings.setValue("inpaint/guidance", defaults.guidance)
+    """The generation settings stored in `qsettings`, read through AppSettings' one clamp."""
+    return AppSettings(qsettings).inpaint_defaults()
 
 
 class SettingsDialog(QDialog):
@@ -82,27 +62,31 @@ class SettingsDialog(QDialog):
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
         self.app_settings = app_settings
-        self.qsettings = qsettings or QSettings("PaintNoise", "PaintNoise Desktop")
+        self.qsettings = qsettings or app_settings.qsettings  # kept for callers; unused here
         self.engine_settings = load_settings()
 
         self.models_dir_edit = QLineEdit(objectName="modelsDirEdit")
         self.models_dir_edit.setPlaceholderText(str(models_dir(EngineSettings())))
         browse = QPushButton("Browse…", objectName="modelsDirBrowse")
         browse.clicked.connect(self._browse_models_dir)
-        self.device_combo = _choices("deviceCombo", DEVICE_CHOICES)
+        self.device_combo = choices_combo("deviceCombo", DEVICE_CHOICES)
         self.device_combo.setEditable(True)  # any torch device name, e.g. cuda:2
-        self.precision_combo = _choices("precisionCombo", PRECISION_CHOICES)
-        self.memory_combo = _choices("memoryCombo", MEMORY_CHOICES)
+        self.precision_combo = choices_combo("precisionCombo", PRECISION_CHOICES)
+        self.memory_combo = choices_combo("memoryCombo", MEMORY_CHOICES)
         self.offline_check = QCheckBox(OFFLINE_LABEL, objectName="offlineCheck")
-        self.steps_spin = QSpinBox(objectName="stepsSpin", minimum=1, maximum=150)
-        self.guidance_spin = QDoubleSpinBox(objectName="guidanceSpin", minimum=1.0, maximum=20.0,
-                                            singleStep=0.5, decimals=1)
-        self.grow_spin = QDoubleSpinBox(objectName="growSpin", minimum=0.0, maximum=30.0,
-                                        singleStep=0.5, decimals=1, suffix=" % of object")
-        self.grow_min_spin = QSpinBox(objectName="growMinSpin", minimum=0, maximum=200,
-                                      suffix=" px")
-        self.feather_spin = QSpinBox(objectName="featherSpin", minimum=0, maximum=100, suffix=" px")
-        self.inpainter_combo = _choices("inpainterCombo", self._inpainter_choices())
+        self.steps_spin = QSpinBox(objectName="stepsSpin")
+        self.guidance_spin = QDoubleSpinBox(objectName="guidanceSpin", singleStep=0.5, decimals=1)
+        self.grow_spin = QDoubleSpinBox(objectName="growSpin", singleStep=0.5, decimals=1,
+                                        suffix=" % of object")
+        self.grow_min_spin = QSpinBox(objectName="growMinSpin", suffix=" px")
+        self.feather_spin = QSpinBox(objectName="featherSpin", suffix=" px")
+        for spin, name, scale in ((self.steps_spin, "steps", 1), (self.guidance_spin, "guidance", 1),
+                                  (self.grow_spin, "grow_fraction", GROW_PERCENT),
+                                  (self.grow_min_spin, "grow_min_px", 1),
+                                  (self.feather_spin, "feather_px", 1)):
+            set_range(spin, getattr(AppSettings, name), scale)
+        self.inpainter_combo = choices_combo("inpainterCombo",
+                                             inpainter_choices(self.engine_settings))
         self.inpaint_hint = QLabel("Steps and guidance apply to Stable Diffusion only.",
                                    objectName="inpaintHint")
         self.inpainter_combo.currentIndexChanged.connect(self._show_inpainter_fields)
@@ -136,11 +120,11 @@ class SettingsDialog(QDialog):
         _select(self.precision_combo, engine.precision)
         _select(self.memory_combo, engine.memory_profile)
         self._show_offline(engine.offline)
-        defaults = load_inpaint_defaults(self.qsettings)
-        self.steps_spin.setValue(defaults.steps)
-        self.guidance_spin.setValue(defaults.guidance)
-        mask = self.app_settings.mask_settings
-        self.grow_spin.setValue(mask.grow_fraction * 100)
+        settings = self.app_settings
+        self.steps_spin.setValue(settings.steps)
+        self.guidance_spin.setValue(settings.guidance)
+        mask = settings.mask_settings
+        self.grow_spin.setValue(mask.grow_fraction * GROW_PERCENT)
         self.grow_min_spin.setValue(mask.grow_min_px)
         self.feather_spin.setValue(mask.feather_px)
         _select(self.inpainter_combo, self.app_settings.inpainter)
@@ -158,18 +142,8 @@ class SettingsDialog(QDialog):
                 f"{variable} is set in the environment, which turns offline mode on whatever "
                 "this setting says. Unset it and start PaintNoise again to download models.")
 
-    def _inpainter_choices(self) -> list[tuple[str, str]]:
-        """The inpainters, "Automatic" first, each model marked installed or not."""
-        choices = [(AUTOMATIC_INPAINTER, AUTOMATIC_INPAINTER_LABEL)]
-        for value, label in INPAINTER_CHOICES:
-            if value not in NO_DIFFUSION_INPAINTERS:
-                status = install_status(value, self.engine_settings).split(" (")[0]
-                label = f"{label} ({status})"
-            choices.append((value, label))
-        return choices
-
     def _show_inpainter_fields(self) -> None:
-        diffusion = self.inpainter_combo.currentData() not in NO_DIFFUSION_INPAINTERS
+        diffusion = uses_diffusion(self.inpainter_combo.currentData())
         self.steps_spin.setEnabled(diffusion)
         self.guidance_spin.setEnabled(diffusion)
         self.inpaint_hint.setVisible(not diffusion)
@@ -198,10 +172,10 @@ class SettingsDialog(QDialog):
         current = load_settings()  # keep model paths added meanwhile (model manager, command line)
         chosen = replace(chosen, model_paths=current.model_paths)
         save_settings(chosen)
-        save_inpaint_defaults(self.qsettings, InpaintDefaults(self.steps_spin.value(),
-                                                              self.guidance_spin.value()))
+        self.app_settings.steps = self.steps_spin.value()
+        self.app_settings.guidance = self.guidance_spin.value()
         self.app_settings.mask_settings = replace(
-            self.app_settings.mask_settings, grow_fraction=self.grow_spin.value() / 100,
+            self.app_settings.mask_settings, grow_fraction=self.grow_spin.value() / GROW_PERCENT,
             grow_min_px=self.grow_min_spin.value(), feather_px=self.feather_spin.value())
         self.app_settings.inpainter = self.inpainter_combo.currentData()
         if chosen != self.engine_settings:
@@ -214,13 +188,6 @@ class SettingsDialog(QDialog):
         folder = QFileDialog.getExistingDirectory(self, "Models folder", start)
         if folder:
             self.models_dir_edit.setText(folder)
-
-
-def _choices(name: str, choices: Sequence[tuple[str, str]]) -> QComboBox:
-    combo = QComboBox(objectName=name)
-    for value, label in choices:
-        combo.addItem(label, value)
-    return combo
 
 
 def _select(combo: QComboBox, value: str) -> None:

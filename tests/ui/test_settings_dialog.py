@@ -25,8 +25,9 @@ def settings_file(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def qsettings(tmp_path) -> QSettings:
-    return QSettings(str(tmp_path / "window.ini"), QSettings.IniFormat)
+def qsettings(app_settings) -> QSettings:
+    """The window's store: the dialog's editing defaults are AppSettings' own properties."""
+    return app_settings.qsettings
 
 
 def test_the_dialog_shows_what_was_saved(qtbot, settings_file, app_settings, qsettings, tmp_path):
@@ -79,6 +80,19 @@ def test_ok_saves_engine_settings_and_editing_defaults(qtbot, settings_file, app
     assert app_settings.mask_settings.grow_fraction == pytest.approx(0.10)
     assert app_settings.mask_settings.feather_px == 12
     assert app_settings.inpainter == "sd2-inpainting"
+
+
+def test_ranges_come_from_the_settings_and_ok_announces_the_change(qtbot, settings_file,
+                                                                   app_settings):
+    dialog = SettingsDialog(app_settings)
+    qtbot.addWidget(dialog)
+    assert (dialog.steps_spin.minimum(), dialog.steps_spin.maximum()) == (1, 150)
+    assert dialog.grow_spin.maximum() == pytest.approx(30.0)  # the mask panel's range too
+    assert dialog.feather_spin.maximum() == 100
+    dialog.steps_spin.setValue(33)
+    with qtbot.waitSignal(app_settings.steps_changed) as changed:
+        dialog.accept()
+    assert changed.args == [33]
 
 
 def test_cancel_changes_nothing(qtbot, settings_file, app_settings, qsettings):

@@ -1,0 +1,165 @@
+"""How Replace paints: inpainter, steps, guidance, strength, negative prompt, seed and variants.
+
+One collapsible panel, every control bound to its setting in AppSettings, so a change made
+here, in the Settings dialog or by code shows everywhere at once and is remembered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QIntValidator
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..engine.models.registry import install_status
+from ..engine.settings import EngineSettings
+from .app_settings import (
+    AUTOMATIC_INPAINTER,
+    AUTOMATIC_INPAINTER_LABEL,
+    MAX_SEED,
+    AppSettings,
+)
+from .properties import bind
+
+# Inpainters that need a model are those whose value is a model id; the list shows whether
+# each is installed.
+INPAINTER_CHOICES = (("opencv-telea", "OpenCV Telea (no model)"),
+                     ("opencv-ns", "OpenCV Navier-Stokes (no model)"),
+                     ("sd2-inpainting", "Stable Diffusion 2 inpainting"),
+                     ("sd15-inpainting", "Stable Diffusion 1.5 inpainting"))
+NO_DIFFUSION_INPAINTERS = ("opencv-telea", "opencv-ns")  # steps, guidance ... do not apply
+DIFFUSION_ONLY_HINT = "Steps, guidance, strength and the negative prompt apply to Stable " \
+                      "Diffusion only."
+TITLE = "Generation"
+
+
+def inpainter_choices(engine_settings: EngineSettings) -> list[tuple[str, str]]:
+    """The inpainters, "Automatic" first, each model marked installed or not."""
+    choices = [(AUTOMATIC_INPAINTER, AUTOMATIC_INPAINTER_LABEL)]
+    for value, label in INPAINTER_CHOICES:
+        if value not in NO_DIFFUSION_INPAINTERS:
+            status = install_status(value, engine_settings).split(" (")[0]
+            label = f"{label} ({status})"
+        choices.append((value, label))
+    return choices
+
+
+def choices_combo(name: str, choices: Sequence[tuple[str, str]]) -> QComboBox:
+    combo = QComboBox(objectName=name)
+    for value, label in choices:
+        combo.addItem(label, value)
+    return combo
+
+
+def uses_diffusion(inpainter: str) -> bool:
+    return inpainter not in NO_DIFFUSION_INPAINTERS
+
+
+class GenerationPanel(QWidget):
+    """A header that opens and closes the panel, over a form of the generation settings."""
+
+    def __init__(self, settings: AppSettings, engine_settings: EngineSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("generationPanel")
+        self.settings = settings
+        self.toggle = QToolButton(objectName="generationToggle", text=TITLE, checkable=True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.toggle.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.toggle.setToolTip("Show or hide how Replace paints")
+        self.body = QWidget(objectName="generationBody")
+
+        self.inpainter_combo = choices_combo("generationInpainterCombo",
+                                             inpainter_choices(engine_settings or EngineSettings()))
+        self.inpainter_combo.setToolTip("What paints the masked region")
+        self.steps_spin = QSpinBox(objectName="generationStepsSpin")
+        self.steps_spin.setToolTip("Sampling steps: more is slower and often finer")
+        self.guidance_spin = QDoubleSpinBox(objectName="generationGuidanceSpin", decimals=1,
+                                            singleStep=0.5)
+        self.guidance_spin.setToolTip("How closely the painting follows the words")
+        self.strength_spin = QDoubleSpinBox(objectName="generationStrengthSpin", decimals=2,
+                                            singleStep=0.05)
+        self.strength_spin.setToolTip("1 repaints from scratch; less keeps more of what was there")
+        self.negative_edit = QLineEdit(objectName="generationNegativeEdit",
+                                       placeholderText="e.g. blurry, text")
+        self.negative_edit.setToolTip("What the painting should not look like")
+        self.negative_edit.setClearButtonEnabled(True)
+        self.seed_edit = QLineEdit(objectName="generationSeedEdit", placeholderText="random")
+        self.seed_edit.setValidator(QIntValidator(0, MAX_SEED, self.seed_edit))
+        self.seed_edit.setToolTip("The first variant's seed (the others count up from it); "
+                                  "empty: a new random seed each time")
+        self.variants_spin = QSpinBox(objectName="generationVariantsSpin", prefix="\u00d7")
+        self.variants_spin.setToolTip("How many versions to paint, to compare and choose from")
+        self.reset_button = QPushButton("Defaults", objectName="generationResetButton")
+        self.reset_button.setToolTip("Put every generation setting back to its default")
+        self.reset_button.clicked.connect(settings.reset_generation)
+        self.hint = QLabel(DIFFUSION_ONLY_HINT, objectName="generationHint", wordWrap=True)
+
+        form = QFormLayout(self.body)
+        form.setContentsMargins(8, 4, 8, 4)
+        form.addRow("Inpainter", self.inpainter_combo)
+        form.addRow("Steps", self.steps_spin)
+        form.addRow("Guidance", self.guidance_spin)
+        form.addRow("Strength", self.strength_spin)
+        form.addRow("Negative prompt", self.negative_edit)
+        form.addRow("Seed", self.seed_edit)
+        form.addRow("Variants", self.variants_spin)
+        form.addRow("", self.hint)
+        form.addRow("", self.reset_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.body)
+
+        for name, widget in (("inpainter", self.inpainter_combo), ("steps", self.steps_spin),
+                             ("guidance", self.guidance_spin), ("strength", self.strength_spin),
+                             ("negative_prompt", self.negative_edit), ("seed", self.seed_edit),
+                             ("variants", self.variants_spin)):
+            bind(settings, name, widget)
+        settings.inpainter_changed.connect(self._show_inpainter_fields)
+        self.toggle.toggled.connect(self._open)
+        self.toggle.setChecked(settings.generation_panel_open)
+        self._open(self.toggle.isChecked())
+        self._show_inpainter_fields()
+
+    @property
+    def expanded(self) -> bool:
+        return self.toggle.isChecked()
+
+    def set_expanded(self, on: bool) -> None:
+        self.toggle.setChecked(on)
+
+    def set_engine_settings(self, engine_settings: EngineSettings) -> None:
+        """Show each model's install status for these engine settings."""
+        for index, (value, label) in enumerate(inpainter_choices(engine_settings)):
+            found = self.inpainter_combo.findData(value)
+            if found >= 0:
+                self.inpainter_combo.setItemText(found, label)
+            else:
+                self.inpainter_combo.insertItem(index, label, value)
+
+    def _open(self, on: bool) -> None:
+        self.body.setVisible(on)
+        self.toggle.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
+        self.settings.generation_panel_open = on
+
+    def _show_inpainter_fields(self) -> None:
+        diffusion = uses_diffusion(self.settings.inpainter)
+        for widget in (self.steps_spin, self.guidance_spin, self.strength_spin,
+                       self.negative_edit):
+            widget.setEnabled(diffusion)
+        self.hint.setVisible(not diffusion)
