@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -28,6 +30,8 @@ from paintnoise_desktop.engine.settings import (
     with_model_path,
 )
 from tests.model_server import hub_model, write_catalog
+from tests.tinymodels.clip import build_hub_clip
+from tests.tinymodels.sam import build_sam
 
 REPO = "org/tiny-clip"
 COMMIT = "4f1c2e9d8b7a6c5d4e3f2a1b0c9d8e7f6a5b4c3d"
@@ -116,14 +120,13 @@ def test_either_form_of_an_alternative_makes_a_whole_model(tokenizer_catalog, tm
     folder.mkdir(parents=True)
     for name in ("config.json", *tokenizer):
         (folder / name).write_text("{}")
+    save_file({"w": torch.zeros(2)}, folder / "model.safetensors")
     assert verify_model("tiny-clip", settings).ok
 
     fake_hf_cache(tmp_path / "hf" / "hub", REPO, COMMIT,
-                  {name: b"{}" for name in ("config.json", *tokenizer)})
-    (folder / "config.json").unlink()
-    for name in tokenizer:
-        (folder / name).unlink()
-    folder.rmdir()
+                  {name: (folder / name).read_bytes()
+                   for name in ("config.json", "model.safetensors", *tokenizer)})
+    shutil.rmtree(folder)
     assert locate("tiny-clip", settings).origin == "Hugging Face cache"
 
 
@@ -133,6 +136,7 @@ def test_half_of_a_form_is_reported_missing(tokenizer_catalog, tmp_path):
     folder.mkdir(parents=True)
     for name in ("config.json", "vocab.json"):
         (folder / name).write_text("{}")
+    save_file({"w": torch.zeros(2)}, folder / "model.safetensors")
 
     verdict = verify_model("tiny-clip", settings)
     assert not verdict.ok
@@ -148,16 +152,12 @@ def test_the_models_folder_comes_from_settings_then_the_environment(tmp_path, mo
 
 def test_the_builtin_catalogue_lists_every_model_with_its_source():
     catalog = load_catalog()
-    assert list(catalog) == ["sam-vit-h", "sam-vit-b", "clip-vit-large-patch14",
-                             "clip-vit-base-patch32", "clipseg-rd64-refined", "segformer-b5-ade",
-                             "sd2-inpainting", "sd15-inpainting"]
-    assert catalog["sam-vit-h"].url == \
-        "https://dl.fbaipublicfiles.com/segment_anything/sam_vit_h_4b8939.pth"
-    assert catalog["sam-vit-b"].files[0].sha256 is None
-    assert catalog["sd2-inpainting"].repo == "stabilityai/stable-diffusion-2-inpainting"
+    assert {"sam-vit-h", "sam-vit-b", "clip-vit-large-patch14", "clip-vit-base-patch32",
+            "sd2-inpainting", "sd15-inpainting"} <= set(catalog)
     for spec in catalog.values():
         assert spec.role in ROLES and spec.licence and spec.min_memory_gb > 0
         assert 1e8 < spec.size_bytes < 5e9
+        assert bool(spec.url) != bool(spec.repo)
     for model_id in ("sd2-inpainting", "sd15-inpainting"):
         weights = [f for f in catalog[model_id].files if "model" in f.path and "." in f.local]
         for file in weights:
@@ -180,10 +180,15 @@ def test_settings_survive_a_save_and_load(tmp_path):
 
 
 def test_adding_files_checks_they_are_the_right_kind(tmp_path):
-    sam = tmp_path / "sam.pth"
-    torch.save({"image_encoder.pos_embed": torch.zeros(1, 2, 2, 4)}, sam)
+    sam = build_sam(tmp_path, name="sam.pth")
     assert validate_model_path(get_spec("sam-vit-b"), sam) == sam
     assert validate_model_path(get_spec("sam-vit-b"), tmp_path) == tmp_path  # holds just sam.pth
+    part = tmp_path / "part" / "sam.pth"
+    part.parent.mkdir()
+    torch.save({"image_encoder.pos_embed": torch.zeros(1, 2, 2, 4)}, part)
+    with pytest.raises(ModelError, match="could not be read") as raised:
+        validate_model_path(get_spec("sam-vit-b"), part)
+    assert "image_encoder.patch_embed.proj.weight" in raised.value.detail
     (tmp_path / "notes.pth").write_text("not a checkpoint")
     with pytest.raises(ModelError, match="not a Segment Anything checkpoint"):
         validate_model_path(get_spec("sam-vit-b"), tmp_path)  # two .pth files: which one?
@@ -202,6 +207,8 @@ def test_adding_files_checks_they_are_the_right_kind(tmp_path):
         validate_model_path(get_spec("sd2-inpainting"), tmp_path / "missing")
     with pytest.raises(ModelError, match="model folder"):
         validate_model_path(get_spec("clip-vit-base-patch32"), sam)
+    with pytest.raises(ModelError, match="model folder"):
+        validate_model_path(get_spec("clip-vit-base-patch32"), tmp_path / "part")
 
 
 def test_memory_profile_follows_free_memory_against_the_models_minimum():
@@ -236,10 +243,13 @@ def test_adding_model_folders_checks_their_layout(tmp_path):
     (sd / "model_index.json").write_text("{}")
     assert validate_model_path(get_spec("sd2-inpainting"), sd) == sd
 
-    clip = tmp_path / "my-clip"
-    clip.mkdir()
-    (clip / "config.json").write_text("{}")
+    clip = build_hub_clip(tmp_path / "my-clip", "bin")
+    weights = (clip / "pytorch_model.bin").read_bytes()
+    (clip / "pytorch_model.bin").unlink()
     with pytest.raises(ModelError, match="config.json and weights"):
         validate_model_path(get_spec("clip-vit-large-patch14"), clip)
-    save_file({"w": torch.zeros(2)}, clip / "model.safetensors")
+    (clip / "pytorch_model.bin").write_bytes(weights)
     assert validate_model_path(get_spec("clip-vit-large-patch14"), clip) == clip
+    (clip / "tokenizer_config.json").unlink()
+    with pytest.raises(ModelError, match="not whole: tokenizer_config.json is missing"):
+        validate_model_path(get_spec("clip-vit-large-patch14"), clip)

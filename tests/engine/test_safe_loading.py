@@ -17,6 +17,8 @@ from paintnoise_desktop.engine.models.model_check import verify_model
 from paintnoise_desktop.engine.models.registry import MANIFEST
 from paintnoise_desktop.engine.models.safe_load import load_checkpoint, load_weights
 from paintnoise_desktop.engine.settings import EngineSettings
+from tests.tinymodels.clip import build_hub_clip
+from tests.tinymodels.sam import build_sam
 
 PACKAGE = Path(paintnoise_desktop.__file__).parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
@@ -102,15 +104,8 @@ def test_a_file_of_the_wrong_format_is_a_clear_model_error(tmp_path, name):
 
 def test_verify_reports_intact_and_damaged_models(tmp_path):
     settings = EngineSettings(models_dir=tmp_path)
-    sam = tmp_path / "sam-vit-b"
-    sam.mkdir()
-    torch.save({"weight": torch.zeros(4)}, sam / "sam_vit_b_01ec64.pth")
-    clip = tmp_path / "clip-vit-base-patch32"
-    clip.mkdir()
-    save_file({"weight": torch.zeros(64)}, clip / "model.safetensors")
-    for name in ("config.json", "preprocessor_config.json", "tokenizer_config.json",
-                 "special_tokens_map.json", "vocab.json", "merges.txt"):
-        (clip / name).write_text("{}")
+    sam = build_sam(tmp_path / "sam-vit-b")
+    clip = build_hub_clip(tmp_path / "clip-vit-base-patch32", "safetensors")
     assert verify_model("sam-vit-b", settings).ok
     assert verify_model("clip-vit-base-patch32", settings).ok
     assert verify_model("sd2-inpainting", settings).summary == "not installed"
@@ -120,9 +115,26 @@ def test_verify_reports_intact_and_damaged_models(tmp_path):
     verdict = verify_model("clip-vit-base-patch32", settings)
     assert not verdict.ok and "model.safetensors is broken" in verdict.summary
 
-    (sam / MANIFEST).write_text(json.dumps({"files": [
-        {"path": "sam_vit_b_01ec64.pth", "size": 1, "sha256": "0" * 64}]}))
+    (sam.parent / MANIFEST).write_text(json.dumps({"files": [
+        {"path": sam.name, "size": 1, "sha256": "0" * 64}]}))
     verdict = verify_model("sam-vit-b", settings)
     assert not verdict.ok and "expected 1" in verdict.summary
-    (sam / "sam_vit_b_01ec64.pth").unlink()
+    sam.unlink()
     assert "missing" in verify_model("sam-vit-b", settings).summary
+
+
+def test_a_bin_with_code_in_it_is_refused_by_verify_and_by_the_clip_loader(tmp_path):
+    """transformers unpickles .bin weights with weights_only=True; so does verify."""
+    from paintnoise_desktop.engine.find.clip_model import load_clip
+
+    clip = build_hub_clip(tmp_path / "clip-vit-base-patch32", "bin")
+    sentinel = tmp_path / "sentinel"
+    state = torch.load(clip / "pytorch_model.bin", weights_only=True)
+    torch.save({**state, "payload": CreatesSentinel(sentinel)}, clip / "pytorch_model.bin")
+
+    verdict = verify_model("clip-vit-base-patch32", EngineSettings(models_dir=tmp_path))
+    assert not verdict.ok and "pytorch_model.bin is broken" in verdict.summary
+    with pytest.raises(ModelError) as raised:
+        load_clip(clip, "clip-vit-base-patch32", torch.device("cpu"), torch.float32)
+    assert str(clip) in str(raised.value)
+    assert not sentinel.exists()

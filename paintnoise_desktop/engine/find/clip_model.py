@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 import torch
 
@@ -38,22 +37,18 @@ def _features(output) -> torch.Tensor:
 
 
 class ClipEmbedder:
+    """Embeds through the model folder's own CLIPProcessor (tokenizer and image processor).
+
+    Crops and phrases are prepared exactly as CLIPProcessor prepares them, so the
+    vectors are those of `CLIPModel.get_image_features`/`get_text_features` on
+    CLIPProcessor inputs, the reference every CLIP user compares with.
+    """
+
     def __init__(
-        self,
-        model,
-        tokenizer,
-        image_size: int,
-        mean,
-        std,
-        device: torch.device,
-        dtype: torch.dtype,
-        batch_size: int = 32,
+        self, model, processor, device: torch.device, dtype: torch.dtype, batch_size: int = 32
     ) -> None:
         self.model = model
-        self.tokenizer = tokenizer
-        self.image_size = image_size
-        self.mean = np.asarray(mean, np.float32) * 255.0
-        self.std = np.asarray(std, np.float32) * 255.0
+        self.processor = processor
         self.device = device
         self.dtype = dtype
         self.batch_size = batch_size
@@ -61,64 +56,62 @@ class ClipEmbedder:
 
     @torch.inference_mode()
     def encode_text(self, texts: list[str]) -> np.ndarray:
-        tokens = self.tokenizer(
-            list(texts), padding=True, truncation=True, max_length=77, return_tensors="pt"
+        longest = self.model.config.text_config.max_position_embeddings  # 77 in every CLIP
+        tokens = self.processor.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=longest, return_tensors="pt"
         ).to(self.device)
         return _normalised(_features(self.model.get_text_features(**tokens)))
 
-    def _pixels(self, image: np.ndarray) -> np.ndarray:
-        """CLIP's own recipe: short side to the model size, centre crop, normalise."""
-        h, w = image.shape[:2]
-        scale = self.image_size / min(h, w)
-        size = (max(self.image_size, round(w * scale)), max(self.image_size, round(h * scale)))
-        resized = cv2.resize(
-            image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-        )
-        y0 = (size[1] - self.image_size) // 2
-        x0 = (size[0] - self.image_size) // 2
-        crop = resized[y0 : y0 + self.image_size, x0 : x0 + self.image_size].astype(np.float32)
-        return ((crop - self.mean) / self.std).transpose(2, 0, 1)
-
     @torch.inference_mode()
     def encode_images(self, images: list[np.ndarray]) -> np.ndarray:
+        """RGB crops (H x W x 3, uint8) of any size, in batches of `batch_size`."""
         rows = []
         for start in range(0, len(images), self.batch_size):
-            batch = np.stack(
-                [self._pixels(image) for image in images[start : start + self.batch_size]]
+            batch = self.processor.image_processor(
+                images=list(images[start : start + self.batch_size]),
+                input_data_format="channels_last",  # a crop 3 px high is not channels-first
+                return_tensors="pt",
             )
-            pixels = torch.from_numpy(batch).to(self.device, self.dtype)
+            pixels = batch["pixel_values"].to(self.device, self.dtype)
             rows.append(_normalised(_features(self.model.get_image_features(pixel_values=pixels))))
         if not rows:
             return np.zeros((0, self.model.config.projection_dim), np.float32)
         return np.concatenate(rows)
 
 
+def _unusable_folder(folder: Path, model_id: str, detail: str) -> ModelError:
+    return ModelError(
+        f"The CLIP model in {folder} could not be loaded; it may be incomplete or damaged. "
+        f"Run: paintnoise models verify {model_id}  (or download it again).",
+        detail=detail,
+    )
+
+
 def load_clip(
     folder: Path, model_id: str, device: torch.device, dtype: torch.dtype
 ) -> ClipEmbedder:
-    from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
+    """A CLIP from a save_pretrained folder or cache snapshot: safetensors or .bin, sharded or not.
+
+    `.bin` weights are unpickled with weights_only=True (no code runs); no remote code is
+    trusted. Weights missing from the files are an error, not random values.
+    """
+    from transformers import CLIPModel, CLIPProcessor
 
     try:
         with quiet_library_loading():
-            model = CLIPModel.from_pretrained(folder, local_files_only=True, use_safetensors=True)
-            tokenizer = CLIPTokenizer.from_pretrained(folder, local_files_only=True)
-            images = CLIPImageProcessor.from_pretrained(folder, local_files_only=True)
+            model, info = CLIPModel.from_pretrained(
+                folder, local_files_only=True, weights_only=True, output_loading_info=True
+            )
+            processor = CLIPProcessor.from_pretrained(folder, local_files_only=True)
     except Exception as error:  # OS, JSON, safetensors and config errors all mean "unusable folder"
-        raise ModelError(
-            f"The CLIP model in {folder} could not be loaded; it may be incomplete or damaged. "
-            f"Run: paintnoise models verify {model_id}  (or download it again).",
-            detail=f"{type(error).__name__}: {error}",
-        ) from error
-    model = model.to(device=device, dtype=dtype).eval()
-    return ClipEmbedder(
-        model,
-        tokenizer,
-        int(images.crop_size["height"]),
-        images.image_mean,
-        images.image_std,
-        device,
-        dtype,
-    )
+        raise _unusable_folder(folder, model_id, f"{type(error).__name__}: {error}") from error
+    missing = sorted(info.get("missing_keys") or ())
+    mismatched = info.get("mismatched_keys") or ()
+    if missing or mismatched:
+        raise _unusable_folder(
+            folder, model_id, f"weights missing: {missing[:3]}; of the wrong shape: {mismatched[:3]}"
+        )
+    return ClipEmbedder(model.to(device=device, dtype=dtype).eval(), processor, device, dtype)
 
 
 def get_clip(models: ModelStore) -> tuple[str, ClipEmbedder]:

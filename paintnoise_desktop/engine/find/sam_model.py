@@ -2,14 +2,18 @@
 
 The original `.pth` files hold only weights, so the architecture is read back
 from the tensors themselves: image size from the position embedding, width and
-depth from the encoder blocks, heads from the relative-position tables, window
-size and global-attention blocks from which blocks have the global table size.
-ViT-B/L/H and the small test models therefore go through the same code.
+depth from the encoder blocks, MLP width from the first block's MLP, heads from
+the relative-position tables, window size and global-attention blocks from which
+blocks have the global table size, and every decoder size from the decoder's
+layers. ViT-B/L/H and any other shape therefore go through the same code, and
+`checkpoint_problems` (used by `models verify` too) compares the file with the
+model it describes before anything is built for real.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -33,6 +37,8 @@ class SamShape:
     embed_dim: int
     depth: int
     num_heads: int
+    mlp_dim: int
+    qkv_bias: bool
     window_size: int
     global_attn_indexes: tuple[int, ...]
     prompt_dim: int
@@ -56,24 +62,29 @@ def checkpoint_file(folder: Path, model_id: str) -> Path:
     return files[0]
 
 
-def _count(state: dict[str, torch.Tensor], pattern: str) -> int:
+def _count(state: Mapping, pattern: str) -> int:
     found = {int(m.group(1)) for key in state if (m := re.match(pattern, key))}
     return max(found) + 1 if found else 0
 
 
-def infer_shape(state: dict[str, torch.Tensor]) -> SamShape:
-    """The architecture of a SAM state dict; KeyError/ValueError when it is not one."""
+def infer_shape(state: Mapping) -> SamShape:
+    """The architecture of a SAM state dict (tensors, or anything with a `.shape`).
+
+    KeyError/IndexError/ValueError when it is not one.
+    """
     grid = state["image_encoder.pos_embed"].shape[1]
     embed_dim = state["image_encoder.pos_embed"].shape[3]
     patch_size = state["image_encoder.patch_embed.proj.weight"].shape[2]
     depth = _count(state, r"image_encoder\.blocks\.(\d+)\.")
+    if depth == 0:
+        raise ValueError("no image encoder blocks")
     table_sizes = [state[f"image_encoder.blocks.{i}.attn.rel_pos_h"].shape[0] for i in range(depth)]
     head_dim = state["image_encoder.blocks.0.attn.rel_pos_h"].shape[1]
     global_size = 2 * grid - 1
     global_blocks = tuple(i for i, size in enumerate(table_sizes) if size == global_size)
     windowed = [size for size in table_sizes if size != global_size]
     window_size = (windowed[0] + 1) // 2 if windowed else grid
-    if depth == 0 or embed_dim % head_dim or any(size != windowed[0] for size in windowed):
+    if embed_dim % head_dim or any(size != windowed[0] for size in windowed):
         raise ValueError("inconsistent image encoder blocks")
     return SamShape(
         img_size=grid * patch_size,
@@ -81,6 +92,8 @@ def infer_shape(state: dict[str, torch.Tensor]) -> SamShape:
         embed_dim=embed_dim,
         depth=depth,
         num_heads=embed_dim // head_dim,
+        mlp_dim=state["image_encoder.blocks.0.mlp.lin1.weight"].shape[0],
+        qkv_bias="image_encoder.blocks.0.attn.qkv.bias" in state,
         window_size=window_size,
         global_attn_indexes=global_blocks,
         prompt_dim=state["image_encoder.neck.0.weight"].shape[0],
@@ -109,11 +122,12 @@ def build_sam(shape: SamShape):
             depth=shape.depth,
             embed_dim=shape.embed_dim,
             img_size=shape.img_size,
-            mlp_ratio=4,
+            # Block sizes its MLP as int(dim * ratio); the half keeps float rounding off mlp_dim.
+            mlp_ratio=(shape.mlp_dim + 0.5) / shape.embed_dim,
             norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
             num_heads=shape.num_heads,
             patch_size=shape.patch_size,
-            qkv_bias=True,
+            qkv_bias=shape.qkv_bias,
             use_rel_pos=True,
             global_attn_indexes=shape.global_attn_indexes,
             window_size=shape.window_size,
@@ -140,15 +154,46 @@ def build_sam(shape: SamShape):
     )
 
 
+def _first(names: set[str]) -> str:
+    return f"{len(names)} (first: {min(names)})"
+
+
+def checkpoint_problems(state: Mapping) -> list[str]:
+    """What keeps a state dict from loading as a Sam; [] when it loads (strictly) as one.
+
+    The model it describes is built on the meta device, so nothing is allocated.
+    """
+    try:
+        shape = infer_shape(state)
+        with torch.device("meta"):
+            expected = {name: tuple(t.shape) for name, t in build_sam(shape).state_dict().items()}
+    except KeyError as error:
+        return [f"not a Segment Anything checkpoint (it has no tensor {error})"]
+    except (IndexError, ValueError, AssertionError, RuntimeError) as error:
+        return [f"not a Segment Anything checkpoint ({error})"]
+    missing = expected.keys() - state.keys()
+    extra = state.keys() - expected.keys()
+    wrong = {name for name in expected.keys() & state.keys()
+             if tuple(state[name].shape) != expected[name]}
+    problems = []
+    if missing:
+        problems.append(f"missing tensors: {_first(missing)}")
+    if extra:
+        problems.append(f"tensors no Segment Anything model has: {_first(extra)}")
+    if wrong:
+        problems.append(f"tensors of the wrong shape: {_first(wrong)}")
+    return problems
+
+
 def load_sam(path: Path, model_id: str, device: torch.device):
     """A Sam in eval mode on `device`, read safely from a folder or a .pth file."""
     file = checkpoint_file(path, model_id)
     state = load_checkpoint(file, model_id)
-    try:
-        sam = build_sam(infer_shape(state))
-        sam.load_state_dict(state, strict=True)
-    except (KeyError, IndexError, ValueError, RuntimeError, AssertionError) as error:
-        raise broken_model_error(file, model_id, error) from error
+    problems = checkpoint_problems(state)
+    if problems:
+        raise broken_model_error(file, model_id, ValueError("; ".join(problems)))
+    sam = build_sam(infer_shape(state))
+    sam.load_state_dict(state, strict=True)
     return sam.eval().to(device)
 
 

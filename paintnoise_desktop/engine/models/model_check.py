@@ -1,7 +1,11 @@
 """Checking models on disk: `paintnoise models verify` and files the user adds by path.
 
-No torch here: weight files are checked by their headers and checksums, so the
-command line and the model manager can verify without loading anything.
+A model verify calls OK is one its loader can load, and one it cannot load is
+not OK, with the reason. safetensors files are checked by their headers, with no
+torch; pickled weights (`.pth`, `.bin`) are opened as the loaders open them
+(`weights_only=True`, memory-mapped, so nothing big is read), and a Segment Anything
+checkpoint is compared tensor by tensor with the model its shapes describe. torch
+is imported only for those, when they are checked.
 """
 
 from __future__ import annotations
@@ -13,9 +17,15 @@ from pathlib import Path
 
 from ...core.errors import ModelError
 from ..settings import EngineSettings
-from .catalog import ModelSpec, known_spec, missing_files
-from .registry import INCOMPLETE_MARKER, MANIFEST, Location, expected_path, locate
-from .weight_files import check_torch_checkpoint, read_safetensors_header
+from .catalog import ModelSpec, known_spec
+from .registry import INCOMPLETE_MARKER, MANIFEST, Location, expected_path, locate, missing_parts
+from .weight_files import (
+    broken_model_error,
+    check_torch_checkpoint,
+    read_safetensors_header,
+    read_shard_index,
+    transformers_weights,
+)
 
 INPAINT_CONV_IN = "model.diffusion_model.input_blocks.0.0.weight"
 INPAINT_CHANNELS = 9  # 4 latent + 4 masked-image latent + 1 mask
@@ -52,8 +62,9 @@ def verify_model(model_id: str, settings: EngineSettings) -> Verdict:
 
 def _check_location(location: Location, spec: ModelSpec | None, model_id: str) -> list[str]:
     path = location.path
+    layout = spec.layout if spec is not None else None
     if path.is_file():
-        return _check_weights(path, model_id)
+        return _check_weights(path, model_id, layout)
     problems: list[str] = []
     manifest = path / MANIFEST
     if manifest.exists():
@@ -63,12 +74,18 @@ def _check_location(location: Location, spec: ModelSpec | None, model_id: str) -
             return [f"{manifest.name} is damaged ({error}); download the model again"]
         problems += _check_manifest(path, listed)
     elif spec is not None:
-        problems += _check_expected_files(path, spec)
+        problems += missing_parts(spec, path)
     if spec is not None:
         problems += _check_catalog_checksums(path, spec)
+    if layout == "sam-checkpoint":
+        checkpoints = sorted(path.glob("*.pth"))
+        return problems + (_check_weights(checkpoints[0], model_id, layout)
+                           if len(checkpoints) == 1 else [])
+    if layout == "transformers":
+        return problems + _check_transformers(path, model_id)
     for weights in sorted(path.rglob("*")):
         if weights.suffix in (".safetensors", ".pth", ".ckpt") and weights.is_file():
-            problems += _check_weights(weights, model_id)
+            problems += _check_weights(weights, model_id, layout)
     return problems
 
 
@@ -85,13 +102,6 @@ def _check_manifest(folder: Path, manifest: dict) -> list[str]:
     return problems
 
 
-def _check_expected_files(folder: Path, spec: ModelSpec) -> list[str]:
-    if spec.layout == "sam-checkpoint":
-        count = len(list(folder.glob("*.pth")))
-        return [] if count == 1 else [f"expected one .pth checkpoint, found {count}"]
-    return missing_files(spec, folder)
-
-
 def _check_catalog_checksums(folder: Path, spec: ModelSpec) -> list[str]:
     problems = []
     for file in spec.files:
@@ -101,10 +111,60 @@ def _check_catalog_checksums(folder: Path, spec: ModelSpec) -> list[str]:
     return problems
 
 
-def _check_weights(path: Path, model_id: str) -> list[str]:
+def _check_transformers(folder: Path, model_id: str) -> list[str]:
+    """The folder's JSON files parse, and the weights transformers would load are whole."""
+    problems = []
+    for config in sorted(folder.glob("*.json")):
+        if config.name.endswith(".index.json"):
+            continue  # read below, as a shard index
+        try:
+            if not isinstance(json.loads(config.read_text(encoding="utf-8")), dict):
+                raise TypeError("not a JSON object")
+        except (OSError, ValueError, TypeError) as error:
+            problems.append(f"{config.name} is damaged ({error})")
+    weights = transformers_weights(folder)
+    if weights is None:
+        return problems  # missing_parts says so
+    if not weights.name.endswith(".index.json"):
+        return problems + _check_weights(weights, model_id, "transformers")
+    try:
+        shards = read_shard_index(weights, model_id)
+    except ModelError as error:
+        return problems + [f"{weights.name} is broken ({error.detail})"]
+    for shard, tensors in sorted(shards.items()):
+        file = folder / shard
+        if not file.is_file():
+            problems.append(f"{shard} is missing (named by {weights.name})")
+            continue
+        try:
+            held = _tensor_names(file, model_id)
+        except ModelError as error:
+            problems.append(f"{shard} is broken ({error.detail})")
+            continue
+        absent = sorted(set(tensors) - held)
+        if absent:
+            problems.append(f"{shard} lacks {len(absent)} tensors {weights.name} puts there "
+                            f"(first: {absent[0]})")
+    return problems
+
+
+def _tensor_names(path: Path, model_id: str) -> set[str]:
+    if path.suffix == ".safetensors":
+        return set(read_safetensors_header(path, model_id))
+    from .safe_load import load_checkpoint
+
+    return set(load_checkpoint(path, model_id))
+
+
+def _check_weights(path: Path, model_id: str, layout: str | None = None) -> list[str]:
+    """Problems of one weights file, checked as the loader of `layout` reads it."""
     try:
         if path.suffix == ".safetensors":
             read_safetensors_header(path, model_id)
+        elif layout == "sam-checkpoint":
+            return _check_sam_checkpoint(path, model_id)
+        elif layout == "transformers" and path.suffix == ".bin":
+            _tensor_names(path, model_id)
         elif path.suffix in (".pth", ".ckpt"):
             check_torch_checkpoint(path, model_id)
         else:
@@ -112,6 +172,18 @@ def _check_weights(path: Path, model_id: str) -> list[str]:
     except ModelError as error:
         return [f"{path.name} is broken ({error.detail})"]
     return []
+
+
+def _check_sam_checkpoint(path: Path, model_id: str) -> list[str]:
+    """The checkpoint read as the Segment Anything loader reads it, and compared with its model."""
+    from ..find.sam_model import checkpoint_problems
+    from .safe_load import load_checkpoint
+
+    try:
+        problems = checkpoint_problems(load_checkpoint(path, model_id))
+    except ModelError as error:
+        return [f"{path.name} is broken ({error.detail})"]
+    return [f"{path.name} is broken ({'; '.join(problems)})"] if problems else []
 
 
 def sha256_of(path: Path) -> str:
@@ -140,7 +212,9 @@ def _validate_sam(spec: ModelSpec, path: Path) -> None:
             f"{path} is not a Segment Anything checkpoint. Choose its .pth file "
             f"(e.g. {spec.files[0].path}) or a folder holding just that file.",
         )
-    check_torch_checkpoint(files[0], spec.id)
+    problems = _check_sam_checkpoint(files[0], spec.id)
+    if problems:
+        raise broken_model_error(files[0], spec.id, ValueError("; ".join(problems)))
 
 
 def _validate_diffusers(spec: ModelSpec, path: Path) -> None:
@@ -169,9 +243,14 @@ def _validate_diffusers(spec: ModelSpec, path: Path) -> None:
 
 
 def _validate_transformers(spec: ModelSpec, path: Path) -> None:
-    weights = list(path.glob("*.safetensors")) + list(path.glob("*.bin")) if path.is_dir() else []
-    if not path.is_dir() or not (path / "config.json").exists() or not weights:
+    if not path.is_dir() or not (path / "config.json").exists() or not transformers_weights(path):
         raise ModelError(
             f"{path} is not a {spec.name} model folder. Choose the folder that holds its "
             "config.json and weights (as save_pretrained writes them).",
+        )
+    problems = missing_parts(spec, path) + _check_transformers(path, spec.id)
+    if problems:
+        raise ModelError(
+            f"The {spec.name} model folder {path} is not whole: {'; '.join(problems)}. "
+            "Copy it again, or download the model.",
         )

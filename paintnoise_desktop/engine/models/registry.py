@@ -13,7 +13,8 @@ is never taken for an installed one.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -22,9 +23,11 @@ import platformdirs
 from ...core.errors import ModelMissingError
 from ..settings import EngineSettings
 from .catalog import ModelSpec, known_spec, missing_files
+from .weight_files import TRANSFORMERS_WEIGHTS, transformers_weights
 
 INCOMPLETE_MARKER = ".paintnoise-incomplete"  # present while a download is not finished
 MANIFEST = "paintnoise-model.json"  # written last by a finished download
+COMMIT = re.compile(r"[0-9a-f]{40}")  # a hub revision that names one commit
 MODEL_MANAGER_MENU = "Models > Model Manager…"  # the window's menu path, as its menus spell it
 
 Origin = Literal["user path", "models folder", "Hugging Face cache"]
@@ -51,13 +54,16 @@ def expected_path(model_id: str, settings: EngineSettings) -> Path:
 
 
 def hf_cache_dir() -> Path:
-    """The Hugging Face hub cache, read from the environment now (not at import time)."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
+    """The Hugging Face hub cache, found as huggingface_hub finds it, read from the environment
+    now (not at import time): HF_HUB_CACHE (or its old name HUGGINGFACE_HUB_CACHE), else
+    HF_HOME/hub, else $XDG_CACHE_HOME or ~/.cache, + huggingface/hub."""
+    cache = os.environ.get("HF_HUB_CACHE") or os.environ.get("HUGGINGFACE_HUB_CACHE")
+    if cache:
+        return Path(cache).expanduser()
     if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]) / "hub"
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "huggingface" / "hub"
+    return Path(cache).expanduser() / "huggingface" / "hub"
 
 
 def locate(model_id: str, settings: EngineSettings) -> Location | None:
@@ -118,18 +124,52 @@ def folder_is_complete(folder: Path) -> bool:
     return any(folder.iterdir())
 
 
-def find_in_hf_cache(spec: ModelSpec) -> Path | None:
-    """The snapshot folder of a hub model in the Hugging Face cache, if every needed file is there."""
-    from huggingface_hub import try_to_load_from_cache
+def missing_parts(spec: ModelSpec, folder: Path) -> list[str]:
+    """What a model's folder lacks, one phrase per gap; [] when it has everything its loader reads.
 
-    required = spec.required_files
-    if not required:
-        return None
-    first = try_to_load_from_cache(spec.repo, required[0].path, cache_dir=hf_cache_dir(),
-                                   revision=spec.revision)
-    if not isinstance(first, str):
-        return None
-    snapshot = Path(first)
-    for _ in Path(required[0].path).parts:
-        snapshot = snapshot.parent
-    return None if missing_files(spec, snapshot) else snapshot
+    A transformers model's weights count in any form transformers loads (one file or
+    shards with an index, safetensors or .bin), whatever name the catalogue gives them:
+    a folder copied from elsewhere, or a cache snapshot at another revision, may hold
+    another form.
+    """
+    if spec.layout == "sam-checkpoint":
+        count = len(list(folder.glob("*.pth")))
+        return [] if count == 1 else [f"expected one .pth checkpoint, found {count}"]
+    if spec.layout != "transformers":
+        return missing_files(spec, folder)
+    not_weights = tuple(file for file in spec.files if not file.names & set(TRANSFORMERS_WEIGHTS))
+    gaps = missing_files(replace(spec, files=not_weights), folder)
+    if transformers_weights(folder) is None:
+        gaps.append("the weights are missing (model.safetensors or pytorch_model.bin, "
+                    "or the index of their shards)")
+    return gaps
+
+
+def hf_snapshots(spec: ModelSpec) -> list[Path]:
+    """A hub model's snapshot folders in the Hugging Face cache, the most wanted first.
+
+    The pinned revision, then the one `refs/main` points at, then any other snapshot,
+    newest first: a model the user already has at another revision is still a model.
+    """
+    repo_dir = hf_cache_dir() / f"models--{spec.repo.replace('/', '--')}"
+    snapshots = repo_dir / "snapshots"
+    if not snapshots.is_dir():
+        return []
+
+    def ref(name: str) -> str | None:
+        try:
+            return (repo_dir / "refs" / name).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+    pinned = spec.revision if COMMIT.fullmatch(spec.revision) else ref(spec.revision)
+    others = sorted((path for path in snapshots.iterdir() if path.is_dir()),
+                    key=lambda path: path.stat().st_mtime, reverse=True)
+    wanted = [snapshots / name for name in (pinned, ref("main")) if name]
+    ordered = [path for path in wanted if path.is_dir()] + others
+    return list(dict.fromkeys(ordered))
+
+
+def find_in_hf_cache(spec: ModelSpec) -> Path | None:
+    """The first whole snapshot of a hub model in the Hugging Face cache (see hf_snapshots)."""
+    return next((path for path in hf_snapshots(spec) if not missing_parts(spec, path)), None)

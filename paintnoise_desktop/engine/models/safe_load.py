@@ -8,6 +8,7 @@ file and the fix.
 from __future__ import annotations
 
 import warnings
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,9 +23,14 @@ CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 
 
 def load_checkpoint(path: Path, model_id: str) -> dict[str, Any]:
-    """A state dict from a `.pth`/`.ckpt` file, refusing anything but tensors and plain data."""
+    """A state dict from a `.pth`/`.ckpt`/`.bin` file, refusing anything but tensors and plain data.
+
+    Zip checkpoints (every `torch.save` since torch 1.6) are memory-mapped, so checking
+    one or copying it into a model does not first read all of it into memory.
+    """
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        mmap = zipfile.is_zipfile(path)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as error:  # pickle, zip and torch errors all mean "not a usable checkpoint"
         raise broken_model_error(path, model_id, error) from error
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):

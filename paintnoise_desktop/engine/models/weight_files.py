@@ -57,3 +57,33 @@ def check_torch_checkpoint(path: Path, model_id: str) -> None:
                 raise ValueError("no data.pkl inside")
     except (OSError, zipfile.BadZipFile, ValueError) as error:
         raise broken_model_error(path, model_id, error) from error
+
+
+# The weight files transformers reads from a model folder, in the order it looks for them:
+# the first one present is the one it loads (a broken one is not skipped for the next).
+TRANSFORMERS_WEIGHTS = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+
+
+def transformers_weights(folder: Path) -> Path | None:
+    """The weights file (or shard index) transformers would load from `folder`, or None."""
+    return next((folder / name for name in TRANSFORMERS_WEIGHTS if (folder / name).is_file()),
+                None)
+
+
+def read_shard_index(path: Path, model_id: str) -> dict[str, list[str]]:
+    """Shard file name -> the tensors the index says it holds; a ModelError if unreadable."""
+    try:
+        weight_map = json.loads(path.read_text(encoding="utf-8"))["weight_map"]
+        shards: dict[str, list[str]] = {}
+        for tensor, shard in weight_map.items():
+            shards.setdefault(str(shard), []).append(str(tensor))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise broken_model_error(path, model_id, error) from error
+    if not shards:
+        raise broken_model_error(path, model_id, ValueError("the index names no shards"))
+    return shards
