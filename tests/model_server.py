@@ -1,8 +1,11 @@
 """A loopback HTTP server standing in for model hosts in download tests.
 
-Serves files from a folder, honours `Range: bytes=N-`, records every request,
-answers hub-style paths (`/{repo}/resolve/{revision}/{file}`) like any other
-path, and can stall after a number of bytes to exercise the stall timeout.
+Serves files from a folder, honours `Range: bytes=N-`, records every request
+(with the Authorization header it carried), answers hub-style paths
+(`/{repo}/resolve/{revision}/{file}`) like any other path, and can stall after a
+number of bytes to exercise the stall timeout. Like the hub it can refuse paths
+with an error status and the hub's `X-Error-Code` / `X-Error-Message` headers,
+require a token on others, and redirect to another server (the hub's file store).
 """
 
 from __future__ import annotations
@@ -18,6 +21,16 @@ from pathlib import Path
 class SeenRequest:
     path: str
     range: str | None
+    authorization: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An error answer as the hub sends one."""
+
+    status: int
+    code: str | None = None  # X-Error-Code: RepoNotFound, GatedRepo, EntryNotFound, ...
+    message: str | None = None  # X-Error-Message
 
 
 class ModelServer:
@@ -28,13 +41,21 @@ class ModelServer:
         self.chunk = 64 * 1024
         self.delay = 0.0  # seconds between chunks, to make a download slow enough to cancel
         self.ignore_range = False  # answer every request with the whole file, as some hosts do
-        self.redirects: dict[str, str] = {}  # path -> path it moved to (the hub sends LFS to a CDN)
+        self.redirects: dict[str, str] = {}  # path -> path or URL it moved to (LFS to a CDN)
+        self.refusals: dict[str, Refusal] = {}  # path prefix -> the answer to every request
+        self.tokens: dict[str, tuple[str, Refusal]] = {}  # prefix -> token, answer without it
         self._stop = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                server.requests.append(SeenRequest(self.path, self.headers.get("Range")))
+                authorization = self.headers.get("Authorization")
+                server.requests.append(
+                    SeenRequest(self.path, self.headers.get("Range"), authorization))
+                refusal = server.refusal_for(self.path, authorization)
+                if refusal is not None:
+                    self.refuse(refusal)
+                    return
                 if self.path in server.redirects:
                     self.send_response(302)
                     self.send_header("Location", server.redirects[self.path])
@@ -73,12 +94,25 @@ class ModelServer:
                     except (BrokenPipeError, ConnectionResetError):
                         return
 
+            def refuse(self, refusal: Refusal) -> None:
+                body = json.dumps({"error": refusal.message or "refused"}).encode()
+                self.send_response(refusal.status)
+                if refusal.code:
+                    self.send_header("X-Error-Code", refusal.code)
+                if refusal.message:
+                    self.send_header("X-Error-Message", refusal.message)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, *args) -> None:
                 pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
+                                        daemon=True)
 
     @property
     def url(self) -> str:
@@ -93,6 +127,15 @@ class ModelServer:
         self._stop.set()
         self._httpd.shutdown()
         self._httpd.server_close()
+
+    def refusal_for(self, path: str, authorization: str | None) -> Refusal | None:
+        for prefix, refusal in self.refusals.items():
+            if path.startswith(prefix):
+                return refusal
+        for prefix, (token, refusal) in self.tokens.items():
+            if path.startswith(prefix) and authorization != f"Bearer {token}":
+                return refusal
+        return None
 
     def add(self, url_path: str, data: bytes) -> None:
         target = self.root / url_path.lstrip("/")

@@ -33,7 +33,8 @@ def test_the_offline_setting_refuses_a_download(tmp_path, monkeypatch):
     message = str(raised.value)
     assert message.startswith("Offline mode is on (Edit > Settings… > Never use the network): "
                               "PaintNoise will not use the network.")
-    assert str(tmp_path / "models" / "sd2-inpainting") in message
+    assert f"copy its files into {tmp_path / 'models' / 'sd2-inpainting'}" in message
+    assert "`paintnoise models add sd2-inpainting PATH`" in message
     assert not (tmp_path / "models").exists()
 
 
