@@ -3,15 +3,23 @@
 Speed on large photos comes from doing work in proportion to what changed: a brush dab copies
 only its dirty box of the mask into the overlay and repaints only the widget rectangle showing
 that box; a paint event draws only its exposed rectangle, from the pyramid level that matches
-the zoom (see image_pyramid.py).
+the zoom (see image_pyramid.py). Changes too big for one go (a new photo, undoing a whole-mask
+step) are made band by band between events, so the window never stops for long.
+
+Over the photo the canvas can show other pixels for a box of it without touching the
+document: a variant being compared (`set_display_override`), the photo as it was opened
+(`set_showing_original`, labelled "Original"), and a running job's live preview drawn in
+place over the region being painted (`set_live_preview`). The brush size is a diameter in
+photo pixels, kept as a share of the photo's longer side from one photo to the next.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -25,21 +33,48 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QWidget
 
-from paintnoise_desktop.core.box import Box, box_of_mask, clip, slices, union
+from paintnoise_desktop.core.box import Box, area, box_of_mask, clip, slices, union
 from paintnoise_desktop.core.brush import Brush, Stroke
 from paintnoise_desktop.core.document import Document
+from paintnoise_desktop.ui.app_settings import MAX_BRUSH, MIN_BRUSH
 from paintnoise_desktop.ui.canvas_view import CanvasView
-from paintnoise_desktop.ui.image_pyramid import ImagePyramid, rgb_to_rgb32
+from paintnoise_desktop.ui.image_pyramid import (
+    BAND_PIXELS,
+    ImagePyramid,
+    PendingUpdates,
+    aligned,
+    rgb_to_rgb32,
+)
 
 TOOLS = ("add", "erase", "none")
 ZOOM_STEP = 1.25
 WHEEL_NOTCH = 120
 BRUSH_STEP = 1.15
-MIN_BRUSH, MAX_BRUSH = 1, 2000
 OVERLAY_COLOUR = QColor(255, 32, 32)
 OVERLAY_OPACITY = 0.45
 BACKGROUND = QColor(48, 48, 48)
 EMPTY_HINT = "Open a photo (Ctrl+O) or drop one here"
+ORIGINAL_LABEL = "Original"
+PENDING_BUDGET_S = 0.02  # GUI time given to queued pyramid bands per turn of the event loop
+PATCHES_KEPT = 16  # variant patches kept ready, so pointing back at one costs nothing
+
+
+@dataclass
+class _Patch:
+    """Pixels of `source` (a whole-photo RGB image) shown over `box` of the photo.
+
+    Its pyramid has as many levels as the photo's and `box` is aligned to them, so each
+    level lines up with the photo's. It is filled top to bottom; `filled` rows are ready.
+    """
+
+    source: np.ndarray
+    box: Box
+    pyramid: ImagePyramid
+    filled: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.filled >= self.box[3] - self.box[1]
 
 
 class Canvas(QWidget):
@@ -58,14 +93,23 @@ class Canvas(QWidget):
         self._doc: Document | None = None
         self._view = CanvasView()
         self._photo: ImagePyramid | None = None
-        self._override: ImagePyramid | None = None
-        self._override_source: np.ndarray | None = None
         self._overlay: ImagePyramid | None = None
         # Holds every non-zero mask pixel (it may be larger): no tint work outside it.
         self._mask_extent: Box | None = None
+        self._pending = PendingUpdates()
+        self._pending_timer = QTimer(self, singleShot=True, interval=0)
+        self._pending_timer.timeout.connect(self._run_pending)
+        self._patches: list[_Patch] = []  # newest last
+        self._override: _Patch | None = None
+        self._original: np.ndarray | None = None
+        self._original_patch: _Patch | None = None
+        self._changed: Box | None = None  # holds every pixel that may differ from the original
+        self._showing_original = False
+        self._live: tuple[QImage, Box | None] | None = None
         self._overlay_visible = True
         self._tool = "add"
-        self._brush_size = 20
+        self._brush_size = 20  # diameter, photo pixels
+        self._brush_share: float | None = None  # diameter / the photo's longer side
         self._brush_hardness = 0.8
         self._stroke: Stroke | None = None
         self._stroke_name = ""
@@ -78,14 +122,24 @@ class Canvas(QWidget):
     # -- document -------------------------------------------------------------------------
 
     def set_document(self, doc: Document | None) -> None:
+        """Show `doc` (None: none). A big photo's levels are made band by band."""
         self._stroke = None
         self._doc = doc
-        self._override = self._override_source = None
+        self._pending.drop()
+        self._patches, self._override, self._live = [], None, None
+        self._original = self._original_patch = None
+        self._changed, self._showing_original = None, False
         self._photo = self._overlay = self._mask_extent = None
         if doc is not None:
-            self._photo = ImagePyramid(rgb_to_rgb32(doc.rgb))
-            self._overlay = ImagePyramid(doc.mask)
+            self._photo = ImagePyramid.blank(doc.height, doc.width, 4)
+            self._overlay = ImagePyramid.blank(doc.height, doc.width, 1)
             self._mask_extent = box_of_mask(doc.mask)
+            everything = (0, 0, doc.width, doc.height)
+            self._update(self._photo, everything, self._photo_pixels, self._repaint)
+            if self._mask_extent is not None:
+                self._update(self._overlay, self._mask_extent, self._mask_pixels, self._repaint)
+            if self._brush_share is not None:
+                self._set_brush(round(self._brush_share * max(doc.width, doc.height)))
         self._update_cursor()
         self.zoom_fit()
 
@@ -103,10 +157,46 @@ class Canvas(QWidget):
             box, extent = clip(box, doc.width, doc.height), union(self._mask_extent, box)
             if box is None:
                 return
-        self._photo.update(box, rgb_to_rgb32(doc.rgb[slices(box)]))
-        self._overlay.update(box, doc.mask[slices(box)])
+        self._changed = union(self._changed, box)
+        self._update(self._photo, box, self._photo_pixels, self._repaint)
+        self._update(self._overlay, box, self._mask_pixels, self._repaint)
         self._mask_extent = extent
+        if self._showing_original:
+            self._show_original_patch()
+
+    @property
+    def busy(self) -> bool:
+        """Whether levels of the photo, mask or an override are still being made."""
+        return self._pending.busy
+
+    def flush(self) -> None:
+        """Make every level still queued now (for a screenshot or a test)."""
+        self._pending.finish()
+
+    def _photo_pixels(self, box: Box) -> np.ndarray:
+        assert self._doc is not None
+        return rgb_to_rgb32(self._doc.rgb[slices(box)])
+
+    def _mask_pixels(self, box: Box) -> np.ndarray:
+        assert self._doc is not None
+        return self._doc.mask[slices(box)]
+
+    def _repaint(self, box: Box) -> None:
         self.update(self.widget_rect_of(box))
+
+    def _update(self, pyramid: ImagePyramid, box: Box, source, done) -> None:
+        """Make `box` of `pyramid` from `source`: at once when small, else band by band."""
+        if area(box) <= BAND_PIXELS:
+            pyramid.update(box, source(box))
+            done(box)
+        else:
+            self._pending.add(pyramid, box, source, done)
+            self._run_pending()
+
+    def _run_pending(self) -> None:
+        self._pending.run(PENDING_BUDGET_S)
+        if self._pending.busy:
+            self._pending_timer.start()
 
     def _refresh_overlay(self, box: Box) -> None:
         assert self._doc is not None and self._overlay is not None
@@ -115,14 +205,118 @@ class Canvas(QWidget):
         if self._overlay_visible:
             self.update(self.widget_rect_of(box))
 
-    def set_display_override(self, rgb: np.ndarray | None) -> None:
-        """Show `rgb` (same size as the photo) instead of the document's pixels; None restores."""
-        if rgb is None:
-            self._override = None
-        elif rgb is not self._override_source or self._override is None:
-            self._override = ImagePyramid(rgb_to_rgb32(rgb))
-            self._override_source = rgb
+    # -- other pixels over the photo ------------------------------------------------------
+
+    def set_display_override(self, rgb: np.ndarray | None, box: Box | None = None) -> None:
+        """Show `rgb` (a whole photo, e.g. a variant) instead of the document's pixels inside
+        `box` (None: anywhere), without touching the document; None shows the document.
+
+        Only that box is made into levels (band by band when big), and the last few are kept,
+        so pointing at variants in turn is cheap even on a big photo.
+        """
+        old, self._override = self._override, None
+        if rgb is not None and self._photo is not None:
+            self._override = self._patch(rgb, box)
+        for patch in {id(p): p for p in (old, self._override) if p is not None}.values():
+            self._repaint(patch.box)
+
+    def set_original(self, rgb: np.ndarray | None, matches_document: bool = False) -> None:
+        """The photo as it was opened, for comparing (`set_showing_original`).
+
+        `matches_document`: `rgb` equals the document's pixels as shown now (it was just
+        opened), so only boxes refreshed from now on can differ and only they are made into
+        levels when comparing; otherwise it may differ anywhere.
+        """
+        self._original, self._original_patch = rgb, None
+        if self._doc is not None and rgb is not None and not matches_document:
+            self._changed = (0, 0, self._doc.width, self._doc.height)
+        elif matches_document:
+            self._changed = None
+        if self._showing_original:
+            self._show_original_patch()
+            self.update()
+
+    @property
+    def showing_original(self) -> bool:
+        return self._showing_original
+
+    def set_showing_original(self, on: bool) -> None:
+        """While on, show the original (see `set_original`) labelled "Original"."""
+        if on == self._showing_original:
+            return
+        self._showing_original = on
+        if on:
+            self._show_original_patch()
         self.update()
+
+    def _show_original_patch(self) -> None:
+        """Make sure the original's patch covers every pixel that changed since."""
+        patch = self._original_patch
+        if self._original is None or self._changed is None or self._photo is None:
+            self._original_patch = None
+        elif patch is None or patch.source is not self._original or union(
+                patch.box, self._changed) != patch.box:
+            self._original_patch = self._patch(self._original, self._changed, keep=False)
+
+    def set_live_preview(self, image: np.ndarray | None, box: Box | None = None) -> None:
+        """Draw a running job's preview (small RGB) scaled into photo `box`, the region it
+        is painting; None clears it. Without a box it is centred on the mask."""
+        old = self._live_rect()
+        if image is None:
+            self._live = None
+        else:
+            rgb = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
+            height, width = rgb.shape[:2]
+            qimage = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+            self._live = (qimage.copy(), box)
+        for rect in (old, self._live_rect()):
+            if rect is not None:
+                self.update(rect.toAlignedRect().adjusted(-2, -2, 2, 2))
+
+    def _live_rect(self) -> QRectF | None:
+        """Where the live preview is drawn, in widget coordinates."""
+        if self._live is None or self._doc is None:
+            return None
+        image, box = self._live
+        if box is None:
+            box = self._mask_extent or (0, 0, self._doc.width, self._doc.height)
+            x0, y0, x1, y1 = box  # the preview's shape, covering the mask, centred on it
+            scale = max((x1 - x0) / image.width(), (y1 - y0) / image.height())
+            cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, image.width() * scale, \
+                image.height() * scale
+            top_left, bottom_right = QPointF(cx - w / 2, cy - h / 2), QPointF(cx + w / 2, cy + h / 2)
+        else:
+            top_left, bottom_right = QPointF(box[0], box[1]), QPointF(box[2], box[3])
+        return QRectF(self._view.to_widget(top_left), self._view.to_widget(bottom_right))
+
+    def _patch(self, source: np.ndarray, box: Box | None, keep: bool = True) -> _Patch:
+        """A patch of `source` over `box` (None: everything), reused when one was made."""
+        assert self._photo is not None
+        width, height = self._photo.width, self._photo.height
+        box = clip(box or (0, 0, width, height), width, height) or (0, 0, width, height)
+        box = aligned(box, self._photo.alignment, width, height)
+        for patch in self._patches:
+            if patch.source is source and patch.box == box:
+                return patch
+        x0, y0, x1, y1 = box
+        patch = _Patch(source, box, ImagePyramid.blank(y1 - y0, x1 - x0, 4,
+                                                       len(self._photo.levels)))
+
+        def pixels(band: Box) -> np.ndarray:
+            return rgb_to_rgb32(source[y0 + band[1] : y0 + band[3], x0 + band[0] : x0 + band[2]])
+
+        def made(band: Box) -> None:
+            patch.filled = max(patch.filled, band[3])
+            if patch is self._override or patch is self._original_patch:
+                self._repaint((x0 + band[0], y0 + band[1], x0 + band[2], y0 + band[3]))
+
+        if keep:
+            self._patches.append(patch)
+            for dropped in self._patches[:-PATCHES_KEPT]:
+                self._pending.drop(dropped.pyramid)
+            self._patches = self._patches[-PATCHES_KEPT:]
+        self._update(patch.pyramid, (0, 0, x1 - x0, y1 - y0), pixels, made)
+        return patch
 
     # -- zoom and pan ---------------------------------------------------------------------
 
@@ -182,20 +376,38 @@ class Canvas(QWidget):
 
     @property
     def brush_size(self) -> int:
+        """The brush's diameter in photo pixels."""
         return self._brush_size
 
     @brush_size.setter
-    def brush_size(self, radius: int) -> None:
-        self.set_brush_size(radius)
+    def brush_size(self, diameter: int) -> None:
+        self.set_brush_size(diameter)
 
-    def set_brush_size(self, radius: int) -> None:
-        radius = int(min(MAX_BRUSH, max(MIN_BRUSH, radius)))
-        if radius == self._brush_size:
+    def set_brush_size(self, diameter: int) -> None:
+        """Set the brush's diameter (photo pixels); with a photo open, also its share."""
+        self._set_brush(diameter)
+        if self._doc is not None:
+            self._brush_share = self._brush_size / max(self._doc.width, self._doc.height)
+
+    @property
+    def brush_share(self) -> float | None:
+        """The diameter as a share of the photo's longer side, as last set on a photo."""
+        return self._brush_share
+
+    def set_brush_share(self, share: float | None) -> None:
+        """Keep the brush at `share` of each photo's longer side (None: at its size in px)."""
+        self._brush_share = share if share and share > 0 else None
+        if self._doc is not None and self._brush_share is not None:
+            self._set_brush(round(self._brush_share * max(self._doc.width, self._doc.height)))
+
+    def _set_brush(self, diameter: int) -> None:
+        diameter = int(min(MAX_BRUSH, max(MIN_BRUSH, diameter)))
+        if diameter == self._brush_size:
             return
         self._update_brush_outline()
-        self._brush_size = radius
+        self._brush_size = diameter
         self._update_brush_outline()
-        self.brushSizeChanged.emit(radius)
+        self.brushSizeChanged.emit(diameter)
 
     @property
     def brush_hardness(self) -> float:
@@ -221,7 +433,7 @@ class Canvas(QWidget):
     def _brush_outline_rect(self) -> QRect | None:
         if self._mouse is None:
             return None
-        r = math.ceil(self._brush_size * self._view.zoom) + 3
+        r = math.ceil(self._brush_size / 2 * self._view.zoom) + 3
         c = self._mouse.toPoint()
         return QRect(c.x() - r, c.y() - r, 2 * r + 1, 2 * r + 1)
 
@@ -243,7 +455,7 @@ class Canvas(QWidget):
 
     def _begin_stroke(self, pos: QPointF, erase: bool) -> None:
         assert self._doc is not None
-        brush = Brush(self._brush_size, hardness=self._brush_hardness, erase=erase)
+        brush = Brush(self._brush_size / 2, hardness=self._brush_hardness, erase=erase)
         self._stroke = Stroke(self._doc.mask, brush)
         self._stroke_name = "Erase" if erase else "Brush"
         self._continue_stroke(pos)
@@ -378,27 +590,48 @@ class Canvas(QWidget):
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
             return
-        photo = self._override if self._override is not None else self._photo
-        self._draw_level(painter, photo, exposed)
+        self._draw_level(painter, self._photo, exposed)
+        original = self._showing_original and self._original is not None
+        patch = self._original_patch if original else self._override
+        if patch is not None:
+            self._draw_level(painter, patch.pyramid, exposed, patch.box[:2], patch.filled)
         if self._overlay_visible and self._overlay is not None:
             self._draw_overlay(painter, exposed)
+        if self._live is not None and not original:
+            self._draw_live_preview(painter)  # over the tint: the painting is what is watched
         if self._mouse is not None and self._brush_active():
             self._draw_brush_outline(painter)
+        if original:
+            self._draw_label(painter, ORIGINAL_LABEL)
 
     def _level_geometry(
-        self, pyramid: ImagePyramid, exposed: QRect
+        self, pyramid: ImagePyramid, exposed: QRect, origin: tuple[int, int] = (0, 0),
+        filled: int | None = None,
     ) -> tuple[int, QRectF, QRect] | None:
-        """(level, widget target, level source) for the part of `pyramid` inside `exposed`."""
-        box = self._view.image_box_of(exposed, pyramid.width, pyramid.height)
+        """(level, widget target, level source) for the part of `pyramid` inside `exposed`.
+
+        The pyramid's pixel (0, 0) is the photo's `origin` (aligned to its levels); only its
+        first `filled` rows (None: all) are drawn.
+        """
+        assert self._photo is not None
+        ox, oy = origin
+        rows = pyramid.height if filled is None else min(filled, pyramid.height)
+        box = self._view.image_box_of(exposed, self._photo.width, self._photo.height)
+        if box is None or rows <= 0:
+            return None
+        box = clip((box[0] - ox, box[1] - oy, box[2] - ox, box[3] - oy), pyramid.width, rows)
         if box is None:
             return None
         level = pyramid.level_for(self._screen_zoom())
         s = 1 << level
         image = pyramid.levels[level]
+        level_rows = image.shape[0] if rows == pyramid.height else rows // s
         lx0, ly0 = box[0] // s, box[1] // s
         lx1 = min(-(-box[2] // s), image.shape[1])
-        ly1 = min(-(-box[3] // s), image.shape[0])
-        top_left = self._view.to_widget(QPointF(lx0 * s, ly0 * s))
+        ly1 = min(-(-box[3] // s), level_rows)
+        if lx1 <= lx0 or ly1 <= ly0:
+            return None
+        top_left = self._view.to_widget(QPointF(ox + lx0 * s, oy + ly0 * s))
         scale = s * self._view.zoom
         target = QRectF(top_left.x(), top_left.y(), (lx1 - lx0) * scale, (ly1 - ly0) * scale)
         return level, target, QRect(lx0, ly0, lx1 - lx0, ly1 - ly0)
@@ -410,8 +643,9 @@ class Canvas(QWidget):
     def _smooth(self) -> bool:
         return self._screen_zoom() < 1.0
 
-    def _draw_level(self, painter: QPainter, pyramid: ImagePyramid, exposed: QRect) -> None:
-        geometry = self._level_geometry(pyramid, exposed)
+    def _draw_level(self, painter: QPainter, pyramid: ImagePyramid, exposed: QRect,
+                    origin: tuple[int, int] = (0, 0), filled: int | None = None) -> None:
+        geometry = self._level_geometry(pyramid, exposed, origin, filled)
         if geometry is None:
             return
         level, target, source = geometry
@@ -448,11 +682,31 @@ class Canvas(QWidget):
         painter.drawImage(area.topLeft(), tint)
         painter.setOpacity(1.0)
 
+    def _draw_live_preview(self, painter: QPainter) -> None:
+        rect = self._live_rect()
+        assert self._live is not None and rect is not None
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.drawImage(rect, self._live[0])
+
+    def _draw_label(self, painter: QPainter, text: str) -> None:
+        """`text` in a dark tag at the canvas's top left corner."""
+        font = painter.font()
+        font.setBold(True)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        tag = QRect(8, 8, metrics.horizontalAdvance(text) + 16, metrics.height() + 8)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 170))
+        painter.drawRoundedRect(tag, 4, 4)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
+
     def _draw_brush_outline(self, painter: QPainter) -> None:
         assert self._mouse is not None
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        r = max(1.0, self._brush_size * self._view.zoom)
+        r = max(1.0, self._brush_size / 2 * self._view.zoom)
         centre = QPointF(self._mouse.toPoint()) + QPointF(0.5, 0.5)
         painter.setPen(QPen(QColor(0, 0, 0, 160), 3))
         painter.drawEllipse(centre, r, r)
