@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from ..core.imagefile import load_image
 from ..core.jobs import InpaintJob
-from .edit import JOB_DEFAULTS, default_inpainter, positive_int
+from .edit import JOB_DEFAULTS, check_edit_models, chosen_inpainter, positive_int
 from .jobs import TextProgress, add_engine_options, engine_for, run_job
 from .mask import add_find_options, find_chosen, mask_settings
 
@@ -35,18 +35,19 @@ class Stopwatch:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    engine = engine_for(args)
+    check_edit_models(args, engine.settings)
     progress = TextProgress()
     watch = Stopwatch()
     photo = watch.time("open the photo", lambda: load_image(args.photo))
     height, width = photo.rgb.shape[:2]
-    engine = engine_for(args)
     chosen = watch.time("find, first (loads models)",
                         lambda: find_chosen(engine, photo.rgb, args, progress))
     watch.time("find again (same photo, from its cache)",
                lambda: find_chosen(engine, photo.rgb, args, progress))
     mask = watch.time("full-size mask (resize, post-process)",
                       lambda: chosen.full_size_mask(width, height, mask_settings(args)))
-    inpainter = args.inpainter or default_inpainter(engine.settings, progress)
+    inpainter = chosen_inpainter(args, engine.settings, progress)
     job = InpaintJob(BENCH_JOB_ID, photo.rgb, mask, prompt=args.replace, find_text=args.find,
                      inpainter=inpainter, steps=args.steps, seed=0)
     watch.time(f"replace, first (loads {inpainter})", lambda: run_job(engine, job, progress))

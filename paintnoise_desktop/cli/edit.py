@@ -15,10 +15,19 @@ import numpy as np
 from ..core.errors import PaintNoiseError
 from ..core.imagefile import format_for_path, load_image, save_image
 from ..core.jobs import InpaintJob
-from ..engine.inpaint import replace as replacing
-from ..engine.inpaint.replace import DIFFUSION_DEFAULTS, OFFLINE_INPAINTER
+from ..engine.inpaint.inpainter import OPENCV_METHODS
+from ..engine.models.needs import (
+    AUTOMATIC_INPAINTER,
+    DIFFUSION_DEFAULTS,
+    OFFLINE_INPAINTER,
+    automatic_inpainter,
+    find_action,
+    find_needs,
+    inpaint_action,
+    inpaint_needs,
+)
 from ..engine.settings import EngineSettings
-from .jobs import TextProgress, add_engine_options, engine_for, run_job
+from .jobs import TextProgress, add_engine_options, check_models, engine_for, run_job
 from .mask import add_find_options, find_mask, read_mask
 from .paths import check_writable, output_paths
 
@@ -33,13 +42,31 @@ def positive_int(text: str) -> int:
     return value
 
 
-def default_inpainter(settings: EngineSettings, progress: TextProgress) -> str:
-    """The window's default too, saying so when it falls back to the offline inpainter."""
-    inpainter = replacing.default_inpainter(settings)
+def chosen_inpainter(args: argparse.Namespace, settings: EngineSettings,
+                     progress: TextProgress) -> str:
+    """--inpainter, else the best installed (the window's automatic choice too), saying so
+    when removing falls back to the offline inpainter."""
+    if args.inpainter:
+        return args.inpainter
+    inpainter = automatic_inpainter(args.replace, settings)
     if inpainter == OFFLINE_INPAINTER:
         progress.note(f"note: no Stable Diffusion inpainting model is installed; using "
                       f"{OFFLINE_INPAINTER} (paintnoise models download {DIFFUSION_DEFAULTS[0]})")
     return inpainter
+
+
+def check_edit_models(args: argparse.Namespace, settings: EngineSettings) -> None:
+    """Fail before any work when a model the find or the repaint needs is not installed.
+
+    Painting words with no Stable Diffusion model fails too: it never removes instead
+    unless --inpainter names the offline inpainter.
+    """
+    steps = [(find_action(args.find), find_needs("segclip", settings))] if args.find else []
+    inpainter = args.inpainter or AUTOMATIC_INPAINTER
+    steps.append((inpaint_action(args.replace), inpaint_needs(inpainter, args.replace, settings)))
+    instead = (f"add --inpainter {OFFLINE_INPAINTER} to remove what is masked instead"
+               if args.replace.strip() and inpainter not in OPENCV_METHODS else "")
+    check_models(steps, settings, instead)
 
 
 def _shapes_found_mask(args: argparse.Namespace) -> bool:
@@ -52,13 +79,14 @@ def _run_edit(args: argparse.Namespace) -> int:
     for path in paths:
         format_for_path(path)  # an unknown suffix fails here, not after the painting
     check_writable(paths, args.photo, args.overwrite)
+    engine = engine_for(args)
+    check_edit_models(args, engine.settings)
 
     progress = TextProgress()
     photo = load_image(args.photo)
     for note in photo.notes:
         progress.note(f"note: {note}")
     height, width = photo.rgb.shape[:2]
-    engine = engine_for(args)
     if args.mask is not None:
         mask = read_mask(args.mask, width, height)
     else:
@@ -71,7 +99,7 @@ def _run_edit(args: argparse.Namespace) -> int:
         INPAINT_JOB_ID, photo.rgb, mask,
         prompt=args.replace,
         find_text=args.find or "",
-        inpainter=args.inpainter or default_inpainter(engine.settings, progress),
+        inpainter=chosen_inpainter(args, engine.settings, progress),
         steps=args.steps, guidance=args.guidance, seed=args.seed, variants=args.variants,
     )
     result = run_job(engine, job, progress)
@@ -102,9 +130,10 @@ def add_edit_command(commands: argparse._SubParsersAction,
                         help="what to paint there (default: nothing, remove what is masked)")
     parser.add_argument(
         "--inpainter", metavar="NAME",
-        help=f"opencv-telea, opencv-ns (no weights needed), or an installed model id such as "
-             f"{DIFFUSION_DEFAULTS[0]}. Default: {' or '.join(DIFFUSION_DEFAULTS)} when "
-             f"installed, else {OFFLINE_INPAINTER}")
+        help=f"opencv-telea, opencv-ns (no weights needed; they can only remove), or an "
+             f"installed model id such as {DIFFUSION_DEFAULTS[0]}. Default: "
+             f"{' or '.join(DIFFUSION_DEFAULTS)} when installed; to remove, else "
+             f"{OFFLINE_INPAINTER}")
     parser.add_argument("--seed", type=int, help="random seed (default: a new one, printed)")
     parser.add_argument("--steps", type=positive_int, default=JOB_DEFAULTS["steps"],
                         help="diffusion sampling steps (default %(default)s)")

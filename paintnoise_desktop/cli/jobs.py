@@ -15,8 +15,9 @@ from typing import TextIO
 
 from ..core.errors import PaintNoiseError
 from ..core.jobs import CancelToken, Job, Progress, Result, Status
+from ..engine.models.needs import download_command, missing_models_error, not_installed
 from ..engine.runner import Engine
-from ..engine.settings import load_settings
+from ..engine.settings import EngineSettings, load_settings
 
 
 class TextProgress:
@@ -62,6 +63,22 @@ def engine_for(args: argparse.Namespace) -> Engine:
     if args.device:
         settings = replace(settings, device=args.device)
     return Engine(settings)
+
+
+def check_models(steps: list[tuple[str, tuple[str, ...]]], settings: EngineSettings,
+                 instead: str = "") -> None:
+    """Before any work, fail with one sentence naming every model the steps need and lack.
+
+    `steps` are (action, model ids) pairs, such as ("Finding “cup”", ("sam-vit-b", ...));
+    `instead` is another way to run without them, added to the sentence.
+    """
+    missing = not_installed(tuple(model_id for _, needed in steps for model_id in needed),
+                            settings)
+    if not missing:
+        return
+    actions = tuple(action for action, needed in steps if set(needed) & set(missing))
+    remedy = f"run: {download_command(missing)}" + (f", or {instead}" if instead else "")
+    raise missing_models_error(actions, missing, settings, remedy)
 
 
 class JobFailed(PaintNoiseError):

@@ -3,7 +3,7 @@
     paintnoise [PHOTO]                    open the window
     paintnoise edit PHOTO ... -o OUT      find (or take a mask) and repaint, headless
     paintnoise mask PHOTO --find ... -o MASK.png
-    paintnoise models list|download|path ...
+    paintnoise models list|download|verify|path|add ...
     paintnoise bench PHOTO --find ...     time each stage
 
 Errors are one line on stderr (`paintnoise: error: ...`) and exit code 1; usage
@@ -60,7 +60,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, frozenset[str]]:
 
     add_edit_command(commands, common)
     add_mask_command(commands, common)
-    add_models_commands(commands)
+    add_models_commands(commands, common)
     add_bench_command(commands, common)
     return parser, frozenset(commands.choices)
 

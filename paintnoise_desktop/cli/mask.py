@@ -19,8 +19,9 @@ from ..core.errors import ImageFileError, PaintNoiseError
 from ..core.imagefile import load_image, write_atomically
 from ..core.jobs import FindJob, MaskCandidate, MaskSettings
 from ..engine.find.ranking import is_weak, parse_query, select
+from ..engine.models.needs import find_action, find_needs
 from ..engine.runner import Engine
-from .jobs import TextProgress, add_engine_options, engine_for, run_job
+from .jobs import TextProgress, add_engine_options, check_models, engine_for, run_job
 from .paths import check_writable
 
 FIND_JOB_ID = 1
@@ -137,9 +138,12 @@ def _run_mask(args: argparse.Namespace) -> int:
     if output.suffix.lower() != ".png":
         raise PaintNoiseError(f"Masks are written as PNG files: name the output {output.stem}.png.")
     check_writable([output], args.photo, args.overwrite)
+    engine = engine_for(args)
+    check_models([(find_action(args.find), find_needs("segclip", engine.settings))],
+                 engine.settings)
     progress = TextProgress()
     photo = load_image(args.photo)
-    mask = find_mask(engine_for(args), photo.rgb, args, progress)
+    mask = find_mask(engine, photo.rgb, args, progress)
     write_mask_png(output, mask)
     print(output)
     return 0

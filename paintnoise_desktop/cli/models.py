@@ -22,28 +22,33 @@ from ..engine.settings import load_settings, save_settings, with_model_path
 EXIT_BROKEN = 1
 
 
-def add_models_commands(subparsers: argparse._SubParsersAction) -> None:
-    models = subparsers.add_parser("models", help="list, download and check models",
+def add_models_commands(subparsers: argparse._SubParsersAction,
+                        common: argparse.ArgumentParser) -> None:
+    """`common` holds the options every command takes (--debug), here and after each action."""
+    models = subparsers.add_parser("models", parents=[common],
+                                   help="list, download and check models",
                                    description="Manage the models PaintNoise uses.")
     commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
 
-    commands.add_parser("list", help="every known model and whether it is installed"
-                        ).set_defaults(func=list_models)
+    def action(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], help=summary)
 
-    download = commands.add_parser("download", help="download a model (asks first)")
-    download.add_argument("model_id", metavar="ID")
+    action("list", "every known model and whether it is installed").set_defaults(func=list_models)
+
+    download = action("download", "download models (asks first)")
+    download.add_argument("model_ids", metavar="ID", nargs="+")
     download.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     download.set_defaults(func=download_command)
 
-    verify = commands.add_parser("verify", help="check installed models' files")
+    verify = action("verify", "check installed models' files")
     verify.add_argument("model_id", metavar="ID", nargs="?", help="one model (default: all)")
     verify.set_defaults(func=verify_command)
 
-    path = commands.add_parser("path", help="print the folder where a model is expected")
+    path = action("path", "print the folder where a model is expected")
     path.add_argument("model_id", metavar="ID")
     path.set_defaults(func=path_command)
 
-    add = commands.add_parser("add", help="use model files you already have, without copying")
+    add = action("add", "use model files you already have, without copying")
     add.add_argument("model_id", metavar="ID")
     add.add_argument("path", metavar="PATH", type=Path,
                      help="a diffusers/transformers folder, an inpainting .safetensors or a SAM .pth")
@@ -62,25 +67,37 @@ def list_models(args: argparse.Namespace) -> int:
 
 
 def download_command(args: argparse.Namespace) -> int:
+    """One question for every model named: sizes, licences, where from and where to."""
     settings = load_settings()
-    spec = get_spec(args.model_id)
-    location = locate(spec.id, settings)
-    if location is not None:
-        print(f"{spec.id} is already installed ({location.origin}: {location.path}).")
+    specs = [get_spec(model_id) for model_id in dict.fromkeys(args.model_ids)]
+    wanted = []
+    for spec in specs:
+        location = locate(spec.id, settings)
+        if location is None:
+            wanted.append(spec)
+        else:
+            print(f"{spec.id} is already installed ({location.origin}: {location.path}).")
+    if not wanted:
         return 0
-    refuse_if_offline(spec.id, settings)
-    print(f"{spec.name}: about {spec.size_bytes / 1e9:.2f} GB, licence: {spec.licence}\n"
-          f"  from {spec.source}\n  into {expected_path(spec.id, settings)}")
-    if not args.yes and not _confirmed("Download it now? [y/N] "):
+    for spec in wanted:
+        refuse_if_offline(spec.id, settings)
+    for spec in wanted:
+        print(f"{spec.name}: about {spec.size_bytes / 1e9:.2f} GB, licence: {spec.licence}\n"
+              f"  from {spec.source}\n  into {expected_path(spec.id, settings)}")
+    question = "Download it now? [y/N] " if len(wanted) == 1 else (
+        f"Download these {len(wanted)} models now "
+        f"(about {sum(spec.size_bytes for spec in wanted) / 1e9:.2f} GB)? [y/N] ")
+    if not args.yes and not _confirmed(question):
         print("Nothing was downloaded.")
         return 0
 
     def step(fraction: float, message: str, preview=None) -> None:
         print(f"\r{fraction * 100:5.1f}%  {message}\033[K", end="", file=sys.stderr, flush=True)
 
-    folder = download_model(spec.id, settings, step, CancelToken())
-    print(file=sys.stderr)
-    print(f"{spec.id} is installed in {folder}.")
+    for spec in wanted:
+        folder = download_model(spec.id, settings, step, CancelToken())
+        print(file=sys.stderr)
+        print(f"{spec.id} is installed in {folder}.")
     return 0
 
 

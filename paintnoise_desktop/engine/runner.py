@@ -25,6 +25,7 @@ from ..core.jobs import (
     Status,
 )
 from .models.model_store import ModelStore
+from .models.needs import require_models
 from .settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class Engine:
                           traceback.format_exc())
 
     def _dispatch(self, job: Job, step, cancel: CancelToken) -> Result:
+        # Every missing model at once, before any is loaded: one offer, not one per attempt.
+        require_models(job, self.settings)
         if isinstance(job, FindJob):
             from .find.finder import find
 

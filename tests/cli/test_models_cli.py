@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import sys
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
-from paintnoise_desktop.cli.models import add_models_commands
-from paintnoise_desktop.core.errors import PaintNoiseError
+from paintnoise_desktop.cli.main import main as cli_main
 from paintnoise_desktop.engine.models.registry import INCOMPLETE_MARKER
 from paintnoise_desktop.engine.settings import load_settings
 from tests.model_server import ModelServer, checkpoint_bytes, url_model, write_catalog
@@ -19,14 +16,7 @@ from tests.model_server import ModelServer, checkpoint_bytes, url_model, write_c
 
 def run(argv: list[str]) -> int:
     """What `paintnoise` does with these arguments: run the command, errors as one line."""
-    parser = argparse.ArgumentParser(prog="paintnoise")
-    add_models_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except PaintNoiseError as error:
-        print(f"paintnoise: error: {error}", file=sys.stderr)
-        return 1
+    return cli_main(argv)
 
 
 @pytest.fixture
@@ -135,3 +125,48 @@ def test_download_in_offline_mode_refuses_before_asking(models, monkeypatch, cap
     assert run(["models", "download", "sd2-inpainting"]) == 1
     err = capsys.readouterr().err
     assert "Offline mode is on" in err and str(models / "sd2-inpainting") in err
+
+
+def test_download_asks_once_for_several_models(models, server, tmp_path, monkeypatch, capsys):
+    data_h, data_l = checkpoint_bytes(tmp_path), b"L" * 4096
+    server.add("/sam_vit_h_4b8939.pth", data_h)
+    server.add("/sam_vit_l_0b3195.pth", data_l)
+    catalog = write_catalog(tmp_path / "catalog.json", [
+        url_model("sam-vit-h", f"{server.url}/sam_vit_h_4b8939.pth", data_h,
+                  hashlib.sha256(data_h).hexdigest()),
+        url_model("sam-vit-l", f"{server.url}/sam_vit_l_0b3195.pth", data_l,
+                  hashlib.sha256(data_l).hexdigest())])
+    monkeypatch.setenv("PAINTNOISE_CATALOG", str(catalog))
+    asked = []
+    monkeypatch.setattr("paintnoise_desktop.cli.models._confirmed",
+                        lambda question: asked.append(question) or True)
+
+    assert run(["models", "download", "sam-vit-h", "sam-vit-l"]) == 0
+    out = capsys.readouterr().out
+    assert len(asked) == 1 and asked[0].startswith("Download these 2 models now")
+    assert out.count("licence: Apache-2.0") == 2
+    assert (models / "sam-vit-h" / "sam_vit_h_4b8939.pth").read_bytes() == data_h
+    assert (models / "sam-vit-l" / "sam_vit_l_0b3195.pth").read_bytes() == data_l
+    assert "sam-vit-h is installed in" in out and "sam-vit-l is installed in" in out
+
+
+@pytest.mark.parametrize("argv, code, says", [
+    (["models", "list", "--debug"], 0, "sd2-inpainting"),
+    (["models", "--debug", "list"], 0, "sd2-inpainting"),
+    (["--debug", "models", "list"], 0, "sd2-inpainting"),
+    (["models", "path", "sam-vit-b", "--debug"], 0, "sam-vit-b"),
+    (["models", "verify", "sd2-inpainting", "--debug"], 1, "sd2-inpainting: not installed"),
+    (["models", "add", "sam-vit-h", "/no/such/file.pth", "--debug"], 1, ""),
+])
+def test_debug_is_accepted_after_every_models_action(models, argv, code, says, capsys):
+    assert run(argv) == code
+    captured = capsys.readouterr()
+    assert "unrecognized arguments" not in captured.err and says in captured.out
+
+
+def test_debug_after_download_shows_the_details_of_a_failure(models, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert run(["models", "download", "sd2-inpainting", "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert err.strip().splitlines()[-1].startswith("paintnoise: error: Offline mode is on")

@@ -16,11 +16,11 @@ from paintnoise_desktop.engine.inpaint.removal import (
     paint_request,
     removal_negative_prompt,
 )
-from paintnoise_desktop.engine.inpaint.replace import (
+from paintnoise_desktop.engine.inpaint.replace import inpainter_title
+from paintnoise_desktop.engine.models.needs import (
     AUTOMATIC_INPAINTER,
     OFFLINE_INPAINTER,
-    default_inpainter,
-    inpainter_title,
+    automatic_inpainter,
 )
 from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
@@ -182,13 +182,22 @@ def test_replacing_keeps_the_users_prompts():
     assert (request.prompt, request.negative_prompt) == ("a blue van", "people")
 
 
-def test_the_default_inpainter_is_the_best_installed_one(tmp_path):
+def test_the_automatic_inpainter_is_the_best_installed_one(tmp_path):
     empty = EngineSettings(models_dir=tmp_path / "models")
-    assert default_inpainter(empty) == OFFLINE_INPAINTER == "opencv-telea"
+    assert automatic_inpainter("", empty) == OFFLINE_INPAINTER == "opencv-telea"
     sd15 = replace(empty, model_paths={"sd15-inpainting": str(tmp_path)})
-    assert default_inpainter(sd15) == "sd15-inpainting"
+    assert automatic_inpainter("", sd15) == "sd15-inpainting"
     both = replace(sd15, model_paths={**sd15.model_paths, "sd2-inpainting": str(tmp_path)})
-    assert default_inpainter(both) == "sd2-inpainting"
+    assert automatic_inpainter("", both) == "sd2-inpainting"
+
+
+def test_replacing_with_words_automatically_never_removes_instead(tmp_path):
+    mask = _object_mask(64, 64, (20, 20, 40, 40))
+    job = InpaintJob(1, _photo(64, 64), mask, prompt="a wooden bench",
+                     inpainter=AUTOMATIC_INPAINTER)
+    result, _ = _run(job)
+    assert result.status is Status.FAILED and result.variants == ()
+    assert result.missing_models == ("sd2-inpainting",)
 
 
 def test_progress_names_the_inpainter_as_the_user_knows_it():

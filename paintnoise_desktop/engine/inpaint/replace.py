@@ -21,27 +21,12 @@ from ...core.errors import PaintNoiseError
 from ...core.jobs import CancelToken, InpaintJob, InpaintVariant, StepCallback
 from ..models.catalog import known_spec
 from ..models.model_store import ModelStore
-from ..models.registry import find_model
-from ..settings import EngineSettings
+from ..models.needs import AUTOMATIC_INPAINTER, automatic_inpainter
 from .inpainter import OPENCV_METHODS, Inpainter, OnStep, PaintRequest, inpainter_for
 from .removal import paint_request
 
 MAX_VARIANTS = 16
-#: The default inpainter: the first of these installed, else OpenCV, which needs no weights.
-DIFFUSION_DEFAULTS = ("sd2-inpainting", "sd15-inpainting")
-OFFLINE_INPAINTER = "opencv-telea"
-#: Asks for the best inpainter installed. It is chosen here, on the engine thread: looking
-#: through the models folder and the Hugging Face cache takes too long for the window.
-AUTOMATIC_INPAINTER = "auto"
 ONE_OFFLINE_VARIANT = "The offline inpainter paints the same every time, so it made one variant"
-
-
-def default_inpainter(settings: EngineSettings) -> str:
-    """The best inpainter installed: Stable Diffusion 2, then 1.5, else the offline one."""
-    for model_id in DIFFUSION_DEFAULTS:
-        if find_model(model_id, settings) is not None:
-            return model_id
-    return OFFLINE_INPAINTER
 
 
 def inpainter_title(name: str) -> str:
@@ -66,7 +51,7 @@ def replace(
     _check(job)
     name = job.inpainter
     if name == AUTOMATIC_INPAINTER:
-        name = default_inpainter(models.settings)
+        name = automatic_inpainter(job.prompt, models.settings)
     step(0.0, f"Preparing {inpainter_title(name)}\u2026")
     return replace_with(job, inpainter_for(name, models), step, cancel)
 

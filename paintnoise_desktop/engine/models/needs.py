@@ -1,0 +1,131 @@
+"""Which models an action needs, and which of them are missing: asked once, answered in full.
+
+A Find by words (SegCLIP) needs a Segment Anything model to propose the objects and a CLIP
+model to match them to the words; painting what the user typed needs a Stable Diffusion
+inpainting model; removing needs none (the offline inpainter has no weights) but uses the
+best one installed. The runner asks before a job starts and names every missing model in
+one sentence, so the window can offer them all in one dialog and the command line can say
+them all at once. No torch here: the window and the command line ask too.
+"""
+
+from __future__ import annotations
+
+from ...core.errors import ModelMissingError
+from ...core.jobs import FindJob, InpaintJob, Job
+from ..inpaint.inpainter import OPENCV_METHODS
+from ..settings import EngineSettings
+from .catalog import known_spec
+from .model_choice import CLIP_MODEL_IDS, SAM_MODEL_IDS, preferred_model
+from .registry import MODEL_MANAGER_MENU, find_model, models_dir
+
+#: The inpainters "auto" paints with, best first; the first is the one offered when none is.
+DIFFUSION_DEFAULTS = ("sd2-inpainting", "sd15-inpainting")
+OFFLINE_INPAINTER = "opencv-telea"
+#: Asks for the best inpainter installed. It is chosen on the engine thread: looking through
+#: the models folder and the Hugging Face cache takes too long for the window.
+AUTOMATIC_INPAINTER = "auto"
+
+#: What a model of each catalogue role does, in the user's words.
+PURPOSES = {
+    "proposals": "finds the objects in the photo",
+    "image-text scoring": "matches the objects to your words",
+    "text-to-mask": "makes a mask from your words",
+    "inpainting": "paints what you type into the photo",
+    "semantic segmentation": "names the parts of the photo",
+}
+
+
+def purpose(model_id: str) -> str:
+    """What the model is for, in plain words ("" for a model the catalogue does not know)."""
+    spec = known_spec(model_id)
+    return PURPOSES.get(spec.role, spec.role) if spec is not None else ""
+
+
+def automatic_inpainter(prompt: str, settings: EngineSettings) -> str:
+    """What "auto" repaints with: the best Stable Diffusion inpainting model installed.
+
+    With none installed, removing (an empty prompt) uses the offline inpainter, while painting
+    words names the default model, which is then reported missing: "auto" never removes what
+    the user asked to replace.
+    """
+    for model_id in DIFFUSION_DEFAULTS:
+        if find_model(model_id, settings) is not None:
+            return model_id
+    return DIFFUSION_DEFAULTS[0] if prompt.strip() else OFFLINE_INPAINTER
+
+
+def find_needs(method: str, settings: EngineSettings) -> tuple[str, ...]:
+    """The models a Find uses: for SegCLIP the best installed Segment Anything and CLIP."""
+    if method != "segclip":
+        return ()
+    return (preferred_model(SAM_MODEL_IDS, settings), preferred_model(CLIP_MODEL_IDS, settings))
+
+
+def inpaint_needs(inpainter: str, prompt: str, settings: EngineSettings) -> tuple[str, ...]:
+    """The model a Replace or Remove uses; none for the offline inpainter."""
+    if inpainter == AUTOMATIC_INPAINTER:
+        inpainter = automatic_inpainter(prompt, settings)
+    if inpainter in OPENCV_METHODS or known_spec(inpainter) is None:
+        return ()  # a path to model files is checked by the loader, when it reads them
+    return (inpainter,)
+
+
+def job_needs(job: Job, settings: EngineSettings) -> tuple[str, ...]:
+    if isinstance(job, FindJob):
+        return find_needs(job.method, settings)
+    if isinstance(job, InpaintJob):
+        return inpaint_needs(job.inpainter, job.prompt, settings)
+    return ()
+
+
+def not_installed(model_ids: tuple[str, ...], settings: EngineSettings) -> tuple[str, ...]:
+    """The ones of `model_ids` that are not installed, in order, each once."""
+    return tuple(dict.fromkeys(model_id for model_id in model_ids
+                               if find_model(model_id, settings) is None))
+
+
+def find_action(text: str) -> str:
+    return f"Finding \u201c{text.strip()}\u201d"
+
+
+def inpaint_action(prompt: str) -> str:
+    return f"Painting \u201c{prompt.strip()}\u201d" if prompt.strip() else "Removing what is masked"
+
+
+def action_name(job: Job) -> str:
+    """The action as the user asked for it: 'Finding “spoon”', 'Painting “a fork”'."""
+    if isinstance(job, FindJob):
+        return find_action(job.text)
+    return inpaint_action(job.prompt if isinstance(job, InpaintJob) else "")
+
+
+def model_names(model_ids: tuple[str, ...]) -> str:
+    """'A', 'A and B', 'A, B and C', by the names the catalogue gives them."""
+    names = [spec.name if (spec := known_spec(model_id)) else model_id for model_id in model_ids]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def download_command(model_ids: tuple[str, ...]) -> str:
+    return f"paintnoise models download {' '.join(model_ids)}"
+
+
+def missing_models_error(actions: tuple[str, ...], missing: tuple[str, ...],
+                         settings: EngineSettings, remedy: str = "") -> ModelMissingError:
+    """One sentence naming every missing model and how to get them (`remedy` replaces the how)."""
+    action = " and ".join([actions[0], *(later[0].lower() + later[1:] for later in actions[1:])])
+    need = "needs" if len(actions) == 1 else "need"
+    verb, them = ("is", "it") if len(missing) == 1 else ("are", "them")
+    remedy = remedy or (f"download {them} from {MODEL_MANAGER_MENU}, or run: "
+                        f"{download_command(missing)}")
+    return ModelMissingError(
+        missing,
+        f"{action} {need} {model_names(missing)}, which {verb} not installed: {remedy}.",
+        detail=f"looked in {models_dir(settings)}, the model paths in the settings "
+               f"and the Hugging Face cache for {', '.join(missing)}")
+
+
+def require_models(job: Job, settings: EngineSettings) -> None:
+    """Raise ModelMissingError naming every model `job` needs that is not installed."""
+    missing = not_installed(job_needs(job, settings), settings)
+    if missing:
+        raise missing_models_error((action_name(job),), missing, settings)
