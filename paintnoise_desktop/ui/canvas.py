@@ -191,7 +191,8 @@ class Canvas(QWidget):
             done(box)
         else:
             self._pending.add(pyramid, box, source, done)
-            self._run_pending()
+            self._pending.run(0.0)  # one band now, the rest between events
+            self._pending_timer.start()
 
     def _run_pending(self) -> None:
         self._pending.run(PENDING_BUDGET_S)
