@@ -8,11 +8,14 @@ redirects files to a second loopback server standing in for its file store.
 from __future__ import annotations
 
 import logging
+import socket
+import time
 
 import pytest
 
 from paintnoise_desktop.core.errors import JobCancelled, ModelError
 from paintnoise_desktop.core.jobs import CancelToken
+from paintnoise_desktop.engine.models import download as download_module
 from paintnoise_desktop.engine.models.catalog import get_spec
 from paintnoise_desktop.engine.models.download import DownloadPolicy, install_model
 from paintnoise_desktop.engine.models.registry import install_status
@@ -161,7 +164,7 @@ def test_401_without_a_token_says_log_in_or_the_repository_is_gone(hub, settings
     assert message.startswith(f"The Hugging Face hub ({hub.url[7:]}) answered that {REPO} does "
                               "not exist any more or needs you to log in (HTTP 401)")
     assert "log in with HF_TOKEN or `hf auth login`" in message
-    assert "Other CLIP (`other-clip`)" in message
+    assert "`paintnoise models download other-clip` (Other CLIP)" in message
     assert all(way in message for way in offline_ways(settings))
     assert "try again later" not in message.lower() and "resum" not in message.lower()
     assert len(hub.requests) == 1  # a refusal is not retried
@@ -179,7 +182,7 @@ def test_401_with_a_token_says_the_repository_is_gone_or_private(
     assert f"answered that {REPO} does not exist any more or is private (HTTP 401, with your " \
            "token)" in message
     assert "log in with" not in message
-    assert "Other CLIP (`other-clip`)" in message
+    assert "`paintnoise models download other-clip` (Other CLIP)" in message
     assert all(way in message for way in offline_ways(settings))
 
 
@@ -231,7 +234,8 @@ def test_404_for_the_repository_says_it_is_gone_and_names_the_alternatives(
 
     assert message.startswith(f"Test tiny-clip cannot be downloaded: {REPO} is not on the "
                               f"Hugging Face hub ({hub.url[7:]}) any more (HTTP 404). Choose "
-                              "another image-text scoring model (Other CLIP (`other-clip`))")
+                              "another image-text scoring model: `paintnoise models download "
+                              "other-clip` (Other CLIP); or install it without the network: ")
     assert all(way in message for way in offline_ways(settings))
     assert len(hub.requests) == 1  # a gone repository is not asked for a fallback file
 
@@ -255,7 +259,8 @@ def test_a_file_gone_from_a_download_server_is_named_with_the_alternatives(
 
     assert message.startswith(f"Test sam-vit-b cannot be downloaded: its file sam_b.pth is not "
                               f"on the server {cdn.url[7:]} any more (HTTP 404). Choose another "
-                              "proposals model (Test sam-vit-h (`sam-vit-h`))")
+                              "proposals model: `paintnoise models download sam-vit-h` (Test "
+                              "sam-vit-h); or install it without the network: ")
     assert all(way in message for way in offline_ways(settings, "sam-vit-b"))
 
 
@@ -305,3 +310,41 @@ def test_a_model_the_catalogue_calls_gated_sends_the_user_to_its_licence_page(
 
     assert "Test tiny-clip is gated" in message
     assert "Open https://licences.test/tiny-clip, accept the licence, then log in" in message
+
+
+def test_a_hub_that_takes_no_connection_says_it_did_not_answer(
+        settings, catalog, monkeypatch):
+    """A listening socket whose queue is full drops new connections: connecting times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    waiting = [socket.socket() for _ in range(4)]
+    for client in waiting:
+        client.setblocking(False)
+        client.connect_ex(("127.0.0.1", port))
+    time.sleep(0.1)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(download_module, "POLL_S", 0.2)
+    try:
+        message = refused_message(settings)
+    finally:
+        for client in [*waiting, listener]:
+            client.close()
+
+    assert message == (f"The Hugging Face hub (127.0.0.1:{port}) did not answer (no connection "
+                       "within 0.2 s, 3 tries), so Test tiny-clip was not downloaded. It may be "
+                       "having trouble; check the network connection and try again later.")
+
+
+def test_a_refused_download_leaves_no_folder_behind_even_with_subfolders(
+        hub, settings, tmp_path, monkeypatch):
+    entry = hub_model("tiny-sd", "org/tiny-sd", "0123abcd", [
+        {"path": "unet/config.json", "size": 22}])
+    monkeypatch.setenv("PAINTNOISE_CATALOG", str(write_catalog(tmp_path / "sd.json", [entry])))
+    hub.refusals["/"] = Refusal(401, "RepoNotFound")
+
+    refused_message(settings, "tiny-sd")
+
+    assert install_status("tiny-sd", settings) == "not installed"
+    assert not (settings.models_dir / "tiny-sd").exists()

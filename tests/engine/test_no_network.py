@@ -50,8 +50,8 @@ def test_a_download_without_a_network_fails_at_once_with_the_offline_ways_in(
     assert steps == [(0.0, "Downloading CLIP ViT-B/32")]
     message = str(raised.value)
     host = endpoint.split("//")[1]
-    assert message.startswith(f"PaintNoise could not reach the Hugging Face hub ({host}) "
-                                     f"({reason}), so CLIP ViT-B/32 was not downloaded.")
+    assert message.startswith(f"PaintNoise could not reach the Hugging Face hub ({host}): "
+                              f"{reason}, so CLIP ViT-B/32 was not downloaded.")
     assert f"copy its files into {tmp_path / 'models' / MODEL}" in message
     assert f"`paintnoise models path {MODEL}`" in message
     assert f"`paintnoise models add {MODEL} PATH`" in message

@@ -101,8 +101,8 @@ class Refused(Exception):
 class GaveUp(Exception):
     """The server could not be reached, or kept failing until the retries ran out.
 
-    `kind` is "unreachable", "stalled", "server" (5xx or 429) or "broken" (the
-    connection broke off).
+    `kind` is "unreachable", "no answer" (no connection in time), "stalled" (connected,
+    then silent), "server" (5xx or 429) or "broken" (the connection broke off).
     """
 
     def __init__(self, url: str, kind: str, tries: int, cause: BaseException) -> None:
@@ -259,10 +259,10 @@ def _bytes_present(folder: Path, file: ModelFile) -> int:
 
 
 def _forget_empty(folder: Path) -> None:
-    """Remove a model folder that holds nothing but the download marker."""
-    if [path.name for path in folder.iterdir()] == [INCOMPLETE_MARKER]:
-        (folder / INCOMPLETE_MARKER).unlink()
-        folder.rmdir()
+    """Remove a model folder that holds no file but the download marker (so nothing to resume)."""
+    if not any(path.name != INCOMPLETE_MARKER and not path.is_dir()
+               for path in folder.rglob("*")):
+        shutil.rmtree(folder)
 
 
 def _install_file(spec: ModelSpec, file: ModelFile, folder: Path, report: TransferCallback,
@@ -323,12 +323,14 @@ def download_file(url: str, dest: Path, on_progress: TransferCallback, cancel: C
                 http.client.HTTPException) as error:
             if _unreachable_reason(error):  # the machine itself says no: retrying will not help
                 raise GaveUp(url, "unreachable", failures + 1, error) from error
-            if not _is_timeout(error):
-                failures = _wait_before_retry(failures, error, "broken", url, policy, cancel)
+            if not isinstance(error, TimeoutError):  # urllib wraps a connect timeout
+                kind = "no answer" if isinstance(getattr(error, "reason", None),
+                                                 TimeoutError) else "broken"
+                failures = _wait_before_retry(failures, error, kind, url, policy, cancel)
             elif time.monotonic() - heard_at >= policy.stall_timeout:
                 failures = _wait_before_retry(failures, error, "stalled", url, policy, cancel)
                 heard()
-            # else quiet for a moment: look at Cancel, then resume on a new connection
+            # else connected but quiet for a moment: look at Cancel, then resume anew
     digest = _sha256_of(part, cancel)
     if sha256 and digest != sha256.lower():
         part.unlink()
@@ -351,11 +353,6 @@ def _unreachable_reason(error: BaseException) -> str | None:
     if isinstance(reason, OSError) and reason.errno in UNREACHABLE_ERRNOS:
         return "the network is unreachable"
     return None
-
-
-def _is_timeout(error: BaseException) -> bool:
-    reason = error.reason if isinstance(error, urllib.error.URLError) else error
-    return isinstance(reason, TimeoutError)
 
 
 def _wait_before_retry(failures: int, error: BaseException, kind: str, url: str,
@@ -439,13 +436,18 @@ def _failure_message(spec: ModelSpec, settings: EngineSettings, failure: Refused
         resume = (f" The {kept / 1e6:.1f} MB already downloaded are kept: the next try resumes "
                   "from there." if kept else "")
         if failure.kind == "unreachable":
-            return (f"PaintNoise could not reach {server} ({_unreachable_reason(failure.cause)}), "
+            return (f"PaintNoise could not reach {server}: {_unreachable_reason(failure.cause)}, "
                     f"so {spec.name} was not downloaded. Check the network connection and try "
                     f"again, or install it without the network: {ways}.{resume}")
         if failure.kind == "stalled":
             return (f"The download of {spec.name} stalled: {server} sent no data for "
                     f"{policy.stall_timeout:g} s, {failure.tries} times in a row. It may be "
                     f"having trouble; try again later.{resume}")
+        if failure.kind == "no answer":
+            return (f"{_capital(server)} did not answer (no connection within "
+                    f"{min(POLL_S, policy.stall_timeout):g} s, {failure.tries} tries), so "
+                    f"{spec.name} was not downloaded. It may be having trouble; check the network "
+                    f"connection and try again later.{resume}")
         if failure.kind == "server":
             status = getattr(failure.cause, "code", "?")
             trouble = "is busy" if status == 429 else "is having trouble"
@@ -492,13 +494,13 @@ def _failure_message(spec: ModelSpec, settings: EngineSettings, failure: Refused
 def _elsewhere(spec: ModelSpec, ways: str) -> str:
     """What to do when a model cannot come from its source: another catalogue model of its
     role, or its files from elsewhere."""
-    others = [f"{other.name} (`{other.id}`)" for other in load_catalog().values()
+    others = [f"`paintnoise models download {other.id}` ({other.name})"
+              for other in load_catalog().values()
               if other.role == spec.role and other.id != spec.id]
     own = f"install it without the network: {ways}"
     if not others:
         return own
-    return (f"choose another {spec.role} model ({', '.join(others)}) with `paintnoise models "
-            f"download ID`, or {own}")
+    return f"choose another {spec.role} model: {' or '.join(others)}; or {own}"
 
 
 def _capital(text: str) -> str:
