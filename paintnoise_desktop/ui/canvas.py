@@ -55,7 +55,7 @@ OVERLAY_OPACITY = 0.45
 BACKGROUND = QColor(48, 48, 48)
 EMPTY_HINT = "Open a photo (Ctrl+O) or drop one here"
 ORIGINAL_LABEL = "Original"
-PENDING_BUDGET_S = 0.02  # GUI time given to queued pyramid bands per turn of the event loop
+PENDING_BUDGET_S = 0.015  # GUI time given to queued pyramid bands per turn of the event loop
 PATCHES_KEPT = 16  # variant patches kept ready, so pointing back at one costs nothing
 
 

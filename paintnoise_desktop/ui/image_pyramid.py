@@ -29,8 +29,8 @@ from paintnoise_desktop.core.box import Box, clip
 SMALLEST_SIDE = 256
 
 
-#: Pixels of level 0 made per band: about 10 ms of work on a slow core.
-BAND_PIXELS = 500_000
+#: Pixels of level 0 made per band: a few ms of work on a slow, shared core.
+BAND_PIXELS = 250_000
 
 
 def rgb_to_rgb32(rgb: np.ndarray) -> np.ndarray:
