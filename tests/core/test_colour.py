@@ -49,3 +49,19 @@ def test_ring_lies_just_outside_the_mask():
     ring = ring_around(_hole(), 4)
     assert not ring[20:44, 20:44].any()
     assert ring[18, 30] and ring[30, 45] and not ring[10, 30]
+
+
+def test_a_known_colour_object_keeps_its_colour_when_its_surroundings_come_back_softened():
+    """The VAE softens texture around the mask; that must not change a new object's saturation."""
+    import cv2
+
+    blue = (40, 90, 200)
+    original = _textured(4, (150, 140, 120))
+    painted = cv2.GaussianBlur(original, (5, 5), 1.0)  # the round trip's slight blur
+    painted[20:44, 20:44] = blue  # the object the model painted
+    matched = match_to_surroundings(painted, original, _hole())
+    colour = matched[20:44, 20:44].reshape(-1, 3).astype(int)
+    assert np.abs(colour - blue).max() <= 3
+    saturation = cv2.cvtColor(matched[20:44, 20:44], cv2.COLOR_RGB2HSV)[..., 1]
+    expected = cv2.cvtColor(np.full((1, 1, 3), blue, np.uint8), cv2.COLOR_RGB2HSV)[0, 0, 1]
+    assert np.abs(saturation.astype(int) - int(expected)).max() <= 3

@@ -46,7 +46,9 @@ def tiny_sd_inpainting_pipeline() -> StableDiffusionInpaintPipeline:
         block_out_channels=(32, 64),
         latent_channels=4,
         norm_num_groups=8,
-        sample_size=16,
+        # VAE tiling starts above sample_size / 2 latents: as with SD 2 (512 px, tiles of 64
+        # latents), a crop at the native size decodes in one piece when tiling is on.
+        sample_size=32,
     )
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
@@ -70,3 +72,27 @@ def build_sd_inpainting(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tiny_sd_inpainting_pipeline().save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+def offload_on_the_cpu(pipe: StableDiffusionInpaintPipeline, profile: str) -> None:
+    """Give `pipe` the memory profile's accelerate hooks, with the CPU as the execution device.
+
+    "offload" is the app's own `apply_memory_profile` (diffusers' model CPU offload).
+    "low" installs the hooks diffusers' `enable_sequential_cpu_offload` installs
+    (`accelerate.cpu_offload` on each model, weights on the `meta` device until a layer
+    runs), because that method names the CPU "cpu:0", and accelerate's hooks then turn
+    parameters into plain tensors at the first layer; on a GPU it is called as it is.
+    """
+    from accelerate import cpu_offload
+
+    from paintnoise_desktop.engine.inpaint.diffusion_loader import apply_memory_profile
+
+    cpu = torch.device("cpu")
+    if profile != "low":
+        apply_memory_profile(pipe, cpu, profile)
+        return
+    for name, component in pipe.components.items():
+        if isinstance(component, torch.nn.Module) and name not in pipe._exclude_from_cpu_offload:
+            cpu_offload(component, cpu, offload_buffers=len(component._parameters) > 0)
+    pipe.enable_attention_slicing()
+    pipe.vae.enable_tiling()

@@ -93,7 +93,7 @@ class DiffusionInpainter:
         while True:
             try:
                 return self._paint_checked(crop_rgb, crop_mask, request, seed, on_step, cancel)
-            except torch.cuda.OutOfMemoryError:
+            except torch.OutOfMemoryError:
                 pass  # recover outside the handler, once the traceback no longer holds the tensors
             self._recover_memory()
 
@@ -137,7 +137,9 @@ class DiffusionInpainter:
 
         # A CPU generator gives the same noise for a seed on every device.
         generator = torch.Generator("cpu").manual_seed(seed)
-        with torch.inference_mode():
+        # no_grad, as diffusers itself uses, not inference_mode: accelerate's offload hooks move
+        # weights between devices during the call, and cannot do so with inference tensors.
+        with torch.no_grad():
             latents = pipe(
                 prompt=request.prompt,
                 negative_prompt=request.negative_prompt or None,
@@ -153,11 +155,8 @@ class DiffusionInpainter:
                 callback_on_step_end=step_end,
                 callback_on_step_end_tensor_inputs=["latents"],
             ).images
-        if not torch.isfinite(latents).all():
-            return None
-        # Outside inference mode: the VAE's weights change dtype for decoding, and weights
-        # converted in inference mode would become inference tensors for good.
-        with torch.no_grad():
+            if not torch.isfinite(latents).all():
+                return None
             decoded = decode(pipe, latents)
         if not torch.isfinite(decoded).all():
             return None
@@ -172,8 +171,8 @@ class DiffusionInpainter:
             pipe.vae.enable_tiling()
             pipe.enable_attention_slicing()
             self._notes.append("Ran out of GPU memory; finished with VAE tiling and attention slicing")
-        elif self._memory_fallback == 1:
-            pipe.enable_model_cpu_offload(device=pipe.device)
+        elif self._memory_fallback == 1 and not is_offloaded(pipe):
+            pipe.enable_model_cpu_offload(device=execution_device(pipe))
             self._notes.append("Ran out of GPU memory; finished with the model partly on the CPU")
         elif self._shrink > 0.3:
             self._shrink *= SMALLER_SIZE_FACTOR
@@ -187,13 +186,39 @@ class DiffusionInpainter:
 
 
 def decode(pipe, latents: torch.Tensor) -> torch.Tensor:
-    """Latents -> image in -1..1; an fp16 VAE whose config asks for it (SD 2) decodes in fp32."""
+    """Latents -> image in -1..1; an fp16 VAE whose config asks for it (SD 2) decodes in fp32.
+
+    The latents go to the pipeline's execution device, not `vae.device`: with model
+    offload the VAE sits on the CPU until its hook moves it, and with sequential
+    offload its weights are on the `meta` device. Afterwards an offloaded VAE goes
+    back to the CPU, as it does after the pipeline's own decoding.
+    """
     vae = pipe.vae
     upcast = vae.dtype == torch.float16 and vae.config.get("force_upcast", True)
     with _decoder_upcast(vae, upcast):
         dtype = torch.float32 if upcast else vae.dtype
-        scaled = latents.to(device=vae.device, dtype=dtype) / vae.config.scaling_factor
-        return vae.decode(scaled, return_dict=False)[0]
+        scaled = latents.to(device=execution_device(pipe), dtype=dtype) / vae.config.scaling_factor
+        decoded = vae.decode(scaled, return_dict=False)[0]
+    pipe.maybe_free_model_hooks()
+    return decoded
+
+
+def execution_device(pipe) -> torch.device:
+    """Where the pipeline computes: its offload hooks' device, else that of its first real weight."""
+    device = pipe._execution_device
+    if device.type != "meta":
+        return device
+    for component in pipe.components.values():
+        if isinstance(component, torch.nn.Module):
+            for parameter in component.parameters():
+                if parameter.device.type != "meta":
+                    return parameter.device
+    return torch.device("cpu")
+
+
+def is_offloaded(pipe) -> bool:
+    """Whether accelerate's offload hooks (model or sequential) move the weights on demand."""
+    return any(hasattr(component, "_hf_hook") for component in pipe.components.values())
 
 
 def latent_preview(latents: torch.Tensor) -> np.ndarray:

@@ -5,12 +5,15 @@ A model is either a diffusers folder (as `save_pretrained` writes it, the layout
 checkpoint holds weights but no configuration; diffusers would fetch that from the
 hub, so it is taken from an installed diffusers folder of the same family instead
 (`config_folder`), and without one the checkpoint is refused with a clear message.
-Weights are read as safetensors only; the safety checker is left out (the photos
-are the user's own and the checker's weights would double the download).
+Weights are read from safetensors where a component has them, else from its
+`.bin` file with `torch.load(weights_only=True)` (diffusers and transformers both
+load that way), so nothing in a file is ever run. The safety checker is left out
+(the photos are the user's own and the checker's weights would double the download).
 """
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -54,26 +57,32 @@ def load_inpaint_pipeline(
                 pipe = _from_single_file(StableDiffusionInpaintPipeline, path, dtype, config_folder)
             else:
                 pipe = StableDiffusionInpaintPipeline.from_pretrained(
-                    path, local_files_only=True, use_safetensors=True, torch_dtype=dtype,
+                    path, local_files_only=True, torch_dtype=dtype,
                     variant=weights_variant(path),
                     safety_checker=None, feature_extractor=None, requires_safety_checker=False,
                 )
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, pickle.UnpicklingError) as error:
         raise ModelError(
             f"The inpainting model in {path} could not be loaded. Check that the folder is complete "
-            "(with .safetensors weights) or download the model again.",
+            "(weights for unet, vae and text_encoder) or download the model again.",
             detail=f"{type(error).__name__}: {error}",
         ) from error
     pipe.set_progress_bar_config(disable=True)
-    if device.type == "cuda" and memory_profile == "offload":
+    apply_memory_profile(pipe, device, memory_profile if device.type == "cuda" else "keep")
+    return pipe
+
+
+def apply_memory_profile(pipe, device: torch.device, memory_profile: str) -> None:
+    """keep: everything on `device`; offload: one model at a time moves there (model CPU
+    offload); low: one layer at a time (sequential offload), sliced attention, tiled VAE."""
+    if memory_profile == "offload":
         pipe.enable_model_cpu_offload(device=device)
-    elif device.type == "cuda" and memory_profile == "low":
+    elif memory_profile == "low":
         pipe.enable_sequential_cpu_offload(device=device)
         pipe.enable_attention_slicing()
         pipe.vae.enable_tiling()
     else:
         pipe.to(device)
-    return pipe
 
 
 def _from_single_file(pipeline_class, path: Path, dtype: torch.dtype, config_folder: Path | None):
