@@ -1,5 +1,5 @@
-"""Small pictures in the window: pixmaps from RGB arrays, and the vertical strips of them
-that show Find's candidates and Replace's variants."""
+"""Small pictures in the window: pixmaps from RGB arrays, and the strips of them that show
+Find's candidates (a column) and Replace's variants (a row)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,14 @@ def pixmap_of(rgb: np.ndarray) -> QPixmap:
                                     QImage.Format_RGB888).copy())
 
 
-def thumbnail_strip(object_name: str, accessible_name: str, parent: QWidget) -> QListWidget:
-    """A one-column list of thumbnails, top to bottom, that never reorders its items."""
+def thumbnail_strip(object_name: str, accessible_name: str, parent: QWidget,
+                    horizontal: bool = False) -> QListWidget:
+    """A one-column (or, `horizontal`, one-row) list of thumbnails that never reorders them."""
     strip = QListWidget(parent)
     strip.setObjectName(object_name)
     strip.setAccessibleName(accessible_name)
     strip.setViewMode(QListView.IconMode)
-    strip.setFlow(QListView.TopToBottom)
+    strip.setFlow(QListView.LeftToRight if horizontal else QListView.TopToBottom)
     strip.setWrapping(False)
     strip.setMovement(QListView.Static)
     strip.setResizeMode(QListView.Adjust)

@@ -1,11 +1,14 @@
-"""The strip of Replace's variants: a thumbnail of each repainted region and its seed.
+"""The strip of Replace's variants: a row of thumbnails of the repainted region, with seeds.
 
-Pointing at a variant (mouse over it, or selecting it with the arrow keys) asks the
-window to show it on the canvas without applying it (`previewRequested(index)`; -1
-when the mouse leaves and nothing is selected); clicking it, or Enter, chooses it
-(`variantChosen(index)`), and marks it as the applied one (the first, until another is chosen).
-The panel never touches the document, and keeps one thumbnail's width whatever it shows:
-long text wraps or is cut short, so the window never has to grow for it.
+It is meant to sit under the canvas (or beside the prompt bar), one thumbnail high whatever
+it shows, so opening it hides no panel and never moves the photo: long text wraps beside the
+thumbnails or is cut short, and more variants scroll sideways.
+
+Pointing at a variant (mouse over it, or selecting it with the arrow keys) asks to show it
+on the canvas without applying it (`previewRequested(index)`); -1 asks to stop previewing,
+when the mouse leaves with no other variant selected, or once one is chosen.
+Clicking it, or Enter, chooses it (`variantChosen(index)`) and marks it as the applied one
+(the first, until another is chosen). The panel never touches the document.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QLabel,
     QListWidgetItem,
     QSizePolicy,
@@ -28,7 +32,7 @@ from ..core.box import Box
 from ..core.jobs import InpaintVariant
 from .thumbnails import THUMBNAIL, pixmap_of, thumbnail_strip
 
-WIDTH = THUMBNAIL + 48  # one thumbnail and a scroll bar, like the candidate strip
+TEXT_WIDTH = 180  # the seed and hint column beside the thumbnails
 LISTED_SEEDS = 3  # more seeds than this are summed up as first ... last
 APPLIED = "\u2713 "  # marks the applied variant's caption
 CONTEXT = 0.25  # photo shown around the repainted box, as a share of its longer side
@@ -62,14 +66,17 @@ class VariantsPanel(QWidget):
         self._seeds: list[int] = []
         self._previewed = -1
         self._applied = -1
-        self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Expanding)
-        self.setFixedWidth(WIDTH)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
 
-        self.list = thumbnail_strip("variantList", "Replace variants", self)
-        self.list.setGridSize(QSize(THUMBNAIL + 16, THUMBNAIL + 2 * self.fontMetrics().height()))
+        self.list = thumbnail_strip("variantList", "Replace variants", self, horizontal=True)
+        cell = QSize(THUMBNAIL + 16, THUMBNAIL + 2 * self.fontMetrics().height())
+        self.list.setGridSize(cell)
         self.list.setTextElideMode(Qt.ElideRight)
-        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.list.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOn)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOn)
+        self.list.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.list.setMinimumWidth(cell.width() + 2 * self.list.frameWidth())
+        self.list.setFixedHeight(cell.height() + self.list.horizontalScrollBar().sizeHint().height()
+                                 + 2 * self.list.frameWidth() + 4)
         self.list.setMouseTracking(True)
         self.list.itemEntered.connect(lambda item: self._preview(self.list.row(item)))
         self.list.itemSelectionChanged.connect(lambda: self._preview(self._selected_row()))
@@ -86,15 +93,25 @@ class VariantsPanel(QWidget):
         self.hint.setWordWrap(True)
         self.hint.setToolTip(COMPARE_TIP)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        text = QVBoxLayout()
+        text.addWidget(self.seed_label)
+        text.addWidget(self.hint)
+        text.addStretch(1)
+        for label in (self.seed_label, self.hint):
+            label.setFixedWidth(TEXT_WIDTH)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.list, 1)
-        layout.addWidget(self.seed_label)
-        layout.addWidget(self.hint)
+        layout.addLayout(text)
+        self.setFixedHeight(self.list.height() + 4)
         self._show_seed(-1)
 
     def sizeHint(self) -> QSize:
-        return QSize(WIDTH, 4 * THUMBNAIL)
+        return QSize(4 * self.list.gridSize().width() + TEXT_WIDTH, self.height())
+
+    def minimumSizeHint(self) -> QSize:
+        """A thumbnail and the seeds: the strip never makes the window wider."""
+        return QSize(self.list.minimumWidth() + TEXT_WIDTH + 16, self.height())
 
     def set_variants(self, variants: Sequence[InpaintVariant], applied: int = 0) -> None:
         """Show a Replace job's variants, variant `applied` marked as on the photo
@@ -135,18 +152,28 @@ class VariantsPanel(QWidget):
     def clear_variants(self) -> None:
         self.set_variants([])
 
+    def clear_preview(self) -> None:
+        """The canvas stopped previewing (the document changed): forget the previewed row and
+        the selection, without announcing it, so pointing at it again previews it again."""
+        with QSignalBlocker(self.list):
+            self.list.clearSelection()
+        self._previewed = -1
+        self._show_seed(-1)
+
     @property
     def seeds(self) -> list[int]:
         return list(self._seeds)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.list.viewport() and event.type() == QEvent.Leave:
-            self._preview(self._selected_row())
+            selected = self._selected_row()
+            self._preview(selected if selected != self._applied else -1)
         return super().eventFilter(watched, event)
 
     def _choose(self, row: int) -> None:
         self.set_applied(row)
         self.variantChosen.emit(row)
+        self._preview(-1)  # it is on the photo now: nothing left to preview
 
     def _selected_row(self) -> int:
         selected = self.list.selectedIndexes()

@@ -19,7 +19,7 @@ def _variant(seed: int, colour, note: str = "") -> InpaintVariant:
 def panel(qtbot):
     widget = VariantsPanel()
     qtbot.addWidget(widget)
-    widget.resize(200, 600)
+    widget.resize(700, widget.height())
     widget.show()
     widget.set_variants([_variant(41, (255, 0, 0)), _variant(42, (0, 0, 255), "Ran out of GPU memory")])
     return widget
@@ -48,19 +48,22 @@ def test_the_applied_variant_is_marked_first_then_the_chosen_one(qtbot, panel):
     assert panel.applied == -1
 
 
-def test_many_long_seeds_keep_the_panel_one_thumbnail_wide(qtbot, panel):
-    width = panel.width()
-    seeds = [2057787880 + n for n in range(8)]
+def test_many_long_seeds_keep_the_strip_one_thumbnail_high(qtbot, panel):
+    height = panel.height()
+    assert panel.list.flow() == panel.list.Flow.LeftToRight
+    seeds = [2057787880 + n for n in range(16)]
     panel.set_variants([_variant(seed, (0, 255, 0)) for seed in seeds])
-    assert panel.width() == width and panel.minimumSizeHint().width() <= width
-    assert panel.sizeHint().width() <= width
+    assert panel.height() == height and panel.sizeHint().height() == height
+    assert panel.minimumSizeHint().width() <= 400, "it never makes the window wider"
     assert panel.seed_label.wordWrap()
     label_text = panel.seed_label.text()
-    assert label_text.startswith("Seeds: 2057787880") and label_text.endswith("2057787887")
-    assert panel.seed_label.fontMetrics().horizontalAdvance(label_text) > width, "it must wrap"
+    assert label_text.startswith("Seeds: 2057787880") and label_text.endswith("2057787895")
     assert all(str(seed) in panel.seed_label.toolTip() for seed in seeds)
-    qtbot.waitUntil(lambda: panel.list.verticalScrollBar().maximum() > 0)  # thumbnails scroll
-    assert panel.list.horizontalScrollBar().maximum() == 0
+    qtbot.waitUntil(lambda: panel.list.horizontalScrollBar().maximum() > 0)  # they scroll
+    assert panel.list.verticalScrollBar().maximum() == 0
+    last = panel.list.visualItemRect(panel.list.item(15))
+    first = panel.list.visualItemRect(panel.list.item(0))
+    assert last.top() == first.top() and last.left() > first.left(), "one row"
 
 
 def test_thumbnail_is_centred_on_the_box_and_fits_the_size():
@@ -92,7 +95,7 @@ def test_pointing_at_a_variant_previews_it_and_leaving_shows_the_photo_again(qtb
 def test_arrow_keys_preview_and_enter_chooses(qtbot, panel):
     panel.list.setFocus()
     with qtbot.waitSignal(panel.previewRequested) as preview:
-        qtbot.keyClick(panel.list, Qt.Key_Down)
+        qtbot.keyClick(panel.list, Qt.Key_Right)
     assert preview.args == [1]
     with qtbot.waitSignal(panel.variantChosen) as chosen:
         qtbot.keyClick(panel.list, Qt.Key_Return)
@@ -105,3 +108,26 @@ def test_setting_variants_announces_nothing(qtbot, panel):
     assert panel.seeds == [7]
     panel.clear_variants()
     assert panel.list.count() == 0 and panel.seed_label.text() == "No variants yet"
+
+
+def test_choosing_a_variant_stops_previewing_it(qtbot, panel):
+    seen = []
+    panel.previewRequested.connect(seen.append)
+    _click(qtbot, panel, 1)
+    assert seen[-1] == -1 and panel.applied == 1
+    QApplication.sendEvent(panel.list.viewport(), QEvent(QEvent.Leave))
+    assert seen[-1] == -1, "leaving does not preview the applied variant again"
+
+
+def test_after_clear_preview_pointing_at_the_same_variant_previews_it_again(qtbot, panel):
+    centre = panel.list.visualItemRect(panel.list.item(1)).center()
+    with qtbot.waitSignal(panel.previewRequested) as preview:
+        qtbot.mouseMove(panel.list.viewport(), centre + QPoint(1, 0))
+        qtbot.mouseMove(panel.list.viewport(), centre)
+    assert preview.args == [1]
+    with qtbot.assertNotEmitted(panel.previewRequested):
+        panel.clear_preview()
+    assert panel.seed_label.text() == "Seeds: 41, 42"
+    with qtbot.waitSignal(panel.previewRequested) as preview:
+        panel.list.itemEntered.emit(panel.list.item(1))
+    assert preview.args == [1]
