@@ -88,6 +88,7 @@ def build_hub_clip(folder: Path, layout: str = "safetensors") -> Path:
     elif layout == "safetensors-shards":
         model.save_pretrained(folder, max_shard_size=SHARD_SIZE)
     elif layout in ("bin", "bin-shards"):
+        model.config.architectures = ["CLIPModel"]  # as save_pretrained records it
         model.config.save_pretrained(folder)
         _save_bin(model, folder, sharded=layout == "bin-shards")
     else:

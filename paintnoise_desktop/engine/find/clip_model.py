@@ -111,6 +111,12 @@ def load_clip(
         raise _unusable_folder(
             folder, model_id, f"weights missing: {missing[:3]}; of the wrong shape: {mismatched[:3]}"
         )
+    words = len(processor.tokenizer)
+    if words <= len(processor.tokenizer.all_special_tokens) or \
+            words > model.config.text_config.vocab_size:
+        # transformers makes an empty tokenizer, with a warning, when its files are missing
+        raise _unusable_folder(folder, model_id, f"the tokenizer has {words} tokens, the model "
+                                                 f"{model.config.text_config.vocab_size}")
     return ClipEmbedder(model.to(device=device, dtype=dtype).eval(), processor, device, dtype)
 
 

@@ -103,11 +103,17 @@ def _check_manifest(folder: Path, manifest: dict) -> list[str]:
 
 
 def _check_catalog_checksums(folder: Path, spec: ModelSpec) -> list[str]:
+    """Files under their published name (a cache snapshot, a checkpoint) against its sha256.
+
+    A file saved under another name (an fp16 variant laid out as save_pretrained writes
+    it) may be another file altogether, a full-precision copy say; a download's own
+    record (its manifest) vouches for the ones it renamed.
+    """
     problems = []
     for file in spec.files:
-        target = folder / file.local
+        target = folder / file.path
         if file.sha256 and target.exists() and sha256_of(target) != file.sha256.lower():
-            problems.append(f"{file.local} does not match the published checksum")
+            problems.append(f"{file.path} does not match the published checksum")
     return problems
 
 
@@ -125,35 +131,99 @@ def _check_transformers(folder: Path, model_id: str) -> list[str]:
     weights = transformers_weights(folder)
     if weights is None:
         return problems  # missing_parts says so
+    try:
+        shapes = _transformers_shapes(folder, weights, model_id)
+    except _Unreadable as error:
+        return problems + error.problems
+    return problems + _fits_the_model(folder, shapes)
+
+
+class _Unreadable(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _transformers_shapes(folder: Path, weights: Path, model_id: str) -> dict[str, tuple]:
+    """Tensor name -> shape over the weights transformers would load (one file or shards)."""
     if not weights.name.endswith(".index.json"):
-        return problems + _check_weights(weights, model_id, "transformers")
+        try:
+            return _tensor_shapes(weights, model_id)
+        except ModelError as error:
+            raise _Unreadable([f"{weights.name} is broken ({error.detail})"]) from error
     try:
         shards = read_shard_index(weights, model_id)
     except ModelError as error:
-        return problems + [f"{weights.name} is broken ({error.detail})"]
+        raise _Unreadable([f"{weights.name} is broken ({error.detail})"]) from error
+    problems: list[str] = []
+    shapes: dict[str, tuple] = {}
     for shard, tensors in sorted(shards.items()):
         file = folder / shard
         if not file.is_file():
             problems.append(f"{shard} is missing (named by {weights.name})")
             continue
         try:
-            held = _tensor_names(file, model_id)
+            held = _tensor_shapes(file, model_id)
         except ModelError as error:
             problems.append(f"{shard} is broken ({error.detail})")
             continue
-        absent = sorted(set(tensors) - held)
+        absent = sorted(set(tensors) - held.keys())
         if absent:
             problems.append(f"{shard} lacks {len(absent)} tensors {weights.name} puts there "
                             f"(first: {absent[0]})")
-    return problems
+        shapes |= held
+    if problems:
+        raise _Unreadable(problems)
+    return shapes
 
 
-def _tensor_names(path: Path, model_id: str) -> set[str]:
+def _tensor_shapes(path: Path, model_id: str) -> dict[str, tuple]:
     if path.suffix == ".safetensors":
-        return set(read_safetensors_header(path, model_id))
+        return {name: tuple(info["shape"])
+                for name, info in read_safetensors_header(path, model_id).items()}
     from .safe_load import load_checkpoint
 
-    return set(load_checkpoint(path, model_id))
+    return {name: tuple(tensor.shape) for name, tensor in load_checkpoint(path, model_id).items()}
+
+
+def _fits_the_model(folder: Path, shapes: dict[str, tuple]) -> list[str]:
+    """Whether the weights hold every tensor, at its shape, of the model config.json names.
+
+    transformers fills a tensor missing from the files with random values and only
+    warns; the loaders refuse such a model, so verify does too. The model is built
+    on the meta device (nothing is allocated) from the class config.json names; a
+    config that names none, or a class transformers does not have, is not checked here.
+    """
+    try:
+        architectures = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        architecture = (architectures.get("architectures") or [""])[0]
+    except (OSError, ValueError, AttributeError, IndexError, TypeError):
+        return []  # reported with the folder's other files
+    import torch
+    import transformers
+
+    model_class = getattr(transformers, str(architecture), None) if architecture else None
+    if not isinstance(model_class, type) or not issubclass(model_class, transformers.PreTrainedModel):
+        return []
+    try:
+        config = transformers.AutoConfig.from_pretrained(folder, local_files_only=True)
+        with torch.device("meta"):
+            model = model_class(config)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RuntimeError) as error:
+        return [f"config.json does not describe a {architecture} ({type(error).__name__}: {error})"]
+    tied = set(getattr(model, "all_tied_weights_keys", None) or ())
+    expected = {name: tuple(t.shape) for name, t in model.state_dict().items() if name not in tied}
+    missing = sorted(expected.keys() - shapes.keys())
+    wrong = sorted(name for name in expected.keys() & shapes.keys()
+                   if shapes[name] != expected[name])
+    problems = []
+    if missing:
+        problems.append(f"the weights lack {len(missing)} tensors of the {architecture} "
+                        f"(first: {missing[0]})")
+    if wrong:
+        problems.append(f"{len(wrong)} tensors have another shape than the {architecture} "
+                        f"needs (first: {wrong[0]})")
+    return problems
 
 
 def _check_weights(path: Path, model_id: str, layout: str | None = None) -> list[str]:
@@ -164,7 +234,7 @@ def _check_weights(path: Path, model_id: str, layout: str | None = None) -> list
         elif layout == "sam-checkpoint":
             return _check_sam_checkpoint(path, model_id)
         elif layout == "transformers" and path.suffix == ".bin":
-            _tensor_names(path, model_id)
+            _tensor_shapes(path, model_id)
         elif path.suffix in (".pth", ".ckpt"):
             check_torch_checkpoint(path, model_id)
         else:

@@ -137,8 +137,11 @@ def missing_parts(spec: ModelSpec, folder: Path) -> list[str]:
         return [] if count == 1 else [f"expected one .pth checkpoint, found {count}"]
     if spec.layout != "transformers":
         return missing_files(spec, folder)
-    not_weights = tuple(file for file in spec.files if not file.names & set(TRANSFORMERS_WEIGHTS))
-    gaps = missing_files(replace(spec, files=not_weights), folder)
+    weights = set(TRANSFORMERS_WEIGHTS)
+    files = tuple(file for file in spec.files if not file.names & weights)
+    groups = tuple(group for group in spec.alternatives
+                   if not {name for form in group for name in form} <= weights)
+    gaps = missing_files(replace(spec, files=files, alternatives=groups), folder)
     if transformers_weights(folder) is None:
         gaps.append("the weights are missing (model.safetensors or pytorch_model.bin, "
                     "or the index of their shards)")
