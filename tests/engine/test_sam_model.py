@@ -5,15 +5,21 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
 
 from paintnoise_desktop.core.errors import ModelError, ModelMissingError
-from paintnoise_desktop.engine.find.sam_model import get_sam, infer_shape, load_sam
+from paintnoise_desktop.engine.find.sam_model import (
+    checkpoint_problems,
+    get_sam,
+    infer_shape,
+    load_sam,
+)
 from paintnoise_desktop.engine.models.model_store import ModelStore
-from tests.tinymodels.sam import TINY_SAM, build_sam
+from tests.tinymodels.sam import ODD_SAM, TINY_SAM, build_sam
 
 CPU = torch.device("cpu")
 
@@ -101,11 +107,104 @@ def test_the_larger_installed_model_is_preferred(tiny_sam_file, tmp_path, monkey
     assert get_sam(models)[1] is sam  # kept warm
 
 
-@pytest.mark.slow
-def test_shape_of_the_released_vit_b_architecture():
+RELEASED = {  # segment_anything.build_sam: (width, depth, heads, global-attention blocks)
+    "vit_b": (768, 12, 12, (2, 5, 8, 11)),
+    "vit_l": (1024, 24, 16, (5, 11, 17, 23)),
+    "vit_h": (1280, 32, 16, (7, 15, 23, 31)),
+}
+
+
+@pytest.mark.parametrize("kind", RELEASED)
+def test_shape_of_each_released_architecture(kind):
+    """The library's own ViT-B/L/H, built on the meta device (the real sizes, no memory)."""
     from segment_anything import sam_model_registry
 
-    shape = infer_shape(sam_model_registry["vit_b"]().state_dict())
-    assert (shape.img_size, shape.embed_dim, shape.depth, shape.num_heads) == (1024, 768, 12, 12)
-    assert (shape.window_size, shape.global_attn_indexes) == (14, (2, 5, 8, 11))
-    assert (shape.prompt_dim, shape.decoder_mlp_dim, shape.iou_head_hidden_dim) == (256, 2048, 256)
+    with torch.device("meta"):
+        state = sam_model_registry[kind]().state_dict()
+    shape = infer_shape(state)
+    width, depth, heads, global_blocks = RELEASED[kind]
+    assert (shape.img_size, shape.patch_size, shape.embed_dim, shape.depth, shape.num_heads) == \
+        (1024, 16, width, depth, heads)
+    assert (shape.mlp_dim, shape.qkv_bias) == (4 * width, True)
+    assert (shape.window_size, shape.global_attn_indexes) == (14, global_blocks)
+    assert (shape.prompt_dim, shape.mask_in_chans) == (256, 16)
+    assert (shape.decoder_depth, shape.decoder_mlp_dim, shape.num_multimask_outputs) == (2, 2048, 3)
+    assert (shape.iou_head_depth, shape.iou_head_hidden_dim) == (3, 256)
+    assert checkpoint_problems(state) == []
+
+
+def library_odd_sam():
+    """A Sam from segment_anything's classes, unlike any released one in every size."""
+    from segment_anything.modeling import (
+        ImageEncoderViT,
+        MaskDecoder,
+        PromptEncoder,
+        Sam,
+        TwoWayTransformer,
+    )
+
+    torch.manual_seed(3)
+    sam = Sam(
+        image_encoder=ImageEncoderViT(
+            img_size=96, patch_size=8, embed_dim=24, depth=4, num_heads=3, mlp_ratio=2.5,
+            out_chans=48, qkv_bias=False, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+            use_rel_pos=True, window_size=5, global_attn_indexes=(0, 3),
+        ),
+        prompt_encoder=PromptEncoder(
+            embed_dim=48, image_embedding_size=(12, 12), input_image_size=(96, 96),
+            mask_in_chans=8,
+        ),
+        mask_decoder=MaskDecoder(
+            num_multimask_outputs=2,
+            transformer=TwoWayTransformer(depth=1, embedding_dim=48, mlp_dim=40, num_heads=8),
+            transformer_dim=48, iou_head_depth=2, iou_head_hidden_dim=20,
+        ),
+    )
+    with torch.no_grad():  # random position tables, so a wrong window or grid would show
+        for name, param in sam.named_parameters():
+            if "rel_pos" in name or name.endswith("pos_embed"):
+                param.normal_(0.0, 0.05)
+    return sam.eval()
+
+
+def test_a_checkpoint_unlike_any_released_one_loads_and_predicts_as_the_original(tmp_path):
+    from segment_anything import SamPredictor
+
+    original = library_odd_sam()
+    path = tmp_path / "sam-vit-b" / "odd.pth"
+    path.parent.mkdir()
+    torch.save(original.state_dict(), path)
+    saved = torch.load(path, weights_only=True)
+    assert infer_shape(saved) == ODD_SAM
+    assert checkpoint_problems(saved) == []
+
+    sam = load_sam(path.parent, "sam-vit-b", CPU)
+    loaded = sam.state_dict()
+    assert loaded.keys() == saved.keys()
+    for name, tensor in saved.items():
+        assert torch.equal(loaded[name], tensor), name
+
+    image = np.random.default_rng(4).integers(0, 256, (70, 50, 3), dtype=np.uint8)
+    answers = []
+    for model in (original, sam):
+        predictor = SamPredictor(model)
+        predictor.set_image(image)
+        answers.append(predictor.predict(np.array([[20, 30]]), np.array([1]), return_logits=True))
+    (logits, scores, _), (app_logits, app_scores, _) = answers
+    assert logits.shape == (2, 70, 50)  # two multimask outputs
+    np.testing.assert_allclose(app_logits, logits, atol=1e-5)
+    np.testing.assert_allclose(app_scores, scores, atol=1e-5)
+
+
+def test_a_checkpoint_with_tensors_missing_says_which(tmp_path):
+    state = library_odd_sam().state_dict()
+    del state["mask_decoder.output_hypernetworks_mlps.1.layers.2.weight"]
+    path = tmp_path / "sam-vit-b" / "part.pth"
+    path.parent.mkdir()
+    torch.save(state, path)
+    assert checkpoint_problems(state) == [
+        "missing tensors: 1 (first: mask_decoder.output_hypernetworks_mlps.1.layers.2.weight)"]
+    with pytest.raises(ModelError) as raised:
+        load_sam(path.parent, "sam-vit-b", CPU)
+    assert str(path) in str(raised.value)
+    assert "mask_decoder.output_hypernetworks_mlps.1.layers.2.weight" in raised.value.detail
