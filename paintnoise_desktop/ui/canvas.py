@@ -55,6 +55,16 @@ OVERLAY_OPACITY = 0.45
 BACKGROUND = QColor(48, 48, 48)
 EMPTY_HINT = "Open a photo (Ctrl+O) or drop one here"
 ORIGINAL_LABEL = "Original"
+#: The keys and gestures the canvas handles itself, for the shortcuts sheet (keyPressEvent,
+#: mousePressEvent and wheelEvent below are what they describe).
+CANVAS_KEYS = (
+    ("Space + drag, middle drag", "Pan the photo"),
+    ("Wheel", "Zoom about the pointer"),
+    ("+ / \u2212", "Zoom in / out"),
+    ("] / [", "Bigger / smaller brush"),
+    ("Drag", "Paint with the brush"),
+    ("Right drag, Alt + drag", "Erase from the mask"),
+)
 PENDING_BUDGET_S = 0.015  # GUI time given to queued pyramid bands per turn of the event loop
 PATCHES_KEPT = 16  # variant patches kept ready, so pointing back at one costs nothing
 

@@ -3,7 +3,9 @@
 The bar lays itself out in one row when it is wide enough and in two rows (Find above,
 Replace with below) when not, so neither field is squeezed below a usable width. The
 progress bar is a thin strip along its bottom edge whose room is kept while idle:
-starting or ending a job moves nothing.
+starting or ending a job moves nothing. Once Enter (or a button) has sent a request, the
+keyboard goes back to the widget given to `hand_focus_to` (the canvas), so B, E, [, ] and
+Ctrl+Z act on the photo again rather than on the text.
 """
 
 from __future__ import annotations
@@ -24,13 +26,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .app_settings import MAX_VARIANTS
+from .app_settings import MAX_VARIANTS, AppSettings
+from .properties import bind
 
 FIND_MIN_WIDTH = 160
 REPLACE_MIN_WIDTH = 200
 PLACEHOLDER_ROOM = 40  # the line edit's frame and clear button, beside its placeholder
 PROGRESS_HEIGHT = 5
 GAP = 12  # between the Find and the Replace group
+#: The keys the bar handles itself, for the shortcuts sheet.
+PROMPT_KEYS = (
+    ("Enter in Find", "Find the words; the keyboard goes back to the photo"),
+    ("Enter in Replace with", "Replace (or remove) what is masked"),
+    ("Esc", "Cancel the running job"),
+)
 
 
 def _fit_placeholder(edit: QLineEdit, minimum: int) -> None:
@@ -95,6 +104,7 @@ class PromptBar(QWidget):
         self._grid.setHorizontalSpacing(GAP)
         self._grid.setVerticalSpacing(6)
         self._one_row: bool | None = None
+        self._focus_target: QWidget | None = None
         self._arrange(one_row=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 2)
@@ -126,6 +136,15 @@ class PromptBar(QWidget):
     def one_row(self) -> bool:
         """Whether Find and Replace with share one row (the bar is wide enough)."""
         return bool(self._one_row)
+
+    def hand_focus_to(self, widget: QWidget | None) -> None:
+        """After each Find or Replace request, give the keyboard focus to `widget`."""
+        self._focus_target = widget
+
+    def bind_settings(self, settings: AppSettings) -> None:
+        """Show and set the find mode and the variants count of `settings`, both ways."""
+        bind(settings, "find_mode", self.mode_combo)
+        bind(settings, "variants", self.variants_spin)
 
     def set_find_mode(self, mode: str) -> None:
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(mode)))
@@ -186,9 +205,16 @@ class PromptBar(QWidget):
 
     def _request_find(self) -> None:
         self.findRequested.emit(self.find_text)
+        self._hand_focus_back()
 
     def _request_replace(self) -> None:
         self.replaceRequested.emit(self.find_text, self.replace_text)
+        self._hand_focus_back()
+
+    def _hand_focus_back(self) -> None:
+        target = self._focus_target
+        if target is not None and target.isVisible() and target.isEnabled():
+            target.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _escape(self) -> None:
         if self.cancel_button.isEnabled():
