@@ -9,6 +9,7 @@ weights.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -52,6 +53,10 @@ ODD_SAM = sam_model.SamShape(
     iou_head_depth=2,
     iou_head_hidden_dim=20,
 )
+
+# About 1.3 MB on disk: big enough for download tests that need several chunks.
+LARGER_SAM = replace(TINY_SAM, embed_dim=64, num_heads=4, mlp_dim=256, depth=4,
+                     global_attn_indexes=(1, 3))
 
 
 def build_sam(folder: Path, shape: sam_model.SamShape = TINY_SAM,
