@@ -3,6 +3,13 @@
 Saved with `save_pretrained(safe_serialization=True)` exactly as a downloaded
 `sd2-inpainting` folder is laid out, so the app's loader reads it unchanged. Its
 native size is unet.config.sample_size (16) x the VAE's scale factor (2) = 32 px.
+
+`build_hub_sd(folder, layout)` lays the folder out as model repositories and users'
+folders have it: full-precision files, fp16 variant files only, fp16 variants for
+some components only, both side by side, or `.bin` files only (torch.save of the
+state dicts, the text encoder with the `text_model.` keys and position_ids buffer
+older transformers wrote). `build_single_file(path)` writes the original (LDM)
+single-checkpoint format of an SD 1.x inpainting model.
 """
 
 from __future__ import annotations
@@ -72,6 +79,117 @@ def build_sd_inpainting(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tiny_sd_inpainting_pipeline().save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+HUB_LAYOUTS = ("fp32", "fp16-variant", "fp16-variant-partial", "fp32-and-fp16", "bin")
+COMPONENTS = ("unet", "vae", "text_encoder")
+
+
+def build_hub_sd(folder: Path, layout: str) -> Path:
+    """The tiny pipeline saved in one of HUB_LAYOUTS (all weights hold the same values)."""
+    pipe = tiny_sd_inpainting_pipeline()
+    if layout in ("fp32", "fp32-and-fp16"):
+        pipe.save_pretrained(folder, safe_serialization=True)
+    if layout in ("fp16-variant", "fp16-variant-partial", "fp32-and-fp16"):
+        pipe.save_pretrained(folder, safe_serialization=True, variant="fp16")
+    if layout == "fp16-variant-partial":  # a text encoder published without an fp16 file
+        (folder / "text_encoder" / "model.fp16.safetensors").unlink()
+        pipe.text_encoder.save_pretrained(folder / "text_encoder", safe_serialization=True)
+    if layout == "bin":
+        pipe.save_pretrained(folder, safe_serialization=True)
+        for name in ("unet", "vae"):
+            component = folder / name
+            torch.save(getattr(pipe, name).state_dict(), component / "diffusion_pytorch_model.bin")
+            (component / "diffusion_pytorch_model.safetensors").unlink()
+        state = {f"text_model.{key}": value for key, value in pipe.text_encoder.state_dict().items()}
+        state["text_model.embeddings.position_ids"] = torch.arange(77).unsqueeze(0)
+        torch.save(state, folder / "text_encoder" / "pytorch_model.bin")
+        (folder / "text_encoder" / "model.safetensors").unlink()
+    return folder
+
+
+def build_single_file(path: Path) -> Path:
+    """The tiny pipeline as one original-format (LDM) SD 1.x checkpoint, .safetensors.
+
+    The key names are the ones diffusers' convert_diffusers_to_original_stable_diffusion
+    script writes, generalised to the tiny model's two levels and one layer per block.
+    """
+    from safetensors.torch import save_file
+
+    pipe = tiny_sd_inpainting_pipeline()
+    state = {f"model.diffusion_model.{_ldm_unet_key(key, pipe.unet.config)}": value
+             for key, value in pipe.unet.state_dict().items()}
+    for key, value in pipe.vae.state_dict().items():
+        name = _ldm_vae_key(key, len(pipe.vae.config.block_out_channels))
+        if ".attn_1." in name and name.endswith("weight") and value.ndim == 2:
+            value = value[:, :, None, None]  # the original VAE's attention uses 1x1 convolutions
+        state[f"first_stage_model.{name}"] = value
+    for key, value in pipe.text_encoder.state_dict().items():
+        state[f"cond_stage_model.transformer.text_model.{key}"] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({key: value.contiguous() for key, value in state.items()}, str(path))
+    return path
+
+
+_UNET_NAMES = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
+               "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2"}
+_RESNET_NAMES = {"norm1": "in_layers.0", "conv1": "in_layers.2", "norm2": "out_layers.0",
+                 "conv2": "out_layers.3", "time_emb_proj": "emb_layers.1",
+                 "conv_shortcut": "skip_connection"}
+
+
+def _ldm_unet_key(key: str, config) -> str:
+    parts = key.split(".")
+    per = config.layers_per_block
+    for length in (1, 2):
+        top = ".".join(parts[:length])
+        if top in _UNET_NAMES:
+            return ".".join([_UNET_NAMES[top], *parts[length:]])
+    if parts[0] == "down_blocks":
+        block, kind, index, rest = int(parts[1]), parts[2], int(parts[3]), parts[4:]
+        if kind == "downsamplers":  # down_blocks.i.downsamplers.0.conv -> input_blocks.N.0.op
+            return ".".join([f"input_blocks.{(block + 1) * (per + 1)}.0.op", *rest[1:]])
+        prefix = f"input_blocks.{1 + block * (per + 1) + index}.{0 if kind == 'resnets' else 1}"
+    elif parts[0] == "up_blocks":
+        block, kind, index, rest = int(parts[1]), parts[2], int(parts[3]), parts[4:]
+        first = block * (per + 1)
+        if kind == "upsamplers":
+            has_attention = "CrossAttn" in config.up_block_types[block]
+            return ".".join([f"output_blocks.{first + per}.{2 if has_attention else 1}", *rest])
+        prefix = f"output_blocks.{first + index}.{0 if kind == 'resnets' else 1}"
+    else:  # mid_block: resnet, attention, resnet
+        kind, index, rest = parts[1], int(parts[2]), parts[3:]
+        prefix = f"middle_block.{2 * index if kind == 'resnets' else 1}"
+    if kind == "resnets":
+        rest = [_RESNET_NAMES.get(rest[0], rest[0]), *rest[1:]]
+    return ".".join([prefix, *rest])
+
+
+_VAE_ATTENTION_NAMES = {"group_norm": "norm", "to_q": "q", "to_k": "k", "to_v": "v", "to_out": "proj_out"}
+
+
+def _ldm_vae_key(key: str, levels: int) -> str:
+    parts = key.split(".")
+    coder, rest = parts[0], parts[1:]
+    if coder not in ("encoder", "decoder"):
+        return key  # quant_conv, post_quant_conv
+    if rest[0] in ("down_blocks", "up_blocks"):
+        block, kind, index, tail = int(rest[1]), rest[2], rest[3], rest[4:]
+        level = block if rest[0] == "down_blocks" else levels - 1 - block
+        side = "down" if rest[0] == "down_blocks" else "up"
+        if kind in ("downsamplers", "upsamplers"):
+            name = [f"{side}.{level}.{'downsample' if side == 'down' else 'upsample'}", *tail]
+        else:
+            name = [f"{side}.{level}.block.{index}", *tail]
+    elif rest[0] == "mid_block" and rest[1] == "resnets":
+        name = [f"mid.block_{int(rest[2]) + 1}", *rest[3:]]
+    elif rest[0] == "mid_block":  # attentions.0.<part>[.0].weight
+        tail = rest[3:]
+        tail = [_VAE_ATTENTION_NAMES[tail[0]], *(tail[2:] if tail[0] == "to_out" else tail[1:])]
+        name = ["mid.attn_1", *tail]
+    else:
+        name = [{"conv_norm_out": "norm_out"}.get(rest[0], rest[0]), *rest[1:]]
+    return ".".join([coder, *name]).replace("conv_shortcut", "nin_shortcut")
 
 
 def offload_on_the_cpu(pipe: StableDiffusionInpaintPipeline, profile: str) -> None:
