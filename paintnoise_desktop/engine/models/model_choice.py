@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..settings import EngineSettings
 from .registry import find_model
 
-SAM_MODEL_IDS = ("sam-vit-h", "sam-vit-b")
+SAM_MODEL_IDS = ("sam-vit-h", "sam-vit-l", "sam-vit-b")
 CLIP_MODEL_IDS = ("clip-vit-large-patch14", "clip-vit-base-patch32")
 
 
