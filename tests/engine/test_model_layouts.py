@@ -288,3 +288,69 @@ def test_verify_calls_a_sam_checkpoint_ok_exactly_when_it_loads(damage, tmp_path
     assert loads == (damage == "intact")
     if named:
         assert checkpoint.name in verdict.summary and named in verdict.summary
+
+
+# --- diffusers folders: verify knows the fp16 variant and .bin forms the loader reads ---
+
+SD = "sd2-inpainting"
+SD_LAYOUTS = {"full": {}, "fp16 variant": {"variant": "fp16"},
+              ".bin": {"safe_serialization": False}}
+
+
+@pytest.fixture(scope="module")
+def sd_folders(tmp_path_factory) -> dict[str, Path]:
+    from tests.tinymodels.sd import tiny_sd_inpainting_pipeline
+
+    pipe = tiny_sd_inpainting_pipeline()
+    root = tmp_path_factory.mktemp("sd")
+    for layout, options in SD_LAYOUTS.items():
+        pipe.save_pretrained(root / layout, **options)
+    return {layout: root / layout for layout in SD_LAYOUTS}
+
+
+def sd_loads(path: Path) -> bool:
+    from paintnoise_desktop.engine.inpaint.diffusion_loader import load_inpaint_pipeline
+
+    try:
+        load_inpaint_pipeline(path, CPU, torch.float32)
+    except ModelError:
+        return False
+    return True
+
+
+def _unet_weights(folder: Path) -> Path:
+    return next(p for p in (folder / "unet").iterdir() if p.suffix in (".safetensors", ".bin"))
+
+
+SD_DAMAGE = {
+    "intact": (lambda f: None, None),
+    "no unet weights": (lambda f: _unet_weights(f).unlink(), "unet/ has no weights"),
+    "truncated unet weights": (lambda f: _unet_weights(f).write_bytes(
+        _unet_weights(f).read_bytes()[:5000]), "is broken"),
+}
+
+
+@pytest.mark.parametrize("damage", SD_DAMAGE)
+@pytest.mark.parametrize("layout", SD_LAYOUTS)
+def test_verify_calls_a_diffusers_folder_ok_exactly_when_it_loads(layout, damage, sd_folders,
+                                                                  tmp_path):
+    folder = installed(sd_folders[layout], tmp_path, SD)
+    apply, named = SD_DAMAGE[damage]
+    apply(folder)
+
+    verdict = verify_model(SD, EngineSettings())
+    loads = sd_loads(folder)
+    assert verdict.ok == loads, verdict.summary
+    assert loads == (damage == "intact")
+    if named:
+        assert named in verdict.summary
+
+
+def test_a_diffusers_snapshot_with_fp16_files_at_another_revision_loads(sd_folders, catalogue,
+                                                                        tmp_path):
+    snapshot = hf_snapshot(tmp_path / "hf" / "hub", catalogue[SD].repo, OTHER,
+                           sd_folders["fp16 variant"])
+    location = locate(SD, EngineSettings())
+    assert location.origin == "Hugging Face cache" and location.path == snapshot
+    assert verify_model(SD, EngineSettings()).ok
+    assert sd_loads(snapshot)

@@ -64,6 +64,8 @@ def _check_location(location: Location, spec: ModelSpec | None, model_id: str) -
     path = location.path
     layout = spec.layout if spec is not None else None
     if path.is_file():
+        if layout == "diffusers":
+            return _inpainting_checkpoint_problems(path, model_id)
         return _check_weights(path, model_id, layout)
     problems: list[str] = []
     manifest = path / MANIFEST
@@ -84,7 +86,7 @@ def _check_location(location: Location, spec: ModelSpec | None, model_id: str) -
     if layout == "transformers":
         return problems + _check_transformers(path, model_id)
     for weights in sorted(path.rglob("*")):
-        if weights.suffix in (".safetensors", ".pth", ".ckpt") and weights.is_file():
+        if weights.suffix in (".safetensors", ".bin", ".pth", ".ckpt") and weights.is_file():
             problems += _check_weights(weights, model_id, layout)
     return problems
 
@@ -233,7 +235,7 @@ def _check_weights(path: Path, model_id: str, layout: str | None = None) -> list
             read_safetensors_header(path, model_id)
         elif layout == "sam-checkpoint":
             return _check_sam_checkpoint(path, model_id)
-        elif layout == "transformers" and path.suffix == ".bin":
+        elif path.suffix == ".bin":  # transformers and diffusers read these as a state dict
             _tensor_shapes(path, model_id)
         elif path.suffix in (".pth", ".ckpt"):
             check_torch_checkpoint(path, model_id)
@@ -295,21 +297,28 @@ def _validate_diffusers(spec: ModelSpec, path: Path) -> None:
                 "Choose the folder that holds them, or a single .safetensors inpainting checkpoint.",
             )
         return
+    problems = _inpainting_checkpoint_problems(path, spec.id)
+    if problems:
+        raise ModelError(f"{path} is {problems[0]}.")
+
+
+def _inpainting_checkpoint_problems(path: Path, model_id: str) -> list[str]:
+    """Whether a single file is a Stable Diffusion inpainting checkpoint, as a phrase."""
     if path.suffix != ".safetensors":
-        raise ModelError(
-            f"{path} is not a .safetensors file. PaintNoise reads single-file Stable Diffusion "
-            "checkpoints only as .safetensors; convert it, or use a diffusers folder.",
-        )
-    header = read_safetensors_header(path, spec.id)
+        return [("not a .safetensors file. PaintNoise reads single-file Stable Diffusion "
+                "checkpoints only as .safetensors; convert it, or use a diffusers folder")]
+    try:
+        header = read_safetensors_header(path, model_id)
+    except ModelError as error:
+        return [f"not a whole .safetensors file ({error.detail}); download it again"]
     conv_in = header.get(INPAINT_CONV_IN)
     if conv_in is None:
-        raise ModelError(f"{path} is not a Stable Diffusion checkpoint (no UNet weights found).")
+        return ["not a Stable Diffusion checkpoint (no UNet weights found)"]
     if conv_in["shape"][1] != INPAINT_CHANNELS:
-        raise ModelError(
-            f"{path} is a Stable Diffusion checkpoint but not an inpainting one "
-            f"(its UNet takes {conv_in['shape'][1]} channels, inpainting needs {INPAINT_CHANNELS}). "
-            "Choose an inpainting checkpoint.",
-        )
+        return [(f"a Stable Diffusion checkpoint but not an inpainting one (its UNet takes "
+                f"{conv_in['shape'][1]} channels, inpainting needs {INPAINT_CHANNELS}). "
+                "Choose an inpainting checkpoint")]
+    return []
 
 
 def _validate_transformers(spec: ModelSpec, path: Path) -> None:

@@ -23,7 +23,7 @@ import platformdirs
 from ...core.errors import ModelMissingError
 from ..settings import EngineSettings
 from .catalog import ModelSpec, known_spec, missing_files
-from .weight_files import TRANSFORMERS_WEIGHTS, transformers_weights
+from .weight_files import transformers_weights
 
 INCOMPLETE_MARKER = ".paintnoise-incomplete"  # present while a download is not finished
 MANIFEST = "paintnoise-model.json"  # written last by a finished download
@@ -127,25 +127,33 @@ def folder_is_complete(folder: Path) -> bool:
 def missing_parts(spec: ModelSpec, folder: Path) -> list[str]:
     """What a model's folder lacks, one phrase per gap; [] when it has everything its loader reads.
 
-    A transformers model's weights count in any form transformers loads (one file or
-    shards with an index, safetensors or .bin), whatever name the catalogue gives them:
-    a folder copied from elsewhere, or a cache snapshot at another revision, may hold
-    another form.
+    Weights count in any form the libraries load, whatever name the catalogue gives
+    them: a transformers model's as one file or shards with an index, safetensors or
+    .bin; each diffusers component's (unet/, vae/, text_encoder/) as safetensors or .bin,
+    full precision or the fp16 variant. A folder copied from elsewhere, or a cache
+    snapshot at another revision, may hold another form than the catalogue downloads.
     """
     if spec.layout == "sam-checkpoint":
         count = len(list(folder.glob("*.pth")))
         return [] if count == 1 else [f"expected one .pth checkpoint, found {count}"]
-    if spec.layout != "transformers":
-        return missing_files(spec, folder)
-    weights = set(TRANSFORMERS_WEIGHTS)
-    files = tuple(file for file in spec.files if not file.names & weights)
+    files = tuple(file for file in spec.files if not any(map(is_weights_name, file.names)))
     groups = tuple(group for group in spec.alternatives
-                   if not {name for form in group for name in form} <= weights)
+                   if not all(map(is_weights_name, (name for form in group for name in form))))
     gaps = missing_files(replace(spec, files=files, alternatives=groups), folder)
-    if transformers_weights(folder) is None:
+    if spec.layout == "transformers" and transformers_weights(folder) is None:
         gaps.append("the weights are missing (model.safetensors or pytorch_model.bin, "
                     "or the index of their shards)")
+    for component in sorted({Path(file.local).parent for file in spec.files
+                             if is_weights_name(file.local) and Path(file.local).parent.name}):
+        if not any(map(is_weights_name, (p.name for p in (folder / component).glob("*")))):
+            gaps.append(f"{component.as_posix()}/ has no weights (.safetensors or .bin, "
+                        "full or fp16)")
     return gaps
+
+
+def is_weights_name(name: str) -> bool:
+    """A weights file or shard index, in any form diffusers or transformers reads."""
+    return name.endswith((".safetensors", ".bin", ".safetensors.index.json", ".bin.index.json"))
 
 
 def hf_snapshots(spec: ModelSpec) -> list[Path]:
