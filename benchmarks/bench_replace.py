@@ -11,7 +11,14 @@ printed: diffusers' own `padding_mask_crop` (crop around the mask inside the
 pipeline, paste back over the full-size PIL image), and the plain pipeline call on
 the whole photo resized to the model's size and resized back.
 
-Run: python benchmarks/bench_replace.py   (add --full, --steps N, --repeats N)
+`--profile keep,offload,low` measures the app's replace under each memory profile
+(keep-loaded, model CPU offload, sequential CPU offload), with the peak GPU memory
+on CUDA; the two comparisons above are made for the keep-loaded pipeline only. On a
+GPU the profiles are the app's own (`apply_memory_profile`); on the CPU the same
+accelerate hooks are installed as the tests install them.
+
+Run: python benchmarks/bench_replace.py   (add --full, --steps N, --repeats N,
+     --profile keep,offload,low)
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from paintnoise_desktop.core.jobs import CancelToken, InpaintJob
 from paintnoise_desktop.core.masks import feather
 from paintnoise_desktop.engine.inpaint.diffusion import DiffusionInpainter
 from paintnoise_desktop.engine.inpaint.diffusion_loader import (
+    apply_memory_profile,
     load_inpaint_pipeline,
     native_size_of,
 )
@@ -43,6 +51,7 @@ from paintnoise_desktop.engine.inpaint.replace import replace_with
 PHOTOS = {"512 px": (512, 512), "24 MP": (6000, 4000)}
 OBJECT = (120, 90)  # width, height of the masked object, px
 PROMPT = "a wooden bench"
+PROFILES = ("keep", "offload", "low")
 
 
 def photo_and_mask(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -69,6 +78,28 @@ def timed(run, repeats: int) -> float:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def peak_gpu_memory(run) -> str:
+    """The most GPU memory `run` had allocated at once, or "-" without CUDA."""
+    if not torch.cuda.is_available():
+        return "-"
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    run()
+    torch.cuda.synchronize()
+    return f"{torch.cuda.max_memory_allocated() / 2**20:.0f} MiB"
+
+
+def with_profile(pipe, device, profile: str):
+    """`pipe` under a memory profile: the app's own on a GPU, the tests' hooks on the CPU."""
+    if device.type == "cuda":
+        apply_memory_profile(pipe, device, profile)
+    else:
+        from tests.tinymodels.sd import offload_on_the_cpu
+
+        offload_on_the_cpu(pipe, profile)
+    return pipe
 
 
 def ours(inpainter, photo, mask, steps):
@@ -148,11 +179,22 @@ def full_sd2_pipeline(device, dtype):
     return pipe.to(device, dtype)
 
 
+def profiles_argument(text: str) -> list[str]:
+    profiles = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in profiles if name not in PROFILES]
+    if unknown or not profiles:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(PROFILES)} (comma-separated)")
+    return profiles
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="SD 2 inpainting's full-size architecture")
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (default 4 tiny, 25 full)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", type=profiles_argument, default=["keep"],
+                        help="memory profiles to measure, comma-separated: keep, offload, low "
+                             "(default keep)")
     args = parser.parse_args()
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -161,23 +203,30 @@ def main() -> None:
     name = "SD 2 inpainting (full size, random weights)" if args.full else "tiny SD inpainting"
     print(f"{name}; device {device} ({dtype}), {steps} steps, best of {args.repeats} after a "
           f"warm-up, object {OBJECT[0]}x{OBJECT[1]} px")
-    pipe = (full_sd2_pipeline if args.full else tiny_pipeline)(device, dtype)
-    native = native_size_of(pipe)
-    diffusion = DiffusionInpainter(pipe, "sd2-inpainting", native)
-
-    for label, (width, height) in PHOTOS.items():
-        photo, mask = photo_and_mask(width, height)
-        if not args.full:
-            opencv = timed(ours(OpenCVInpainter(), photo, mask, steps), args.repeats)
-            print(f"{label:7s} OpenCV Telea, ours:                   {opencv * 1000:9.1f} ms")
-        ours_s = timed(ours(diffusion, photo, mask, steps), args.repeats)
-        crop_s = timed(diffusers_padding_mask_crop(pipe, photo, mask, steps, native), args.repeats)
-        plain_s = timed(plain_whole_photo(pipe, photo, mask, steps, native), args.repeats)
-        print(f"{label:7s} diffusion, ours:                      {ours_s * 1000:9.1f} ms")
-        print(f"{label:7s} diffusers padding_mask_crop:          {crop_s * 1000:9.1f} ms"
-              f"  ({crop_s / ours_s:.2f}x ours)")
-        print(f"{label:7s} plain call on the photo resized:      {plain_s * 1000:9.1f} ms"
-              f"  ({plain_s / ours_s:.2f}x ours)")
+    for profile in args.profile:
+        pipe = with_profile((full_sd2_pipeline if args.full else tiny_pipeline)(device, dtype), device, profile)
+        native = native_size_of(pipe)
+        diffusion = DiffusionInpainter(pipe, "sd2-inpainting", native)
+        for label, (width, height) in PHOTOS.items():
+            photo, mask = photo_and_mask(width, height)
+            if not args.full and profile == "keep":
+                opencv = timed(ours(OpenCVInpainter(), photo, mask, steps), args.repeats)
+                print(f"{label:7s} OpenCV Telea, ours:                   {opencv * 1000:9.1f} ms")
+            ours_s = timed(ours(diffusion, photo, mask, steps), args.repeats)
+            peak = peak_gpu_memory(ours(diffusion, photo, mask, steps))
+            print(f"{label:7s} diffusion, ours, {profile:8s}:           {ours_s * 1000:9.1f} ms"
+                  f"  peak GPU {peak}")
+            if profile != "keep":
+                continue
+            crop_s = timed(diffusers_padding_mask_crop(pipe, photo, mask, steps, native), args.repeats)
+            plain_s = timed(plain_whole_photo(pipe, photo, mask, steps, native), args.repeats)
+            print(f"{label:7s} diffusers padding_mask_crop:          {crop_s * 1000:9.1f} ms"
+                  f"  ({crop_s / ours_s:.2f}x ours)")
+            print(f"{label:7s} plain call on the photo resized:      {plain_s * 1000:9.1f} ms"
+                  f"  ({plain_s / ours_s:.2f}x ours)")
+        del pipe, diffusion
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":
