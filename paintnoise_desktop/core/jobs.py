@@ -89,6 +89,7 @@ class FindJob:
     exclude: tuple[str, ...] = ()
     mode: Literal["best", "all"] = "best"
     method: str = "segclip"
+    reference: bool = False  # Segment Anything with its library's own settings (slower)
 
 
 @dataclass(frozen=True)

@@ -92,3 +92,22 @@ def test_second_query_skips_proposals_and_image_encoding(models_env, monkeypatch
     repainted[30:40, 40:50] = 0
     engine.run(FindJob(4, repainted, "red square"), lambda p: None, CancelToken())
     assert calls.count("generate_proposals") == 1
+
+
+def test_reference_settings_are_asked_for_by_the_job_and_cached_apart(models_env, monkeypatch):
+    used = []
+    real = proposals.generate_proposals
+
+    def recording(sam, image, step, settings):
+        used.append(settings)
+        return real(sam, image, step, settings)
+
+    monkeypatch.setattr(proposals, "generate_proposals", recording)
+    photo = np.full((96, 128, 3), 210, np.uint8)
+    photo[20:60, 30:70] = (200, 30, 30)
+    engine = Engine()
+    engine.run(FindJob(1, photo, "red square"), lambda p: None, CancelToken())
+    engine.run(FindJob(2, photo, "red square", reference=True), lambda p: None, CancelToken())
+    engine.run(FindJob(3, photo, "red square", reference=True), lambda p: None, CancelToken())
+    assert used == [proposals.ProposalSettings(points_per_side=16), proposals.REFERENCE]
+    assert len(engine.models.get("photo-cache", PhotoCache)) == 2

@@ -224,10 +224,11 @@ def test_large_photo_gives_working_size_masks(models_env):
         assert candidate.box[2] <= 3000 and candidate.box[3] <= 2000
 
 
-def test_missing_models_fail_with_the_model_to_download(tmp_path, monkeypatch):
+def test_missing_models_fail_with_the_models_to_download(tmp_path, monkeypatch):
     monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(tmp_path))
     result = Engine().run(FindJob(4, synthetic_photo(), "cat"), lambda p: None, CancelToken())
-    assert result.status is Status.FAILED and result.missing_models == ("sam-vit-b",)
+    assert result.status is Status.FAILED  # one offer names every model Find lacks
+    assert result.missing_models == ("sam-vit-b", "clip-vit-base-patch32")
 
 
 def test_empty_text_asks_for_words(models_env):

@@ -1,10 +1,13 @@
 """Segment Anything's "segment everything": object masks proposed from a grid of points.
 
 The image is encoded once; the grid's points go through the mask decoder many at
-a time. Filtering (predicted IoU, stability) and box NMS run on the decoder's
-low-resolution logits, so only the surviving masks are ever upsampled, to the
-working copy's size (long side at most `WORKING_SIDE`). On CUDA the image encoder
-runs under bf16/fp16 autocast; the decoder and everything after it stay fp32.
+a time. By default filtering (predicted IoU, stability) and box NMS run on the
+decoder's low-resolution logits, so only the surviving masks are ever upsampled, to
+the working copy's size (long side at most `WORKING_SIDE`), and on CUDA the image
+encoder runs under bf16/fp16 autocast. `REFERENCE` instead follows
+`segment_anything.SamAutomaticMaskGenerator` step for step (fp32, every mask upsampled
+before it is filtered, the library's thresholds), so the faster defaults can be
+measured against it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from segment_anything.utils.amg import (
 from torchvision.ops import batched_nms
 
 WORKING_SIDE = 1024
+LIBRARY_CROP_NMS_IOU = 0.7  # SamAutomaticMaskGenerator's crop_nms_thresh, used again after tidying
 
 Progress = Callable[[float, str], None]
 
@@ -32,12 +36,25 @@ Progress = Callable[[float, str], None]
 class ProposalSettings:
     points_per_side: int = 24
     points_per_batch: int = 64
-    min_predicted_iou: float = 0.80
-    min_stability: float = 0.90
+    min_predicted_iou: float = 0.80  # 0 turns the filter off, as in the library
+    min_stability: float = 0.90  # likewise
+    stability_offset: float = 1.0
     nms_iou: float = 0.7
-    max_proposals: int = 64
+    max_proposals: int | None = 64
     min_keep: int = 8  # when SAM is unsure everywhere, still offer its most confident guesses
     min_region_fraction: float = 0.0005  # holes and islands below this share of the photo go
+    library_order: bool = False  # fp32, filter and NMS full-size masks, tidy as the library does
+
+
+REFERENCE = ProposalSettings(
+    points_per_side=32,
+    min_predicted_iou=0.88,
+    min_stability=0.95,
+    max_proposals=None,
+    min_keep=0,
+    min_region_fraction=0.0,
+    library_order=True,
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +74,7 @@ def working_copy(image: np.ndarray, side: int = WORKING_SIDE) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _encode(predictor, image: np.ndarray, step: Progress) -> None:
+def _encode(predictor, image: np.ndarray, step: Progress, half: bool) -> None:
     """Encode the image, reporting (and so checking for Cancel) before every encoder block:
     ViT-H takes a minute on a CPU, far too long to be deaf to Cancel."""
     device = predictor.model.device
@@ -70,18 +87,46 @@ def _encode(predictor, image: np.ndarray, step: Progress) -> None:
         )
         for number, block in enumerate(blocks)
     ]
-    half = (
+    dtype = (
         torch.bfloat16
         if device.type == "cuda" and torch.cuda.is_bf16_supported()
         else torch.float16
     )
     try:
-        with torch.autocast(device.type, dtype=half, enabled=device.type == "cuda"):
+        with torch.autocast(device.type, dtype=dtype, enabled=half and device.type == "cuda"):
             predictor.set_image(image)
     finally:
         for hook in hooks:
             hook.remove()
     predictor.features = predictor.features.float()
+
+
+def _decode(
+    model, features: torch.Tensor, points: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    labels = torch.ones(points.shape[:2], dtype=torch.int, device=points.device)
+    sparse, dense = model.prompt_encoder(points=(points, labels), boxes=None, masks=None)
+    logits, iou = model.mask_decoder(
+        image_embeddings=features,
+        image_pe=model.prompt_encoder.get_dense_pe(),
+        sparse_prompt_embeddings=sparse,
+        dense_prompt_embeddings=dense,
+        multimask_output=True,
+    )
+    return logits.flatten(0, 1), iou.flatten()
+
+
+def _passes(
+    logits: torch.Tensor, iou: torch.Tensor, threshold: float, settings: ProposalSettings
+) -> torch.Tensor:
+    """Which masks pass the predicted-IoU and stability filters (a threshold of 0 is off)."""
+    passed = torch.ones_like(iou, dtype=torch.bool)
+    if settings.min_predicted_iou > 0:
+        passed &= iou > settings.min_predicted_iou
+    if settings.min_stability > 0:
+        stability = calculate_stability_score(logits, threshold, settings.stability_offset)
+        passed &= stability >= settings.min_stability
+    return passed
 
 
 @dataclass
@@ -114,25 +159,94 @@ class _Pool:
         return logits[order], scores[order]
 
 
-def _decode(
-    model, features: torch.Tensor, points: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    labels = torch.ones(points.shape[:2], dtype=torch.int, device=points.device)
-    sparse, dense = model.prompt_encoder(points=(points, labels), boxes=None, masks=None)
-    logits, iou = model.mask_decoder(
-        image_embeddings=features,
-        image_pe=model.prompt_encoder.get_dense_pe(),
-        sparse_prompt_embeddings=sparse,
-        dense_prompt_embeddings=dense,
-        multimask_output=True,
+def _low_resolution_masks(
+    predictor, points: torch.Tensor, settings: ProposalSettings, step: Progress
+) -> tuple[list[np.ndarray], list[float]]:
+    """Filter and NMS on the decoder's logits; upsample only the survivors."""
+    model = predictor.model
+    h, w = predictor.original_size
+    low_size = model.prompt_encoder.mask_input_size[0]
+    scale = low_size / model.image_encoder.img_size
+    valid_h, valid_w = (int(np.ceil(side * scale)) for side in predictor.input_size)
+
+    pool = _Pool([], [], [])
+    batches = range(0, len(points), settings.points_per_batch)
+    for number, start in enumerate(batches):
+        step(0.2 + 0.6 * number / len(batches), "Finding objects")
+        logits, iou = _decode(
+            model, predictor.features, points[start : start + settings.points_per_batch]
+        )
+        valid = logits[:, :valid_h, :valid_w]
+        nonempty = (valid > model.mask_threshold).flatten(1).any(dim=1)
+        passed = _passes(valid, iou, model.mask_threshold, settings)
+        keep = torch.nonzero(nonempty).flatten()
+        pool.add(logits[keep], iou[keep], passed[keep], settings.min_keep)
+    if sum(len(item) for item in pool.logits) == 0:
+        return [], []
+
+    logits, scores = pool.best(settings)
+    boxes = batched_mask_to_box(logits[:, :valid_h, :valid_w] > model.mask_threshold).float()
+    kept = batched_nms(boxes, scores, torch.zeros_like(scores), settings.nms_iou)
+    kept = kept[: settings.max_proposals]
+    masks, quality = [], []
+    for chunk in kept.split(16):
+        upsampled = model.postprocess_masks(logits[chunk][:, None], predictor.input_size, (h, w))
+        masks.extend((upsampled[:, 0] > model.mask_threshold).cpu().numpy())
+        quality.extend(scores[chunk].tolist())
+    return masks, quality
+
+
+def _full_size_masks(
+    predictor, points: torch.Tensor, settings: ProposalSettings, step: Progress
+) -> tuple[list[np.ndarray], list[float]]:
+    """SamAutomaticMaskGenerator's order: upsample every mask, filter, box, then NMS."""
+    model = predictor.model
+    binary, scores, boxes = [], [], []
+    batches = range(0, len(points), settings.points_per_batch)
+    for number, start in enumerate(batches):
+        step(0.2 + 0.6 * number / len(batches), "Finding objects")
+        logits, iou = _decode(
+            model, predictor.features, points[start : start + settings.points_per_batch]
+        )
+        logits = model.postprocess_masks(
+            logits[:, None], predictor.input_size, predictor.original_size
+        )[:, 0]
+        passed = _passes(logits, iou, model.mask_threshold, settings)
+        masks = logits[passed] > model.mask_threshold
+        binary.append(masks.cpu())
+        scores.append(iou[passed])
+        boxes.append(batched_mask_to_box(masks))
+    scores_all = torch.cat(scores)
+    kept = batched_nms(
+        torch.cat(boxes).float(), scores_all, torch.zeros_like(scores_all), settings.nms_iou
     )
-    return logits.flatten(0, 1), iou.flatten()
+    kept = kept[: settings.max_proposals].cpu()
+    masks = torch.cat(binary)[kept].numpy()
+    return list(masks), scores_all.cpu()[kept].tolist()
 
 
-def _cleaned(mask: np.ndarray, min_area: float) -> np.ndarray:
-    mask, _ = remove_small_regions(mask, min_area, mode="holes")
-    mask, _ = remove_small_regions(mask, min_area, mode="islands")
-    return mask
+def _cleaned(mask: np.ndarray, min_area: float) -> tuple[np.ndarray, bool]:
+    mask, holes = remove_small_regions(mask, min_area, mode="holes")
+    mask, islands = remove_small_regions(mask, min_area, mode="islands")
+    return mask, holes or islands
+
+
+def _tidied(
+    masks: list[np.ndarray], quality: list[float], min_area: float, settings: ProposalSettings
+) -> tuple[list[np.ndarray], list[float]]:
+    """Holes and islands below `min_area` removed. The library then drops new duplicates,
+    preferring masks that needed no tidying; the app drops masks left too small."""
+    if min_area <= 0 or not masks:
+        return masks, quality
+    cleaned, changed = zip(*(_cleaned(mask, min_area) for mask in masks))
+    if not settings.library_order:
+        pairs = [(mask, score) for mask, score in zip(cleaned, quality) if mask.sum() >= min_area]
+        return [mask for mask, _ in pairs], [score for _, score in pairs]
+    boxes = batched_mask_to_box(torch.as_tensor(np.stack(cleaned))).float()
+    unchanged = torch.tensor([0.0 if flag else 1.0 for flag in changed])
+    nms_iou = max(settings.nms_iou, LIBRARY_CROP_NMS_IOU)
+    kept = batched_nms(boxes, unchanged, torch.zeros_like(unchanged), nms_iou).tolist()
+    return [cleaned[i] for i in kept], [quality[i] for i in kept]
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -148,57 +262,30 @@ def generate_proposals(
     """Object masks for `image` (RGB uint8, the working copy), best first by SAM's own score.
 
     `step(fraction, message)` is called between encoder blocks and decoder batches; it may
-    raise to cancel.
+    raise to cancel. Empty masks are never returned.
     """
     from segment_anything import SamPredictor
 
     h, w = image.shape[:2]
     predictor = SamPredictor(sam)
-    _encode(predictor, image, step)
-    model = predictor.model
+    _encode(predictor, image, step, half=not settings.library_order)
     grid = build_point_grid(settings.points_per_side) * np.array([w, h])
     points = torch.as_tensor(
-        predictor.transform.apply_coords(grid, (h, w)), dtype=torch.float, device=model.device
+        predictor.transform.apply_coords(grid, (h, w)),
+        dtype=torch.float,
+        device=predictor.model.device,
     )[:, None, :]
-    low_size = model.prompt_encoder.mask_input_size[0]
-    scale = low_size / model.image_encoder.img_size
-    valid_h, valid_w = (int(np.ceil(side * scale)) for side in predictor.input_size)
-
-    pool = _Pool([], [], [])
-    batches = range(0, len(points), settings.points_per_batch)
-    for number, start in enumerate(batches):
-        step(0.2 + 0.6 * number / len(batches), "Finding objects")
-        logits, iou = _decode(
-            model, predictor.features, points[start : start + settings.points_per_batch]
-        )
-        valid = logits[:, :valid_h, :valid_w]
-        nonempty = (valid > 0).flatten(1).any(dim=1)
-        stability = calculate_stability_score(valid, model.mask_threshold, 1.0)
-        passed = (iou >= settings.min_predicted_iou) & (stability >= settings.min_stability)
-        keep = torch.nonzero(nonempty).flatten()
-        pool.add(logits[keep], iou[keep], passed[keep], settings.min_keep)
-    if not pool.logits or sum(len(item) for item in pool.logits) == 0:
-        return Proposals(np.zeros((0, h, w), bool), np.zeros((0, 4), int), np.zeros(0, np.float32))
-
-    logits, scores = pool.best(settings)
-    boxes = batched_mask_to_box(logits[:, :valid_h, :valid_w] > 0).float()
-    kept = batched_nms(boxes, scores, torch.zeros_like(scores), settings.nms_iou)
-    kept = kept[: settings.max_proposals]
+    route = _full_size_masks if settings.library_order else _low_resolution_masks
+    masks, quality = route(predictor, points, settings, step)
 
     step(0.85, "Tidying the outlines")
     min_area = settings.min_region_fraction * h * w
-    masks, quality = [], []
-    for chunk in kept.split(16):
-        upsampled = model.postprocess_masks(logits[chunk][:, None], predictor.input_size, (h, w))
-        for mask, score in zip(
-            (upsampled[:, 0] > model.mask_threshold).cpu().numpy(), scores[chunk].tolist()
-        ):
-            mask = _cleaned(mask, min_area)
-            if mask.sum() >= max(1.0, min_area):
-                masks.append(mask)
-                quality.append(score)
-    if not masks:
+    masks, quality = _tidied(masks, quality, min_area, settings)
+    pairs = [(mask, score) for mask, score in zip(masks, quality) if mask.any()]
+    if not pairs:
         return Proposals(np.zeros((0, h, w), bool), np.zeros((0, 4), int), np.zeros(0, np.float32))
     return Proposals(
-        np.stack(masks), np.array([_box(mask) for mask in masks]), np.array(quality, np.float32)
+        np.stack([mask for mask, _ in pairs]),
+        np.array([_box(mask) for mask, _ in pairs]),
+        np.array([score for _, score in pairs], np.float32),
     )

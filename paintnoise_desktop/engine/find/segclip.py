@@ -113,7 +113,9 @@ def find_segclip(
     step(0.05, "Loading CLIP")
     clip_id, embedder = get_clip(models)
     settings = proposals.ProposalSettings()
-    if sam.device.type == "cpu":
+    if job.reference:
+        settings = proposals.REFERENCE
+    elif sam.device.type == "cpu":
         settings = proposals.ProposalSettings(points_per_side=CPU_POINTS_PER_SIDE)
     cache = models.get("photo-cache", PhotoCache)
     key = photo_key(job.image, sam_id, clip_id, repr(settings))
