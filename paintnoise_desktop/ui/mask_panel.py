@@ -27,10 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.jobs import MaskSettings
+from .app_settings import MAX_BRUSH, MIN_BRUSH, AppSettings
+from .properties import set_range
 
-MIN_BRUSH, MAX_BRUSH = 1, 400
-MAX_GROW_PERCENT, GROW_STEPS_PER_PERCENT = 20, 10  # the grow slider moves in 0.1 % steps
-MAX_FEATHER = 64
+GROW_STEPS_PER_PERCENT = 10  # the grow slider moves in 0.1 % steps
+GROW_SLIDER_SCALE = 100 * GROW_STEPS_PER_PERCENT  # slider steps per unit of grow_fraction
 
 # Operation name -> (button text, tooltip, uses the pixel amount)
 MASK_OPERATIONS: dict[str, tuple[str, str, bool]] = {
@@ -84,9 +85,11 @@ class MaskPanel(QWidget):
         modes.addWidget(self.erase_button)
 
         self.size_slider = QSlider(Qt.Horizontal, objectName="brushSizeSlider")
-        self.size_slider.setRange(MIN_BRUSH, MAX_BRUSH)
         self.size_spin = QSpinBox(suffix=" px", objectName="brushSizeSpin")
-        self.size_spin.setRange(MIN_BRUSH, MAX_BRUSH)
+        for widget in (self.size_slider, self.size_spin):
+            widget.setRange(MIN_BRUSH, MAX_BRUSH)
+            widget.setToolTip("The brush's diameter in photo pixels ([ and ] change it); "
+                              "it keeps its share of the photo from one photo to the next")
         self.size_slider.valueChanged.connect(self._size_from_widget)
         self.size_spin.valueChanged.connect(self._size_from_widget)
         size_row = QHBoxLayout()
@@ -110,14 +113,14 @@ class MaskPanel(QWidget):
         box.setToolTip("How Find's mask is grown and softened; moving these remakes the mask "
                        "from the chosen candidates until you paint on it")
         self.grow_slider = QSlider(Qt.Horizontal, objectName="growSlider")
-        self.grow_slider.setRange(0, MAX_GROW_PERCENT * GROW_STEPS_PER_PERCENT)
+        set_range(self.grow_slider, AppSettings.grow_fraction, GROW_SLIDER_SCALE)
         self.grow_slider.setToolTip("Grow by this share of the object's size")
         self.grow_label = QLabel(objectName="growLabel", minimumWidth=44)
-        self.grow_min_spin = QSpinBox(suffix=" px", objectName="growMinSpin", minimum=0,
-                                      maximum=200)
+        self.grow_min_spin = QSpinBox(suffix=" px", objectName="growMinSpin")
+        set_range(self.grow_min_spin, AppSettings.grow_min_px)
         self.grow_min_spin.setToolTip("Grow by at least this many pixels")
         self.feather_slider = QSlider(Qt.Horizontal, objectName="featherSlider")
-        self.feather_slider.setRange(0, MAX_FEATHER)
+        set_range(self.feather_slider, AppSettings.feather_px)
         self.feather_slider.setToolTip("Soften the grown edge over this many pixels")
         self.feather_label = QLabel(objectName="featherLabel", minimumWidth=44)
         self.tight_check = QCheckBox("Tight (the raw mask)", objectName="tightCheck")
@@ -181,7 +184,7 @@ class MaskPanel(QWidget):
         """Show the found-mask settings (from AppSettings), without announcing a change."""
         widgets = (self.grow_slider, self.grow_min_spin, self.feather_slider, self.tight_check)
         blockers = [QSignalBlocker(widget) for widget in widgets]
-        self.grow_slider.setValue(round(settings.grow_fraction * 100 * GROW_STEPS_PER_PERCENT))
+        self.grow_slider.setValue(round(settings.grow_fraction * GROW_SLIDER_SCALE))
         self.grow_min_spin.setValue(settings.grow_min_px)
         self.feather_slider.setValue(settings.feather_px)
         self.tight_check.setChecked(settings.tight)
@@ -193,7 +196,7 @@ class MaskPanel(QWidget):
         return replace(
             base,
             tight=self.tight_check.isChecked(),
-            grow_fraction=self.grow_slider.value() / (100 * GROW_STEPS_PER_PERCENT),
+            grow_fraction=self.grow_slider.value() / GROW_SLIDER_SCALE,
             grow_min_px=self.grow_min_spin.value(),
             feather_px=self.feather_slider.value(),
         )

@@ -21,11 +21,11 @@ from .app_settings import AppSettings
 from .main_window import MainWindow
 
 SIZE = (1280, 800)
-# Brush strokes over the spoon in the sample photo: (brush radius, image points)
+# Brush strokes over the spoon in the sample photo: (brush diameter, image points)
 SPOON_STROKES = (
-    (10, [(414, 70), (411, 88), (407, 108)]),
-    (10, [(394, 188), (387, 212), (380, 236)]),
-    (30, [(352, 262), (372, 264), (383, 284), (366, 300), (347, 292), (360, 280)]),
+    (20, [(414, 70), (411, 88), (407, 108)]),
+    (20, [(394, 188), (387, 212), (380, 236)]),
+    (60, [(352, 262), (372, 264), (383, 284), (366, 300), (347, 292), (360, 280)]),
 )
 
 
@@ -39,10 +39,11 @@ def render(out: Path, photo: Path = RESOURCES_DIR / "sample.jpg") -> None:
         QTest.qWaitForWindowExposed(window)
         if not window.files.open_photo(photo):
             raise SystemExit(f"could not open {photo}")
-        for radius, points in SPOON_STROKES:
-            window.canvas.set_brush_size(radius)
+        window.canvas.flush()
+        for diameter, points in SPOON_STROKES:
+            window.canvas.set_brush_size(diameter)
             _stroke(window, points)
-        window.canvas.set_brush_size(24)
+        window.canvas.set_brush_size(48)
         window.prompt_bar.find_edit.setText("spoon")
         window.show_message("Brush over what to remove, then press Replace.")
         app.processEvents()
