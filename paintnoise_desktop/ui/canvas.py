@@ -66,7 +66,9 @@ CANVAS_KEYS = (
     ("Right drag, Alt + drag", "Erase from the mask"),
 )
 PENDING_BUDGET_S = 0.015  # GUI time given to queued pyramid bands per turn of the event loop
-PATCHES_KEPT = 16  # variant patches kept ready, so pointing back at one costs nothing
+#: Variant patches are kept ready, newest first, up to this many pixels in all (about 260 MB
+#: with their levels), so pointing back at one costs nothing.
+PATCH_PIXELS_KEPT = 48_000_000
 
 
 @dataclass
@@ -113,6 +115,7 @@ class Canvas(QWidget):
         self._override: _Patch | None = None
         self._original: np.ndarray | None = None
         self._original_patch: _Patch | None = None
+        self._original_under: _Patch | None = None  # drawn under a patch still being made
         self._changed: Box | None = None  # holds every pixel that may differ from the original
         self._showing_original = False
         self._live: tuple[QImage, Box | None] | None = None
@@ -137,7 +140,7 @@ class Canvas(QWidget):
         self._doc = doc
         self._pending.drop()
         self._patches, self._override, self._live = [], None, None
-        self._original = self._original_patch = None
+        self._original = self._original_patch = self._original_under = None
         self._changed, self._showing_original = None, False
         self._photo = self._overlay = self._mask_extent = None
         if doc is not None:
@@ -238,7 +241,7 @@ class Canvas(QWidget):
         opened), so only boxes refreshed from now on can differ and only they are made into
         levels when comparing; otherwise it may differ anywhere.
         """
-        self._original, self._original_patch = rgb, None
+        self._original, self._original_patch, self._original_under = rgb, None, None
         if self._doc is not None and rgb is not None and not matches_document:
             self._changed = (0, 0, self._doc.width, self._doc.height)
         elif matches_document:
@@ -268,6 +271,9 @@ class Canvas(QWidget):
         elif patch is None or patch.source is not self._original or union(
                 patch.box, self._changed) != patch.box:
             self._original_patch = self._patch(self._original, self._changed, keep=False)
+            # until the bigger patch is made, the smaller one still shows what it holds
+            self._original_under = patch if patch is not None and patch.source is \
+                self._original else None
 
     def set_live_preview(self, image: np.ndarray | None, box: Box | None = None) -> None:
         """Draw a running job's preview (small RGB) scaled into photo `box`, the region it
@@ -300,6 +306,17 @@ class Canvas(QWidget):
             top_left, bottom_right = QPointF(box[0], box[1]), QPointF(box[2], box[3])
         return QRectF(self._view.to_widget(top_left), self._view.to_widget(bottom_right))
 
+    def _keep(self, patch: _Patch) -> None:
+        """Add `patch` to those kept, dropping the oldest beyond PATCH_PIXELS_KEPT."""
+        kept, total = [patch], area(patch.box)
+        for older in reversed(self._patches):
+            total += area(older.box)
+            if total <= PATCH_PIXELS_KEPT or older is self._override:
+                kept.append(older)
+            else:
+                self._pending.drop(older.pyramid)
+        self._patches = kept[::-1]
+
     def _patch(self, source: np.ndarray, box: Box | None, keep: bool = True) -> _Patch:
         """A patch of `source` over `box` (None: everything), reused when one was made."""
         assert self._photo is not None
@@ -322,10 +339,7 @@ class Canvas(QWidget):
                 self._repaint((x0 + band[0], y0 + band[1], x0 + band[2], y0 + band[3]))
 
         if keep:
-            self._patches.append(patch)
-            for dropped in self._patches[:-PATCHES_KEPT]:
-                self._pending.drop(dropped.pyramid)
-            self._patches = self._patches[-PATCHES_KEPT:]
+            self._keep(patch)
         self._update(patch.pyramid, (0, 0, x1 - x0, y1 - y0), pixels, made)
         return patch
 
@@ -604,6 +618,12 @@ class Canvas(QWidget):
         self._draw_level(painter, self._photo, exposed)
         original = self._showing_original and self._original is not None
         patch = self._original_patch if original else self._override
+        if original and self._original_under is not None and patch is not None:
+            if patch.ready:
+                self._original_under = None
+            else:
+                under = self._original_under
+                self._draw_level(painter, under.pyramid, exposed, under.box[:2], under.filled)
         if patch is not None:
             self._draw_level(painter, patch.pyramid, exposed, patch.box[:2], patch.filled)
         if self._overlay_visible and self._overlay is not None:

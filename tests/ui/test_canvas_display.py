@@ -250,3 +250,37 @@ def test_the_brush_range_is_the_settings_range(canvas):
     assert canvas.brush_size == MAX_BRUSH
     canvas.set_brush_size(-5)
     assert canvas.brush_size == 1
+
+
+def test_kept_variant_patches_stay_within_their_memory(canvas, monkeypatch):
+    monkeypatch.setattr("paintnoise_desktop.ui.canvas.PATCH_PIXELS_KEPT", 3 * 64 * 64)
+    doc = document(256, 256)
+    canvas.set_document(doc)
+    variants = [np.full_like(doc.rgb, n) for n in range(5)]
+    for variant in variants:
+        canvas.set_display_override(variant, (0, 0, 64, 64))
+    kept = [patch.source for patch in canvas._patches]
+    assert len(kept) == 3 and all(kept[-1 - n] is variants[-1 - n] for n in range(3))
+
+
+def test_while_a_bigger_original_patch_is_made_the_smaller_one_still_shows(qtbot, canvas):
+    doc = document(2000, 1500)
+    canvas.set_document(doc)
+    canvas.flush()
+    canvas.set_original(doc.rgb.copy(), matches_document=True)
+    canvas.set_overlay_visible(False)
+    canvas.zoom_actual()
+    doc.rgb[700:800, 950:1050] = GOLD  # under the canvas's centre
+    canvas.refresh((950, 700, 1050, 800))
+    centre = canvas.widget_rect_of((1000, 750, 1001, 751)).center()
+    canvas.set_showing_original(True)
+    assert colour_at(canvas, centre.x(), centre.y()) == GREY
+    doc.rgb[0:1500, 0:2000:7] = GOLD  # a big change: the original's patch grows
+    canvas.refresh()
+    assert canvas.busy
+    assert colour_at(canvas, centre.x(), centre.y()) == GREY, "never the edit while comparing"
+    qtbot.waitUntil(lambda: not canvas.busy)
+    assert colour_at(canvas, centre.x(), centre.y()) == GREY
+    canvas.set_showing_original(False)
+    canvas.flush()
+    assert colour_at(canvas, centre.x(), centre.y()) == GOLD
