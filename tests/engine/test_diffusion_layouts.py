@@ -100,17 +100,9 @@ def test_every_diffusers_layout_loads_with_the_saved_weights(layout, hub_sds, re
     _paints(inpainter)
 
 
-@pytest.mark.parametrize("layout", ["fp32", "fp16-variant", "fp16-variant-partial", "fp32-and-fp16"])
-def test_verify_calls_each_loadable_safetensors_layout_ok(layout, hub_sds, tmp_path):
+@pytest.mark.parametrize("layout", HUB_LAYOUTS)
+def test_verify_calls_each_layout_that_loads_ok(layout, hub_sds, tmp_path):
     shutil.copytree(hub_sds[layout], tmp_path / "models" / MODEL)
-    verdict = verify_model(MODEL, EngineSettings())
-    assert verdict.ok, verdict.summary
-
-
-@pytest.mark.xfail(strict=True, reason="models verify requires safetensors for a diffusers model: "
-                   "a .bin-only folder that loads is reported with missing files")
-def test_verify_calls_a_bin_only_folder_that_loads_ok(hub_sds, tmp_path):
-    shutil.copytree(hub_sds["bin"], tmp_path / "models" / MODEL)
     verdict = verify_model(MODEL, EngineSettings())
     assert verdict.ok, verdict.summary
 
@@ -129,14 +121,26 @@ def test_a_cache_snapshot_loads(revision, hub_sds, reference_states, catalogue, 
     _paints(inpainter)
 
 
-def test_a_single_file_checkpoint_loads_with_its_familys_installed_configuration(reference_states,
-                                                                                 tmp_path):
-    build_sd_inpainting(tmp_path / "models" / "sd15-inpainting")
-    checkpoint = build_single_file(tmp_path / "downloads" / "my-inpainting.safetensors")
+@pytest.mark.parametrize(("family", "config_model"), [("sd1", "sd15-inpainting"), ("sd2", "sd2-inpainting")])
+def test_a_single_file_checkpoint_loads_with_its_familys_installed_configuration(
+        family, config_model, reference_states, tmp_path):
+    build_sd_inpainting(tmp_path / "models" / config_model)
+    checkpoint = build_single_file(tmp_path / "downloads" / "my-inpainting.safetensors", family)
     inpainter = _load(str(checkpoint))
     assert inpainter.name == "my-inpainting" and inpainter.native_size == 32
     _assert_weights(inpainter.pipeline, reference_states)
     _paints(inpainter)
+
+
+def test_a_single_file_set_as_its_own_familys_model_is_refused_clearly(tmp_path):
+    """The configuration must come from a diffusers folder, not from the checkpoint itself."""
+    from paintnoise_desktop.core.errors import ModelError
+
+    checkpoint = build_single_file(tmp_path / "my-sd2.safetensors", "sd2")
+    settings = EngineSettings(model_paths={MODEL: str(checkpoint)})
+    assert verify_model(MODEL, settings).ok
+    with pytest.raises(ModelError, match="needs the configuration of its model family.*Install sd2-inpainting first"):
+        DiffusionInpainter.for_model(MODEL, ModelStore(settings))
 
 
 def test_a_bin_file_holding_more_than_tensors_is_refused_without_running_it(hub_sds, tmp_path):

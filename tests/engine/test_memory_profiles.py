@@ -128,16 +128,29 @@ def test_a_model_offloaded_pipeline_decodes_on_its_gpu_not_where_the_vae_waits(t
 
 
 @pytest.mark.parametrize("profile", ("offload", "low"))
-def test_half_precision_offloaded_decodes_in_full_precision_and_stays_half(tiny_models_dir, profile):
+def test_half_precision_offloaded_decodes_in_full_precision_and_repaints_a_nan_result(tiny_models_dir,
+                                                                                     profile):
     pipe = _pipeline(tiny_models_dir, profile, torch.float16)
-    decoded = []
-    handle = pipe.vae.decoder.register_forward_hook(lambda module, args, output: decoded.append(output.dtype))
+    decoded, unet_dtypes = [], []
+
+    def nan_once(module, args, output):
+        decoded.append(output.dtype)
+        return torch.full_like(output, float("nan")) if len(decoded) == 1 else output
+
+    handles = [pipe.vae.decoder.register_forward_hook(nan_once),
+               pipe.unet.register_forward_pre_hook(lambda module, args: unet_dtypes.append(args[0].dtype))]
+    inpainter = DiffusionInpainter(pipe, MODEL, 32)
+    crop, mask = _crop()
     try:
-        painted = _paint(pipe)
+        painted = inpainter.paint(crop, mask, PaintRequest("a cat", steps=2), 3, lambda *a: None,
+                                  CancelToken())
     finally:
-        handle.remove()
-    assert decoded == [torch.float32]
-    assert pipe.vae.dtype == torch.float16
+        for handle in handles:
+            handle.remove()
+    assert decoded == [torch.float32, torch.float32]  # the fp16 VAE decodes upcast, then in fp32
+    assert unet_dtypes == [torch.float16] * 2 + [torch.float32] * 2
+    assert inpainter.take_notes() == ["The first result was invalid; painted again in full precision"]
+    assert pipe.vae.dtype == pipe.unet.dtype == torch.float16
     assert painted.shape == (32, 32, 3) and painted.max() > 0
 
 

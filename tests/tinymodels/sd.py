@@ -108,11 +108,14 @@ def build_hub_sd(folder: Path, layout: str) -> Path:
     return folder
 
 
-def build_single_file(path: Path) -> Path:
-    """The tiny pipeline as one original-format (LDM) SD 1.x checkpoint, .safetensors.
+def build_single_file(path: Path, family: str = "sd1") -> Path:
+    """The tiny pipeline as one original-format (LDM) checkpoint, .safetensors.
 
     The key names are the ones diffusers' convert_diffusers_to_original_stable_diffusion
     script writes, generalised to the tiny model's two levels and one layer per block.
+    `family` "sd1" stores the text encoder as SD 1.x does (transformers CLIP under
+    `cond_stage_model.transformer.`), "sd2" as SD 2 does (OpenCLIP under
+    `cond_stage_model.model.`, q/k/v in one in_proj tensor).
     """
     from safetensors.torch import save_file
 
@@ -124,11 +127,47 @@ def build_single_file(path: Path) -> Path:
         if ".attn_1." in name and name.endswith("weight") and value.ndim == 2:
             value = value[:, :, None, None]  # the original VAE's attention uses 1x1 convolutions
         state[f"first_stage_model.{name}"] = value
-    for key, value in pipe.text_encoder.state_dict().items():
-        state[f"cond_stage_model.transformer.text_model.{key}"] = value
+    text_encoder = pipe.text_encoder.state_dict()
+    if family == "sd1":
+        state.update({f"cond_stage_model.transformer.text_model.{key}": value
+                      for key, value in text_encoder.items()})
+    else:
+        state.update({f"cond_stage_model.model.{key}": value
+                      for key, value in _open_clip_state(text_encoder).items()})
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({key: value.contiguous() for key, value in state.items()}, str(path))
     return path
+
+
+_OPEN_CLIP_NAMES = {"embeddings.position_embedding.weight": "positional_embedding",
+                    "embeddings.token_embedding.weight": "token_embedding.weight",
+                    "final_layer_norm.weight": "ln_final.weight", "final_layer_norm.bias": "ln_final.bias"}
+_OPEN_CLIP_PARTS = (("encoder.layers.", "transformer.resblocks."), ("layer_norm1", "ln_1"),
+                    ("layer_norm2", "ln_2"), (".fc1.", ".c_fc."), (".fc2.", ".c_proj."),
+                    (".self_attn.", ".attn."))
+
+
+def _open_clip_state(text_encoder: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    state = {}
+    for key, value in text_encoder.items():
+        if key in _OPEN_CLIP_NAMES:
+            state[_OPEN_CLIP_NAMES[key]] = value
+            continue
+        for ours, theirs in _OPEN_CLIP_PARTS:
+            key = key.replace(ours, theirs)
+        for kind in ("weight", "bias"):
+            if key.endswith(f".attn.q_proj.{kind}"):
+                layer = key.removesuffix(f".q_proj.{kind}")
+                state[f"{layer}.in_proj_{kind}"] = torch.cat(
+                    [text_encoder[_hf_attention_key(layer, part, kind)] for part in "qkv"])
+        if not any(key.endswith(f".{part}_proj.{kind}") for part in "qkv" for kind in ("weight", "bias")):
+            state[key] = value
+    return state
+
+
+def _hf_attention_key(layer: str, part: str, kind: str) -> str:
+    index = layer.split(".")[2]  # transformer.resblocks.<i>.attn
+    return f"encoder.layers.{index}.self_attn.{part}_proj.{kind}"
 
 
 _UNET_NAMES = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",

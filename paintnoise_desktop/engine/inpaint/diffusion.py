@@ -5,8 +5,10 @@ Each sampling step reports a cheap preview (latents mapped to RGB by a fixed lin
 map, no VAE) and is where Cancel takes effect. A result with NaNs or an all-black
 image is never returned: the crop is painted again in full precision, and if that
 fails too the job fails with a clear message. Running out of GPU memory steps down
-through VAE tiling with attention slicing, model CPU offload and a smaller working
-size, and says so in the variant's note.
+through VAE tiling with attention slicing, model CPU offload (unless the memory
+profile already offloads) and a smaller working size, and says so in the variant's
+note. Decoding happens here, not in the pipeline, so that an fp16 VAE can decode in
+fp32; it runs on the pipeline's execution device under every memory profile.
 """
 
 from __future__ import annotations
@@ -62,8 +64,11 @@ class DiffusionInpainter:
             path, label = require_model(name, settings), name
         config_folder = None
         if path.is_file() and path.suffix == ".safetensors":
+            # The configuration comes from a diffusers folder of the checkpoint's family
+            # (not from the checkpoint itself, when the user set it as that family's model).
             family = checkpoint_family(path)
-            config_folder = find_model(family, settings) if family else None
+            found = find_model(family, settings) if family else None
+            config_folder = found if found is not None and found.is_dir() else None
         device = pick_device(settings)
         dtype = pick_dtype(device, settings)
         spec = known_spec(name)

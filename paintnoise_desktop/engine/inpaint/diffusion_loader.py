@@ -92,11 +92,13 @@ def _from_single_file(pipeline_class, path: Path, dtype: torch.dtype, config_fol
             "or its diffusers folder.",
         )
     if config_folder is None:
+        family = checkpoint_family(path)
+        needed = family or "sd2-inpainting or sd15-inpainting"
         raise ModelError(
             f"The checkpoint {path.name} needs the configuration of its model family, and none is "
-            "installed. Install sd2-inpainting or sd15-inpainting first "
-            "(paintnoise models download sd2-inpainting), or use the model's diffusers folder.",
-            detail=f"single-file checkpoint {path}, family {checkpoint_family(path)}",
+            f"installed as a folder. Install {needed} first (paintnoise models download "
+            f"{family or 'sd2-inpainting'}), or use the model's diffusers folder.",
+            detail=f"single-file checkpoint {path}, family {family}",
         )
     return pipeline_class.from_single_file(
         path, config=str(config_folder), local_files_only=True, torch_dtype=dtype,
