@@ -10,6 +10,12 @@ no cache, so asking again repeats everything. With random weights its filters ma
 keep few masks; its CLIP stage then embeds our proposals' crops one by one, so both
 sides embed the same number of crops.
 
+The app's proposals are timed twice: with its faster defaults and with the reference
+settings (`proposals.REFERENCE`, the library's settings in the library's order), and
+each is compared with the library's masks: the share of masks on either side that the
+other matches with IoU >= 0.95. Random weights often leave the library no mask to match;
+tests/engine/test_sam_reference.py checks the agreement on a model that has some.
+
 Run: python benchmarks/bench_find.py --tiny   (add --repeats N, --points N, --size WxH)
 """
 
@@ -142,24 +148,23 @@ def full_models(device: torch.device):
     return sam, clip
 
 
-def baseline(
-    sam, clip: ClipEmbedder, working: np.ndarray, fallback_crops: list[np.ndarray], text: str
-):
-    """The report's method: automatic mask generator defaults, then CLIP one crop at a time."""
-    from segment_anything import SamAutomaticMaskGenerator
-
-    generated = SamAutomaticMaskGenerator(sam).generate(working)
-    crops = [object_crop(working, m["segmentation"], _xywh_to_box(m["bbox"])) for m in generated]
-    if len(crops) < len(fallback_crops):
-        crops = fallback_crops
+def clip_one_by_one(clip: ClipEmbedder, crops: list[np.ndarray], text: str) -> int:
+    """The report's CLIP stage: one call per crop, then the best crop for `text`."""
     rows = np.concatenate([clip.encode_images([crop]) for crop in crops])
     text_row = clip.encode_text([f"a photo of a {text}."])[0]
-    return len(generated), int(np.argmax(rows @ text_row))
+    return int(np.argmax(rows @ text_row))
 
 
-def _xywh_to_box(bbox) -> tuple[int, int, int, int]:
-    x, y, w, h = (round(v) for v in bbox)
-    return x, y, x + max(1, w), y + max(1, h)
+def agreement(ours: np.ndarray, library: np.ndarray) -> str:
+    """How many of each side's masks the other has (IoU >= 0.95)."""
+    from tests.engine.sam_reference import matched_fraction
+
+    if len(library) == 0:
+        return f"library kept no mask, ours {len(ours)}: no match rate"
+    return (
+        f"{matched_fraction(library, ours):.0%} of the library's {len(library)} masks matched, "
+        f"{matched_fraction(ours, library) if len(ours) else 0:.0%} of our {len(ours)}"
+    )
 
 
 def main() -> None:
@@ -177,7 +182,11 @@ def main() -> None:
         help="top proposals up to this many with the photo's objects",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip SamAutomaticMaskGenerator (the baseline and the match rates)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -196,7 +205,6 @@ def main() -> None:
         pass
 
     working = proposals.working_copy(photo)
-    rows = []
     t_prop, proposed = timed(
         device, args.repeats, lambda: proposals.generate_proposals(sam, working, quiet, settings)
     )
@@ -219,14 +227,20 @@ def main() -> None:
 
     t_rank, _ = timed(device, args.repeats, rank_and_postprocess)
     t_again, _ = timed(device, args.repeats, lambda: rank_candidates(entry, clip, "blue door"))
+    t_ref, reference = timed(
+        device,
+        args.repeats,
+        lambda: proposals.generate_proposals(sam, working, quiet, proposals.REFERENCE),
+    )
     first = t_prop + t_crop + t_clip + t_rank
-    rows += [
-        ("proposals (SAM encode + decode + filter)", t_prop),
-        ("crops", t_crop),
-        ("CLIP image embeddings", t_clip),
-        ("ranking + post-processing", t_rank),
-        ("first query, total", first),
-        ("re-query (cached photo)", t_again),
+    rows = [
+        ("proposals (SAM encode + decode + filter)", t_prop, f"{len(proposed.masks)} proposals"),
+        ("crops", t_crop, ""),
+        ("CLIP image embeddings", t_clip, f"{len(crops)} crops"),
+        ("ranking + post-processing", t_rank, ""),
+        ("first query, total", first, ""),
+        ("re-query (cached photo)", t_again, ""),
+        ("proposals, reference settings", t_ref, f"{len(reference.masks)} proposals"),
     ]
 
     added = len(found.masks) - len(proposed.masks)
@@ -234,26 +248,33 @@ def main() -> None:
         f"device {device}, {'tiny' if args.tiny else 'full-size'} models "
         f"(loaded in {load_s:.1f} s), photo {width}x{height}, "
         f"working {working.shape[1]}x{working.shape[0]}, "
-        f"{points}x{points} points, {len(proposed.masks)} proposals (+{added} "
-        f"of the photo's objects), threads {torch.get_num_threads()}, "
-        f"median of {args.repeats}"
+        f"app defaults {points}x{points} points, reference 32x32 in the library's order, "
+        f"{len(proposed.masks)} proposals (+{added} of the photo's objects), "
+        f"threads {torch.get_num_threads()}, median of {args.repeats}"
     )
-    print(f"  {'stage':<42} {'ours':>9}")
-    for label, seconds in rows:
-        print(f"  {label:<42} {seconds * 1000:7.1f} ms")
+    print(f"  {'stage':<46} {'ours':>9}")
+    for label, seconds, note in rows:
+        print(f"  {label:<46} {seconds * 1000:7.1f} ms  {note}".rstrip())
     if args.no_baseline:
         return
-    t_base, (generated, _) = timed(
-        device, 1, lambda: baseline(sam, clip, working, crops, "red balloon")
-    )
-    print(
-        f"  {'baseline: AMG 32x32 + CLIP per crop, no cache':<42} {t_base * 1000:7.1f} ms "
-        f"({generated} masks kept by AMG, {max(generated, len(crops))} crops embedded)"
-    )
-    print(
-        f"  first query: baseline / ours = {t_base / first:.1f}x; "
-        f"re-query: baseline / ours = {t_base / t_again:.0f}x"
-    )
+    from tests.engine.sam_reference import library_masks
+
+    t_library, library = timed(device, 1, lambda: library_masks(sam, working, proposals.REFERENCE))
+    library_crops = [
+        object_crop(working, mask, masks.bounding_box(mask.astype(np.uint8))) for mask in library
+    ]
+    if len(library_crops) < len(crops):
+        library_crops = crops  # embed as many crops as we do, for a fair CLIP stage
+    t_each, _ = timed(device, 1, lambda: clip_one_by_one(clip, library_crops, "red balloon"))
+    t_base = t_library + t_each
+    print(f"  {'SamAutomaticMaskGenerator, its defaults':<46} {t_library * 1000:7.1f} ms  "
+          f"{len(library)} masks")
+    print(f"  {'baseline: AMG + CLIP per crop, no cache':<46} {t_base * 1000:7.1f} ms  "
+          f"{len(library_crops)} crops embedded")
+    print(f"  first query: baseline / ours = {t_base / first:.1f}x; "
+          f"re-query: baseline / ours = {t_base / t_again:.0f}x")
+    print(f"  match, app defaults: {agreement(proposed.masks, library)}")
+    print(f"  match, reference settings: {agreement(reference.masks, library)}")
 
 
 if __name__ == "__main__":

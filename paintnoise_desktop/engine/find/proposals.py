@@ -26,6 +26,8 @@ from segment_anything.utils.amg import (
 )
 from torchvision.ops import batched_nms
 
+from ...core.masks import bounding_box
+
 WORKING_SIDE = 1024
 LIBRARY_CROP_NMS_IOU = 0.7  # SamAutomaticMaskGenerator's crop_nms_thresh, used again after tidying
 
@@ -116,17 +118,19 @@ def _decode(
     return logits.flatten(0, 1), iou.flatten()
 
 
-def _passes(
-    logits: torch.Tensor, iou: torch.Tensor, threshold: float, settings: ProposalSettings
-) -> torch.Tensor:
-    """Which masks pass the predicted-IoU and stability filters (a threshold of 0 is off)."""
-    passed = torch.ones_like(iou, dtype=torch.bool)
-    if settings.min_predicted_iou > 0:
-        passed &= iou > settings.min_predicted_iou
-    if settings.min_stability > 0:
-        stability = calculate_stability_score(logits, threshold, settings.stability_offset)
-        passed &= stability >= settings.min_stability
-    return passed
+def _confident(iou: torch.Tensor, settings: ProposalSettings) -> torch.Tensor:
+    """Masks whose predicted IoU passes (a threshold of 0 is off, as in the library)."""
+    if settings.min_predicted_iou <= 0:
+        return torch.ones_like(iou, dtype=torch.bool)
+    return iou > settings.min_predicted_iou
+
+
+def _stable(logits: torch.Tensor, threshold: float, settings: ProposalSettings) -> torch.Tensor:
+    """Masks whose stability score passes (likewise)."""
+    if settings.min_stability <= 0:
+        return torch.ones(len(logits), dtype=torch.bool, device=logits.device)
+    stability = calculate_stability_score(logits, threshold, settings.stability_offset)
+    return stability >= settings.min_stability
 
 
 @dataclass
@@ -178,7 +182,7 @@ def _low_resolution_masks(
         )
         valid = logits[:, :valid_h, :valid_w]
         nonempty = (valid > model.mask_threshold).flatten(1).any(dim=1)
-        passed = _passes(valid, iou, model.mask_threshold, settings)
+        passed = _confident(iou, settings) & _stable(valid, model.mask_threshold, settings)
         keep = torch.nonzero(nonempty).flatten()
         pool.add(logits[keep], iou[keep], passed[keep], settings.min_keep)
     if sum(len(item) for item in pool.logits) == 0:
@@ -199,7 +203,8 @@ def _low_resolution_masks(
 def _full_size_masks(
     predictor, points: torch.Tensor, settings: ProposalSettings, step: Progress
 ) -> tuple[list[np.ndarray], list[float]]:
-    """SamAutomaticMaskGenerator's order: upsample every mask, filter, box, then NMS."""
+    """SamAutomaticMaskGenerator's order: the confident masks upsampled, the stable ones
+    boxed, then one NMS over all of them."""
     model = predictor.model
     binary, scores, boxes = [], [], []
     batches = range(0, len(points), settings.points_per_batch)
@@ -208,14 +213,20 @@ def _full_size_masks(
         logits, iou = _decode(
             model, predictor.features, points[start : start + settings.points_per_batch]
         )
+        confident = _confident(iou, settings)
+        logits, iou = logits[confident], iou[confident]
+        if len(iou) == 0:
+            continue
         logits = model.postprocess_masks(
             logits[:, None], predictor.input_size, predictor.original_size
         )[:, 0]
-        passed = _passes(logits, iou, model.mask_threshold, settings)
-        masks = logits[passed] > model.mask_threshold
+        stable = _stable(logits, model.mask_threshold, settings)
+        masks = logits[stable] > model.mask_threshold
         binary.append(masks.cpu())
-        scores.append(iou[passed])
+        scores.append(iou[stable])
         boxes.append(batched_mask_to_box(masks))
+    if not scores:
+        return [], []
     scores_all = torch.cat(scores)
     kept = batched_nms(
         torch.cat(boxes).float(), scores_all, torch.zeros_like(scores_all), settings.nms_iou
@@ -249,12 +260,6 @@ def _tidied(
     return [cleaned[i] for i in kept], [quality[i] for i in kept]
 
 
-def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
-    ys = np.flatnonzero(mask.any(axis=1))
-    xs = np.flatnonzero(mask.any(axis=0))
-    return int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1
-
-
 @torch.inference_mode()
 def generate_proposals(
     sam, image: np.ndarray, step: Progress, settings: ProposalSettings = ProposalSettings()
@@ -286,6 +291,6 @@ def generate_proposals(
         return Proposals(np.zeros((0, h, w), bool), np.zeros((0, 4), int), np.zeros(0, np.float32))
     return Proposals(
         np.stack([mask for mask, _ in pairs]),
-        np.array([_box(mask) for mask, _ in pairs]),
+        np.array([bounding_box(mask.astype(np.uint8)) for mask, _ in pairs]),
         np.array([score for _, score in pairs], np.float32),
     )
