@@ -80,14 +80,16 @@ def timed(run, repeats: int) -> float:
     return min(times)
 
 
-def peak_gpu_memory(run) -> str:
-    """The most GPU memory `run` had allocated at once, or "-" without CUDA."""
+def reset_peak_gpu_memory() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak_gpu_memory() -> str:
+    """The most GPU memory allocated at once since the last reset, or "-" without CUDA."""
     if not torch.cuda.is_available():
         return "-"
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
-    run()
-    torch.cuda.synchronize()
     return f"{torch.cuda.max_memory_allocated() / 2**20:.0f} MiB"
 
 
@@ -212,8 +214,9 @@ def main() -> None:
             if not args.full and profile == "keep":
                 opencv = timed(ours(OpenCVInpainter(), photo, mask, steps), args.repeats)
                 print(f"{label:7s} OpenCV Telea, ours:                   {opencv * 1000:9.1f} ms")
+            reset_peak_gpu_memory()
             ours_s = timed(ours(diffusion, photo, mask, steps), args.repeats)
-            peak = peak_gpu_memory(ours(diffusion, photo, mask, steps))
+            peak = peak_gpu_memory()
             print(f"{label:7s} diffusion, ours, {profile:8s}:           {ours_s * 1000:9.1f} ms"
                   f"  peak GPU {peak}")
             if profile != "keep":
