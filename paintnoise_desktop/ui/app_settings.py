@@ -64,7 +64,8 @@ class AppSettings(QObject):
                          "The brush's diameter in photo pixels, as last used.")
     brush_share = Setting("brush/share", 0.0, FloatRange(0.0, 1.0),
                           "The brush's diameter as a share of the photo's longer side, as last "
-                          "set on a photo (0: not yet), so it scales from photo to photo.")
+                          "set on a photo (0: not yet), so it scales from photo to photo "
+                          "(Canvas.remember_brush_in keeps both).")
     find_mode = Setting("find/mode", "best", OneOf(FIND_MODES),
                         "Whether Find masks the best match only or every one about as good.")
     tight = Setting("mask/tight", _MASK.tight, Flag())
@@ -97,20 +98,6 @@ class AppSettings(QObject):
 
     def sync(self) -> None:
         self._qs.sync()
-
-    # Brush ------------------------------------------------------------------
-    def brush_size_for(self, long_side: int) -> int:
-        """The brush diameter for a photo whose longer side is `long_side` px."""
-        share = self.brush_share
-        if share <= 0 or long_side <= 0:
-            return self.brush_size
-        return type(self).brush_size.clamp(share * long_side)
-
-    def remember_brush(self, diameter: int, long_side: int | None) -> None:
-        """The user set the brush to `diameter` px on a photo `long_side` px long (None: none)."""
-        self.brush_size = diameter
-        if long_side:
-            self.brush_share = self.brush_size / long_side
 
     # Mask -------------------------------------------------------------------
     @property

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from paintnoise_desktop.core.box import Box, area, box_of_mask, clip, slices, union
 from paintnoise_desktop.core.brush import Brush, Stroke
 from paintnoise_desktop.core.document import Document
-from paintnoise_desktop.ui.app_settings import MAX_BRUSH, MIN_BRUSH
+from paintnoise_desktop.ui.app_settings import MAX_BRUSH, MIN_BRUSH, AppSettings
 from paintnoise_desktop.ui.canvas_view import CanvasView
 from paintnoise_desktop.ui.image_pyramid import (
     BAND_PIXELS,
@@ -410,9 +410,10 @@ class Canvas(QWidget):
 
     def set_brush_size(self, diameter: int) -> None:
         """Set the brush's diameter (photo pixels); with a photo open, also its share."""
-        self._set_brush(diameter)
+        diameter = int(min(MAX_BRUSH, max(MIN_BRUSH, diameter)))
         if self._doc is not None:
-            self._brush_share = self._brush_size / max(self._doc.width, self._doc.height)
+            self._brush_share = diameter / max(self._doc.width, self._doc.height)
+        self._set_brush(diameter)
 
     @property
     def brush_share(self) -> float | None:
@@ -424,6 +425,18 @@ class Canvas(QWidget):
         self._brush_share = share if share and share > 0 else None
         if self._doc is not None and self._brush_share is not None:
             self._set_brush(round(self._brush_share * max(self._doc.width, self._doc.height)))
+
+    def remember_brush_in(self, settings: AppSettings) -> None:
+        """Start from the brush `settings` remember (size and share of the photo) and keep
+        them up to date, so the next run starts where this one ended."""
+        self.set_brush_share(settings.brush_share)
+        self._set_brush(settings.brush_size)
+        self.brushSizeChanged.connect(lambda _size: self._store_brush(settings))
+
+    def _store_brush(self, settings: AppSettings) -> None:
+        settings.brush_size = self._brush_size
+        if self._brush_share is not None:
+            settings.brush_share = self._brush_share
 
     def _set_brush(self, diameter: int) -> None:
         diameter = int(min(MAX_BRUSH, max(MIN_BRUSH, diameter)))

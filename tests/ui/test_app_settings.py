@@ -127,16 +127,6 @@ def test_mask_settings_change_together_with_one_signal(qtbot, app_settings):
     assert len(seen) == 2
 
 
-def test_the_brush_is_remembered_relative_to_the_photo(app_settings):
-    assert app_settings.brush_size_for(600) == DEFAULT_BRUSH_SIZE  # never set on a photo
-    app_settings.remember_brush(139, 6000)  # 139 px on a 24 MP photo's long side
-    assert app_settings.brush_size == 139
-    assert app_settings.brush_size_for(600) == 14
-    assert app_settings.brush_size_for(6000) == 139
-    app_settings.remember_brush(30, None)  # no photo: the share stays
-    assert app_settings.brush_size == 30 and app_settings.brush_size_for(600) == 14
-
-
 def test_load_inpaint_defaults_reads_the_one_source(app_settings):
     assert load_inpaint_defaults(app_settings.qsettings) == InpaintDefaults()
     app_settings.steps, app_settings.strength, app_settings.seed = 12, 0.5, 7

@@ -245,6 +245,23 @@ def test_a_remembered_share_applies_to_the_next_photo(canvas):
     assert canvas.brush_size == 100
 
 
+def test_the_brush_and_its_share_are_remembered_for_the_next_run(qtbot, app_settings):
+    first = Canvas()
+    qtbot.addWidget(first)
+    first.remember_brush_in(app_settings)
+    assert first.brush_size == app_settings.brush_size  # never set on a photo: in pixels
+    first.set_document(document(6000, 40))
+    first.set_brush_size(139)  # on a 24 MP photo's long side
+    assert app_settings.brush_size == 139
+    assert app_settings.brush_share == pytest.approx(139 / 6000)
+    second = Canvas()
+    qtbot.addWidget(second)
+    second.remember_brush_in(app_settings)
+    second.set_document(document(600, 400))
+    assert second.brush_size == 14 and app_settings.brush_size == 14
+    assert app_settings.brush_share == pytest.approx(139 / 6000), "the share does not drift"
+
+
 def test_the_brush_range_is_the_settings_range(canvas):
     canvas.set_brush_size(10**9)
     assert canvas.brush_size == MAX_BRUSH
