@@ -55,7 +55,8 @@ class Dialogs:
 
     def offer_model_download(self, parent: QWidget, model_ids: tuple[str, ...],
                              bridge: EngineBridge) -> None:
-        """Ask whether to download the missing models; on yes the model manager downloads them."""
+        """Ask once whether to download all the missing models; on yes the model manager
+        downloads them, one after another."""
         from .model_offer import offer_download
 
-        offer_download(parent, model_ids[0], bridge)
+        offer_download(parent, model_ids, bridge)

@@ -1,9 +1,11 @@
 """The model manager: what is installed, downloads with progress, adding files, verifying.
 
-Downloads run as `DownloadJob`s on the engine thread through the bridge; this
-dialog only shows their progress. Verifying reads files (checksums of gigabytes),
-so it runs on a short-lived Python thread and reports back by signal; a model it
-finds broken shows as "broken: …" until it is verified again, downloaded or re-added.
+Downloads run as `DownloadJob`s through the bridge, one model after another; this dialog
+only shows their progress. Nothing is downloaded before the user has seen the sizes and
+licences and said yes (`confirm_download`, which the offer of missing models asks too).
+Verifying reads files (checksums of gigabytes), so it runs on a short-lived Python thread
+and reports back by signal; a model it finds broken shows as "broken: …" until it is
+verified again, downloaded or re-added.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -33,12 +36,50 @@ from ..core.jobs import DownloadJob, Progress, Result, Status
 from ..engine.models.catalog import ModelSpec, load_catalog
 from ..engine.models.download import offline_reason, offline_remedy
 from ..engine.models.model_check import Verdict, validate_model_path, verify_model
-from ..engine.models.registry import install_status, models_dir
+from ..engine.models.needs import purpose
+from ..engine.models.registry import expected_path, install_status, models_dir
 from ..engine.settings import EngineSettings, load_settings, save_settings, with_model_path
 from .engine_bridge import EngineBridge
 
 COLUMNS = ("Model", "Role", "Status", "Size", "Licence")
 STATUS_COLUMN = 2
+
+
+def describe_model(spec: ModelSpec) -> str:
+    """One line for a question about downloading: name, what for, size, licence, access."""
+    line = (f"\u2022 {spec.name}: {purpose(spec.id)}. About {spec.size_bytes / 1e9:.1f} GB; "
+            f"licence: {spec.licence}")
+    if spec.access == "gated":
+        line += (f". Its hub page lets you download it only once you have accepted the licence "
+                 f"at {spec.licence_url}")
+    elif spec.licence_url:
+        line += f" ({spec.licence_url})"
+    return line + "."
+
+
+def confirm_download(parent: QWidget | None, specs: list[ModelSpec], settings: EngineSettings,
+                     intro: str, later: str = "") -> bool:
+    """Ask once for all of `specs`, showing what each is, its size and licence; True for yes.
+
+    `later` is said with the question: how to get the models when the answer is no.
+    """
+    them = "it" if len(specs) == 1 else "them"
+    total = sum(spec.size_bytes for spec in specs) / 1e9
+    question = QMessageBox(
+        QMessageBox.Question, "Download models?" if len(specs) > 1 else "Download a model?",
+        f"{intro}\n\n" + "\n".join(describe_model(spec) for spec in specs)
+        + f"\n\nDownload {them} now (about {total:.1f} GB in all)?",
+        QMessageBox.Yes | QMessageBox.No, parent)
+    question.setObjectName("modelDownloadQuestion")
+    question.button(QMessageBox.Yes).setText("Download")
+    question.button(QMessageBox.No).setText("Not now")
+    question.setDefaultButton(QMessageBox.Yes)
+    if later:
+        question.setInformativeText(later)
+    question.setDetailedText("\n".join(
+        f"{spec.id}: from {spec.source} into {expected_path(spec.id, settings)}"
+        for spec in specs))
+    return question.exec() == QMessageBox.Yes
 
 
 class ModelManagerDialog(QDialog):
@@ -51,9 +92,11 @@ class ModelManagerDialog(QDialog):
         self.setObjectName("modelManager")
         self.setWindowTitle("Models")
         self.bridge = bridge
-        self.settings = settings or load_settings()
+        self.settings = settings or bridge.settings
         self.specs: list[ModelSpec] = list(load_catalog().values())
-        self._download: tuple[int, str] | None = None  # (job id, model id)
+        self._download: tuple[int, str] | None = None  # (job id, model id) of the running one
+        self._queued: list[str] = []  # the models still to download after it, in order
+        self._outcomes: list[str] = []  # what each download of this batch came to
         self._broken: dict[str, str] = {}  # model id -> what the last verify found wrong
 
         self.table = QTableWidget(len(self.specs), len(COLUMNS), objectName="modelTable")
@@ -78,7 +121,7 @@ class ModelManagerDialog(QDialog):
         self.table.selectRow(0)
         self._show_offline()
 
-        self.download_button.clicked.connect(lambda: self.start_download(self.selected_model()))
+        self.download_button.clicked.connect(lambda: self.ask_to_download(self.selected_model()))
         self.cancel_button.clicked.connect(self.cancel_download)
         self.add_file_button.clicked.connect(lambda: self._ask_for_path(folder=False))
         self.add_folder_button.clicked.connect(lambda: self._ask_for_path(folder=True))
@@ -153,19 +196,42 @@ class ModelManagerDialog(QDialog):
     def select_model(self, model_id: str) -> None:
         self.table.selectRow(self._row_of(model_id))
 
+    def _spec(self, model_id: str) -> ModelSpec:
+        return self.specs[self._row_of(model_id)]
+
     def _row_of(self, model_id: str) -> int:
         return next(row for row, spec in enumerate(self.specs) if spec.id == model_id)
 
     # -- downloads --------------------------------------------------------------------------
 
-    def start_download(self, model_id: str) -> int | None:
-        """Queue a download of `model_id` on the engine thread; None if one is running."""
-        if self._download is not None:
-            self.status_label.setText("One download at a time: wait for this one or cancel it.")
-            return None
+    def ask_to_download(self, model_id: str) -> bool:
+        """Show the model's size and licence and download it if the user says yes."""
+        spec = self._spec(model_id)
+        if offline_reason(self.settings) is not None or not confirm_download(
+                self, [spec], self.settings, f"{spec.name} is not installed."):
+            return False
+        return self.start_downloads((model_id,))
+
+    def start_downloads(self, model_ids: tuple[str, ...]) -> bool:
+        """Download these models one after another (the user has said yes), after any download
+        already running; False when offline mode is on."""
         if offline_reason(self.settings) is not None:
             self._show_offline()
-            return None
+            return False
+        running = [self._download[1]] if self._download is not None else []
+        new = [model_id for model_id in dict.fromkeys(model_ids)
+               if model_id not in running + self._queued]
+        if running:
+            self._queued.extend(new)
+            if new:
+                self.status_label.setText(f"{', '.join(new)} will download after {running[0]}.")
+        elif new:
+            self._queued, self._outcomes = new, []
+            self._start_next()
+        return True
+
+    def _start_next(self) -> None:
+        model_id = self._queued.pop(0)
         self.select_model(model_id)
         job_id = self.bridge.submit(lambda job_id: DownloadJob(job_id, model_id))
         self._download = (job_id, model_id)
@@ -173,34 +239,46 @@ class ModelManagerDialog(QDialog):
         self.progress_bar.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.download_button.setEnabled(False)
-        self.status_label.setText(f"Starting the download of {model_id}…")
-        return job_id
+        self.status_label.setText(f"Starting the download of {self._label(model_id)}…")
+
+    def _label(self, model_id: str) -> str:
+        """The model, with its place in the batch when there are several ("2 of 3")."""
+        total = len(self._outcomes) + 1 + len(self._queued)
+        return model_id if total == 1 else f"{model_id} ({len(self._outcomes) + 1} of {total})"
 
     def cancel_download(self) -> None:
+        """Cancel the running download and the ones waiting after it."""
         if self._download is not None:
+            self._queued.clear()
             self.bridge.cancel(self._download[0])
 
     def _on_progress(self, progress: Progress) -> None:
         if self._download is None or progress.job_id != self._download[0]:
             return
         self.progress_bar.setValue(round(progress.fraction * 1000))
-        self.status_label.setText(f"{self._download[1]}: {progress.message}")
+        self.status_label.setText(f"{self._label(self._download[1])}: {progress.message}")
 
     def _on_finished(self, result: Result) -> None:
         if self._download is None or result.job_id != self._download[0]:
             return
         model_id = self._download[1]
         self._download = None
+        self._broken.pop(model_id, None)  # its files changed: the last verdict no longer holds
+        if result.status is Status.CANCELLED:
+            message = ("Download cancelled; starting it again resumes where it stopped."
+                       if install_status(model_id, self.settings) == "download not finished"
+                       else "Download cancelled; nothing was downloaded.")
+        else:
+            message = result.message
+        self._outcomes.append(f"{model_id}: {message}")
+        self.refresh()
+        if self._queued:
+            self._start_next()
+            return
         self.progress_bar.setVisible(False)
         self.cancel_button.setEnabled(False)
         self._show_offline()
-        self._broken.pop(model_id, None)  # its files changed: the last verdict no longer holds
-        if result.status is Status.CANCELLED:
-            message = "Download cancelled; starting it again resumes where it stopped."
-        else:
-            message = result.message
-        self.status_label.setText(f"{model_id}: {message}")
-        self.refresh()
+        self.status_label.setText(" ".join(self._outcomes))
 
     # -- adding, verifying, the folder ------------------------------------------------------
 
@@ -217,7 +295,7 @@ class ModelManagerDialog(QDialog):
 
     def add_path(self, model_id: str, path: Path) -> bool:
         """Use files the user already has for `model_id`, without copying them."""
-        spec = next(spec for spec in self.specs if spec.id == model_id)
+        spec = self._spec(model_id)
         try:
             checked = validate_model_path(spec, path)
             self.settings = load_settings()  # the command line may have changed it meanwhile

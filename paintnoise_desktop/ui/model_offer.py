@@ -1,53 +1,81 @@
-""""This needs a model you don't have: download it?" — asked when a job fails for want of one.
+"""The offer made when an action lacks models: one question for all of them, one Download.
 
-The window wires it to its `modelMissing(tuple)` signal through `Dialogs.offer_model_download`.
+The window calls it through `Dialogs.offer_model_download` when a job's result names
+missing models (a Find lacking Segment Anything and CLIP names both). On yes, the model
+manager opens and downloads them one after another, with progress; on no, the user is
+told how to get them later.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
-from ..engine.models.catalog import known_spec
+from ..engine.models.catalog import ModelSpec, known_spec
 from ..engine.models.download import offline_reason, offline_remedy
-from ..engine.models.registry import expected_path
-from ..engine.settings import EngineSettings, load_settings
+from ..engine.models.needs import download_command, model_names
+from ..engine.models.registry import MODEL_MANAGER_MENU, expected_path
+from ..engine.settings import EngineSettings
 from .engine_bridge import EngineBridge
-from .model_manager import ModelManagerDialog
+from .model_manager import ModelManagerDialog, confirm_download
 
 
-def offer_download(parent: QWidget | None, model_id: str, bridge: EngineBridge,
-                   settings: EngineSettings | None = None) -> ModelManagerDialog | None:
-    """Ask to download `model_id`; on yes, show the model manager downloading it (non-modal).
+def offer_download(parent: QWidget | None, model_ids: tuple[str, ...],
+                   bridge: EngineBridge) -> ModelManagerDialog | None:
+    """Ask once to download every model of `model_ids`; on yes, the manager downloads them all.
 
-    Returns the manager when a download was started, else None (the user said no,
-    offline mode is on, or the id is not in the catalogue).
+    Returns the (non-modal) manager when downloads started, else None: the user said no,
+    offline mode is on, or the catalogue knows none of the ids.
     """
-    spec = known_spec(model_id)
-    if spec is None:
+    specs = [spec for spec in map(known_spec, dict.fromkeys(model_ids)) if spec is not None]
+    if not specs:
         return None
-    settings = settings or load_settings()
+    settings = bridge.settings
+    ids = tuple(spec.id for spec in specs)
     reason = offline_reason(settings)
     if reason is not None:
+        verb, them = ("is", "it") if len(ids) == 1 else ("are", "them")
         QMessageBox.information(
-            parent, "Model not installed",
-            f"{spec.name} is not installed, and offline mode is on ({reason}), so PaintNoise "
-            f"will not download it. To download it, {offline_remedy(settings)}; or copy the "
-            f"model to {expected_path(model_id, settings)}.")
+            parent, "Models not installed",
+            f"{model_names(ids)} {verb} not installed, and offline mode is on ({reason}), so "
+            f"PaintNoise will not download {them}. To download {them}, "
+            f"{offline_remedy(settings)}; or {_copy_into(specs, settings)}.")
         return None
-    question = QMessageBox(
-        QMessageBox.Question, "Download a model?",
-        f"{spec.name} ({spec.role}) is not installed.\n\n"
-        f"Download it now? About {spec.size_bytes / 1e9:.1f} GB from {spec.source}; "
-        f"licence: {spec.licence}.",
-        QMessageBox.Yes | QMessageBox.No, parent)
-    question.setObjectName("modelOfferBox")
-    question.setDefaultButton(QMessageBox.Yes)
-    if question.exec() != QMessageBox.Yes:
+    intro = ("This needs a model that is not installed:" if len(specs) == 1
+             else f"This needs {len(specs)} models that are not installed:")
+    if not confirm_download(parent, specs, settings, intro, f"Not now? {later(ids)}"):
+        if isinstance(parent, QMainWindow):
+            parent.statusBar().showMessage(f"Nothing was downloaded. {later(ids)}", 30000)
         return None
+    manager = _manager(parent, bridge, settings)
+    manager.start_downloads(ids)
+    return manager
+
+
+def later(model_ids: tuple[str, ...]) -> str:
+    """How to get the models another time, as a sentence."""
+    them = "it" if len(model_ids) == 1 else "them"
+    return (f"Download {them} later from {MODEL_MANAGER_MENU}, or run: "
+            f"{download_command(model_ids)}; or copy {them} into the folder "
+            "`paintnoise models path ID` prints.")
+
+
+def _copy_into(specs: list[ModelSpec], settings: EngineSettings) -> str:
+    folders = " and ".join(str(expected_path(spec.id, settings)) for spec in specs)
+    return (f"copy the files into {folders} (`paintnoise models path ID` prints each), or run "
+            "`paintnoise models add ID PATH` with files you already have")
+
+
+def _manager(parent: QWidget | None, bridge: EngineBridge,
+             settings: EngineSettings) -> ModelManagerDialog:
+    """The manager that is open already, else a new non-modal one."""
+    if parent is not None:
+        for manager in parent.findChildren(ModelManagerDialog):
+            if manager.isVisible():
+                manager.raise_()
+                return manager
     manager = ModelManagerDialog(bridge, settings, parent)
     manager.setAttribute(Qt.WA_DeleteOnClose)
     manager.setWindowModality(Qt.NonModal)
     manager.show()
-    manager.start_download(model_id)
     return manager

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QMainWindow, QMenuBar
 
 from paintnoise_desktop.core.errors import ModelMissingError
 from paintnoise_desktop.engine.models.download import OFFLINE_SETTING
+from paintnoise_desktop.engine.models.needs import missing_models_error
 from paintnoise_desktop.engine.models.registry import require_model
 from paintnoise_desktop.engine.settings import EngineSettings
 from paintnoise_desktop.ui.settings_dialog import OFFLINE_LABEL
@@ -34,6 +35,14 @@ def test_a_missing_model_names_the_model_manager_as_the_menu_shows_it(menus, tmp
     message = str(raised.value)
     assert message.endswith("paintnoise models download sam-vit-b.")
     path = message.split("Download it from ")[1].split(", or run")[0]
+    menu, action = path.split(" > ")
+    assert action in menus[menu]
+
+
+def test_an_action_lacking_models_names_the_model_manager_as_the_menu_shows_it(menus, tmp_path):
+    error = missing_models_error(("Finding \u201ccup\u201d",), ("sam-vit-b", "clip-vit-base-patch32"),
+                                 EngineSettings(models_dir=tmp_path))
+    path = str(error).split("download them from ")[1].split(", or run")[0]
     menu, action = path.split(" > ")
     assert action in menus[menu]
 
