@@ -5,9 +5,10 @@ a time. By default filtering (predicted IoU, stability) and box NMS run on the
 decoder's low-resolution logits, so only the surviving masks are ever upsampled, to
 the working copy's size (long side at most `WORKING_SIDE`), and on CUDA the image
 encoder runs under bf16/fp16 autocast. `REFERENCE` instead follows
-`segment_anything.SamAutomaticMaskGenerator` step for step (fp32, every mask upsampled
-before it is filtered, the library's thresholds), so the faster defaults can be
-measured against it.
+`segment_anything.SamAutomaticMaskGenerator` with its defaults step for step (fp32, a
+32 x 32 grid, stability scored on masks upsampled to the image, one NMS over them all, no
+cap), so the faster defaults can be measured against it: given the same working copy,
+the library returns the same masks (tests/engine/test_sam_reference.py).
 """
 
 from __future__ import annotations
