@@ -54,3 +54,18 @@ def test_files_the_readme_links_exist():
     assert linked
     missing = [link for link in linked if not (ROOT / link).exists()]
     assert not missing
+
+
+def test_the_system_library_line_is_what_the_window_checks_for():
+    from paintnoise_desktop.app import QT_LIBRARIES, XCB_LIBRARIES
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [line] = [line for line in readme.splitlines() if line.startswith("sudo apt-get install ")]
+    packages = line.removeprefix("sudo apt-get install ").split()
+    assert packages == [*QT_LIBRARIES, *XCB_LIBRARIES]
+
+
+def test_the_cpu_only_torch_is_installed_before_the_project():
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    cpu = "`pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu`"
+    assert f"run {cpu} before `pip install -e .`" in readme
