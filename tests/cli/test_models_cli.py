@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from paintnoise_desktop.cli.main import main as cli_main
+from paintnoise_desktop.engine.models.catalog import BUILTIN_CATALOG
 from paintnoise_desktop.engine.models.registry import INCOMPLETE_MARKER
 from paintnoise_desktop.engine.settings import load_settings
 from tests.model_server import ModelServer, checkpoint_bytes, url_model, write_catalog
+from tests.tinymodels.sam import build_sam
 
 
 def run(argv: list[str]) -> int:
@@ -24,10 +27,21 @@ def models(tmp_path, monkeypatch):
     folder = tmp_path / "models"
     monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(folder))
     monkeypatch.setenv("PAINTNOISE_SETTINGS", str(tmp_path / "settings.json"))
-    sam = folder / "sam-vit-b"
-    sam.mkdir(parents=True)
-    torch.save({"weight": torch.zeros(8)}, sam / "sam_vit_b_01ec64.pth")
+    build_sam(folder / "sam-vit-b", name="sam_vit_b_01ec64.pth")
     return folder
+
+
+@pytest.fixture
+def unchecked_sam_b(tmp_path, monkeypatch):
+    """A catalogue whose sam-vit-b has no published checksum, so a tiny model can be whole."""
+    catalog = write_catalog(tmp_path / "unchecked.json", [
+        url_model("sam-vit-b", "https://example.org/sam_vit_b_01ec64.pth", b"x" * 100),
+        *(entry for entry in _builtin_entries() if entry["id"] != "sam-vit-b")])
+    monkeypatch.setenv("PAINTNOISE_CATALOG", str(catalog))
+
+
+def _builtin_entries() -> list[dict]:
+    return json.loads(BUILTIN_CATALOG.read_text(encoding="utf-8"))["models"]
 
 
 def test_list_shows_every_model_and_its_status(models, capsys):
@@ -50,7 +64,7 @@ def test_path_prints_the_expected_folder(models, capsys):
     assert "There is no model called 'no-such-model'" in capsys.readouterr().err
 
 
-def test_verify_says_ok_or_broken_per_model(models, capsys):
+def test_verify_says_ok_or_broken_per_model(models, unchecked_sam_b, capsys):
     assert run(["models", "verify"]) == 0
     out = capsys.readouterr().out
     assert "sam-vit-b: OK" in out and "sd2-inpainting: not installed" in out
@@ -97,7 +111,7 @@ def server(tmp_path, monkeypatch):
 
 
 def test_download_with_yes_installs_from_the_server(models, server, tmp_path, monkeypatch, capsys):
-    data = checkpoint_bytes(tmp_path)
+    data = build_sam(tmp_path / "tiny", name="sam_vit_h_4b8939.pth").read_bytes()
     server.add("/segment_anything/sam_vit_h_4b8939.pth", data)
     url = f"{server.url}/segment_anything/sam_vit_h_4b8939.pth"
     catalog = write_catalog(tmp_path / "catalog.json", [
