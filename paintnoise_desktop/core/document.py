@@ -105,8 +105,21 @@ class Document:
             icc_profile=self.icc_profile,
             quality=quality,
         )
+        self.mark_saved(path)
+
+    def mark_saved(self, path: str | Path) -> None:
+        """The photo as it is now was written to `path` (by `save`, or by a saver thread)."""
         self.saved_path = Path(path)
         self.history.mark_clean()
+
+    @property
+    def has_unsaved_work(self) -> bool:
+        """Whether closing would lose work: changed pixels, or a mask made since the save.
+
+        The mask is not saved with the photo, so it never makes the photo dirty (no `*`),
+        but a mask brushed or found since opening or saving is work to ask about.
+        """
+        return self.is_dirty or (not self.history.is_at_saved_step and bool(self.mask.any()))
 
     def apply(
         self, name: str, box: Box, rgb: np.ndarray | None = None, mask: np.ndarray | None = None,

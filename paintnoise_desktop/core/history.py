@@ -227,6 +227,11 @@ class History:
         self._clean_index = self._index
 
     @property
+    def is_at_saved_step(self) -> bool:
+        """Whether no step at all (not even a mask step) lies between here and the save."""
+        return self._clean_index == self._index
+
+    @property
     def is_clean(self) -> bool:
         """Whether the pixels are the saved ones: only mask steps lie between here and there.
 

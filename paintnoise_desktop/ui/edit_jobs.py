@@ -1,185 +1,306 @@
-"""Find and Replace as engine jobs: submit, follow progress, apply the result as one undo step.
+"""Find and Replace as engine jobs: queue, follow progress, apply the result as one undo step.
 
-The window waits for one job at a time. Progress and results of any other job
-(cancelled, superseded, or for a photo that is no longer open) are ignored, and
-a job that did not finish leaves the document as it was. A result is applied only
-to the state it was asked for: an edit meanwhile (brush, mask step, undo, redo)
-cancels the job first (`cancel_stale`), and a result that still arrives for an
-older state of the history is dropped.
+Requests go through the job queue: one runs, the others wait in view. A job takes
+its input when it starts and records the history's revision; its result is applied
+only while the history is still at that revision. An edit meanwhile (brush, mask step,
+undo, redo) cancels the running job first (the session's `outdated`), and a result
+that still arrives for another state is dropped with a word.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core import masks
 from ..core.box import slices
-from ..core.document import Document
-from ..core.history import Edit, History
-from ..core.jobs import (
-    FindJob,
-    InpaintJob,
-    InpaintVariant,
-    MaskCandidate,
-    Progress,
-    Result,
-    Status,
-)
+from ..core.history import Edit
+from ..core.jobs import FindJob, InpaintJob, MaskSettings, Progress, Result, Status
 from ..engine.find.ranking import is_weak, parse_query, select
+from ..engine.models.catalog import known_spec
 from .app_settings import AppSettings
 from .engine_bridge import EngineBridge
+from .job_queue import JobQueue, JobState, WindowJob
 from .mask_steps import MaskStep, MaskSteps
+from .session import EditingSession, Found, Replaced
 from .settings_dialog import load_inpaint_defaults
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
 
 NEED_MASK = "Paint a mask or type what to find first."
 NOTHING_CHANGED = "Nothing changed."
-FindMode = Literal["best", "all"]
+PROGRESS_INTERVAL_S = 0.05  # at most 20 progress repaints a second
+SLIDER_SETTLE_MS = 150  # remake the found mask once a slider has rested this long
 
 
-@dataclass(frozen=True)
-class _Waiting:
-    job_id: int
-    kind: Literal["find", "inpaint"]
-    document: Document
-    find_text: str
-    replace_text: str | None  # for a Replace (or a Find that leads into one); None: Find only
-    index: int  # the history's state the job was asked for: its index and top edit
-    top: Edit | None
-    mode: FindMode = "best"
+def edit_name(find_text: str, replace_text: str) -> str:
+    """The history's name for a Replace: what was done, to what ("pole, not person": pole)."""
+    find_text = parse_query(find_text)[0]
+    if not replace_text:
+        return f"Remove: {find_text}" if find_text else "Remove"
+    if find_text:
+        return f"Replace {find_text} with: {replace_text}"
+    return f"Replace with: {replace_text}"
+
+
+class _Request:
+    """What one queued Find or Replace was asked to do."""
+
+    def __init__(self, kind: str, find_text: str, replace_text: str | None,
+                 mode: str = "best") -> None:
+        self.kind = kind  # "find" or "inpaint"
+        self.find_text = find_text
+        self.replace_text = replace_text  # None: a Find only; "" a removal
+        self.mode = mode
 
     @property
     def title(self) -> str:
-        if self.kind == "find":
+        if self.kind == "find" and self.replace_text is None:
             return "Find"
         return "Replace" if self.replace_text else "Remove"
 
-    def is_at(self, history: History) -> bool:
-        return history.index == self.index and history.top is self.top
 
+class EditJobs(QObject):
+    progress = Signal(object)  # Progress of the running job
 
-@dataclass
-class _Found:
-    """The last Find's answer, kept so the user can switch to or add other candidates.
-
-    The found mask is current while the step on top of the history is one made from
-    these candidates (the Find, a candidate choice, a slider adjustment, or one of
-    them undone to); the mask sliders then remake it. A brush stroke, mask operation
-    or Replace on top detaches them: the edit is kept, and the sliders only change
-    the settings the next Find uses.
-    """
-
-    document: Document
-    text: str
-    candidates: tuple[MaskCandidate, ...]
-    chosen: tuple[int, ...] = ()
-    steps: set[tuple[int, str]] = field(default_factory=set)  # (history index, name)
-
-    def is_current(self) -> bool:
-        history = self.document.history
-        return history.index > 0 and (history.index, history.names[history.index - 1]) in self.steps
-
-
-@dataclass
-class _Replaced:
-    """The last Replace's variants, kept so the user can swap the applied one for another."""
-
-    document: Document
-    name: str
-    variants: tuple[InpaintVariant, ...]
-    applied: int  # which variant the document shows
-    step: int  # the history index right after it was applied
-
-
-class EditJobs:
-    def __init__(self, window: MainWindow, bridge: EngineBridge, settings: AppSettings,
-                 mask_steps: MaskSteps) -> None:
-        self._window = window
+    def __init__(self, session: EditingSession, bridge: EngineBridge, settings: AppSettings,
+                 mask_steps: MaskSteps, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
         self._bridge = bridge
         self._settings = settings
         self._mask_steps = mask_steps
-        self._waiting: _Waiting | None = None
-        self._found: _Found | None = None
-        self._replaced: _Replaced | None = None
+        self.queue = JobQueue(bridge.cancel, self)
+        self._requests: dict[WindowJob, _Request] = {}
+        self._ending: WindowJob | None = None  # a Find whose mask is still being made
+        self._progress_shown_at = 0.0
+        self._found_control = ""
+        self._found_timer = QTimer(self, singleShot=True, interval=SLIDER_SETTLE_MS)
+        self._found_timer.timeout.connect(self._adjust_found_mask)
         bridge.progress.connect(self._on_progress)
         bridge.finished.connect(self._on_finished)
+        session.outdated.connect(self.cancel_stale)
+        session.documentChanged.connect(lambda _document: self._forget())
+        mask_steps.busyChanged.connect(self._mask_busy_changed)
 
-    def find(self, text: str) -> int | None:
-        document = self._window.document
-        if document is None:
-            self._window.show_message("Open a photo first.")
+    # -- requests ---------------------------------------------------------------------------
+
+    def find(self, text: str) -> WindowJob | None:
+        if self._session.document is None:
+            self._session.message.emit("Open a photo first.")
             return None
         if not text:
-            self._window.show_message("Type what to find, e.g. \"red car\".")
+            self._session.message.emit("Type what to find, e.g. \"red car\".")
             return None
-        return self._find(document, text, replace_text=None)
+        return self._queue(_Request("find", text, None, self._settings.find_mode))
 
-    def replace(self, find_text: str, replace_text: str) -> int | None:
+    def replace(self, find_text: str, replace_text: str) -> WindowJob | None:
         """Repaint the mask; with no mask but find text, find first and then repaint."""
-        document = self._window.document
-        if document is None:
-            self._window.show_message("Open a photo first.")
+        if self._session.document is None:
+            self._session.message.emit("Open a photo first.")
             return None
         if self._mask_steps.busy:  # the mask is about to change: repaint through the new one
             self._mask_steps.when_idle(lambda: self.replace(find_text, replace_text))
-            self._window.show_message("Replacing once the mask is ready\u2026")
+            self._session.message.emit("Replacing once the mask is ready\u2026")
             return None
-        if _has_mask(document):
-            return self._inpaint(document, find_text, replace_text)
-        if not find_text:
-            self._window.show_message(NEED_MASK)
+        if not (find_text or self.queue.busy or _has_mask(self._session)):
+            self._session.message.emit(NEED_MASK)
             return None
-        return self._find(document, find_text, replace_text)
+        # Without a mask when it starts, it finds one first (see `_start`).
+        return self._queue(_Request("inpaint", find_text, replace_text,
+                                    self._settings.find_mode))
 
-    def cancel(self) -> None:
-        """Stop the job the window waits for; other jobs (a model download) go on."""
-        if self._waiting is not None:
-            self._bridge.cancel(self._waiting.job_id)
+    def cancel(self, everything: bool = False) -> None:
+        """Stop the running job (`everything`: and the queued ones); downloads go on."""
+        if everything:
+            self.queue.cancel_all()
+        else:
+            self.queue.cancel_running()
+        if self.queue.running is not None:
+            self._session.message.emit("Cancelling\u2026")
 
     @property
     def running(self) -> bool:
-        """Whether the window waits for a Find or Replace."""
-        return self._waiting is not None
+        """Whether a Find or Replace runs."""
+        return self.queue.busy
 
     def cancel_stale(self, reason: str) -> None:
-        """The photo or its mask is being edited: the job in flight would apply to an older
+        """The photo or its mask is being edited: the running job would apply to an older
         state, so it is cancelled and the edit goes ahead (`reason`: "the mask changed")."""
-        waiting = self._waiting
-        if waiting is None:
+        job = self.queue.running
+        if job is None or job is self._ending:
             return
-        self._bridge.cancel(waiting.job_id)
-        self._waiting = None
-        self._window.job_ended()
-        self._window.show_message(f"{waiting.title} cancelled: {reason}.")
+        self._requests.pop(job, None)
+        self.queue.drop_running()
+        self._session.set_live_preview(None)
+        self._session.message.emit(f"{job.title} cancelled: {reason}.")
 
-    def forget(self) -> None:
-        """Another photo was opened: the job in flight and the last candidates no longer apply."""
-        self._found = self._replaced = None
-        if self._waiting is not None:
-            self._bridge.cancel(self._waiting.job_id)
-            self._waiting = None
-            self._window.job_ended()
+    def _forget(self) -> None:
+        """Another photo was opened: nothing asked for the old one runs or waits."""
+        self._ending = None
+        self._requests.clear()
+        self.queue.clear()
+        self._session.set_live_preview(None)
+
+    def _queue(self, request: _Request) -> WindowJob:
+        job = WindowJob(request.title, self._start)
+        self._requests[job] = request
+        if self.queue.busy:
+            self._session.message.emit(f"{request.title} queued; it runs after "
+                                       f"{self.queue.running.title}.")
+        return self.queue.add(job)
+
+    def _start(self, job: WindowJob) -> int | None:
+        request, session = self._requests[job], self._session
+        document = session.document
+        if document is None:
+            return None
+        job.revision = document.history.revision
+        if request.kind == "inpaint" and not _has_mask(session):
+            if not request.find_text:
+                session.message.emit(NEED_MASK)
+                return None
+            request.kind = "find"  # queued before a mask was made: find it first
+        if request.kind == "find":
+            image = document.rgb.copy()  # the document may change while the engine reads
+            wanted, excluded = parse_query(request.find_text)
+            mode = request.mode
+            session.message.emit(f"Finding \u201c{request.find_text}\u201d\u2026")
+            return self._bridge.submit(lambda job_id: FindJob(
+                job_id, image=image, text=wanted, exclude=excluded, mode=mode))
+        image, mask = document.rgb.copy(), document.mask.copy()
+        defaults = load_inpaint_defaults(self._settings.qsettings)
+        inpainter, variants = self._settings.inpainter, self._settings.variants
+        wanted = parse_query(request.find_text)[0]  # "pole, not person": remove only the pole
+        prompt = request.replace_text or ""
+        what = f"Replacing with \u201c{prompt}\u201d" if prompt else "Removing"
+        session.message.emit(f"{what}\u2026")
+        return self._bridge.submit(lambda job_id: InpaintJob(
+            job_id, image=image, mask=mask, prompt=prompt, find_text=wanted,
+            inpainter=inpainter, steps=defaults.steps, guidance=defaults.guidance,
+            variants=variants))
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _on_progress(self, progress: Progress) -> None:
+        job = self.queue.running
+        if job is None or job.engine_id != progress.job_id or job.cancelling:
+            return
+        # Each update repaints the bar at once; a job that reports often must not flood it.
+        now = time.monotonic()
+        if now - self._progress_shown_at >= PROGRESS_INTERVAL_S or progress.fraction >= 1.0:
+            self._progress_shown_at = now
+            self.progress.emit(progress)
+            if progress.preview is not None:
+                self._session.set_live_preview(progress.preview)
+
+    def _on_finished(self, result: Result) -> None:
+        job = self.queue.running
+        if job is None or job.engine_id != result.job_id or job is self._ending:
+            return
+        request = self._requests.pop(job)
+        self._session.set_live_preview(None)
+        session = self._session
+        if result.status is Status.CANCELLED:
+            session.message.emit("Cancelled; the photo is unchanged.")
+            self.queue.end(job, JobState.CANCELLED)
+        elif session.revision != job.revision:  # changed without cancelling the job
+            session.message.emit(f"{job.title} dropped: the photo changed while it ran.")
+            self.queue.end(job, JobState.CANCELLED)
+        elif not result.ok:
+            self._show_failure(result)
+            self.queue.end(job, JobState.FAILED)
+        elif request.kind == "find":
+            self._apply_find(job, request, result)
+        else:
+            self._apply_replace(request, result)
+            self.queue.end(job, JobState.FINISHED)
+
+    def _show_failure(self, result: Result) -> None:
+        """A failed job's message; for models the catalogue knows, the offer to download them."""
+        specs = [known_spec(model_id) for model_id in result.missing_models]
+        if specs and all(spec is not None for spec in specs):
+            names = " and ".join(spec.name for spec in specs)
+            verb = "is" if len(specs) == 1 else "are"
+            self._session.message.emit(f"{names} {verb} not installed; the photo is unchanged.")
+            self._session.modelsMissing.emit(result.missing_models)
+        else:
+            self._session.error.emit(result.message, result.detail)
+
+    def _apply_find(self, job: WindowJob, request: _Request, result: Result) -> None:
+        candidates, session, text = result.candidates, self._session, request.find_text
+        if not candidates:
+            session.set_found(None)
+            session.message.emit(f"Nothing like \u201c{text}\u201d was found. "
+                                 "Try other words, or paint the mask with the brush.")
+            self.queue.end(job, JobState.FINISHED)
+            return
+        scores = [candidate.score for candidate in candidates]
+        chosen = select(scores, request.mode)
+        found = Found(text, candidates)
+        session.set_found(found)
+        self._ending = job  # ends once its mask is made: a queued job starts from it
+        self._refine(found, chosen, f"Find: {text}", request.replace_text)
+        if is_weak(scores):
+            message = f"Nothing matched \u201c{text}\u201d well; showing the closest match."
+        elif len(chosen) > 1:
+            message = f"\u201c{text}\u201d: {len(chosen)} matches (best score {scores[0]:.2f})."
+        else:
+            message = f"\u201c{text}\u201d: found (score {scores[0]:.2f})."
+        session.message.emit(message)
+
+    def _mask_busy_changed(self, busy: bool) -> None:
+        job = self._ending
+        if not busy and job is not None:
+            self._ending = None
+            self.queue.end(job, JobState.FINISHED)
+
+    def _apply_replace(self, request: _Request, result: Result) -> None:
+        session, document = self._session, self._session.document
+        if not result.variants:
+            session.message.emit("The inpainter returned nothing; the photo is unchanged.")
+            return
+        variant = result.variants[0]
+        several = len(result.variants) > 1
+        painted = variant.image[slices(variant.box)]
+        if not several and np.array_equal(painted, document.rgb[slices(variant.box)]):
+            session.message.emit(NOTHING_CHANGED)
+            return
+        name = edit_name(request.find_text, request.replace_text or "")
+        merge_key = f"variants of job {result.job_id}"
+        session.apply(name, variant.box, rgb=painted, merge_key=merge_key)
+        session.set_replaced(Replaced(name, result.variants, 0, merge_key) if several else None)
+        session.overlayWanted.emit(False)  # the mask would hide what was painted
+        said = f" {variant.note}." if variant.note else ""
+        choose = " Point at the variants to compare, click one to use it." if several else ""
+        session.message.emit(f"{name} done.{said}{choose}")
+
+    # -- choices among what the last Find and Replace made ----------------------------------
 
     def choose_candidates(self, chosen: Sequence[int]) -> None:
         """Make the mask from other candidates of the last Find (one undo step)."""
-        found = self._found
-        if found is None or found.document is not self._window.document or not chosen:
+        found = self._session.found
+        if found is None or not chosen:
             return
-        self.cancel_stale("the mask changed")
+        self._session.outdated.emit("the mask changed")
         numbers = ", ".join(str(i + 1) for i in chosen)
         label = "Candidate" if len(chosen) == 1 else "Candidates"
         self._refine(found, chosen, f"{label} {numbers}: {found.text}", replace_text=None)
 
-    @property
-    def found_mask_is_current(self) -> bool:
-        found = self._found
-        return found is not None and found.document is self._window.document and found.is_current()
+    def found_settings_changed(self, control: str, settings: MaskSettings) -> None:
+        """A found-mask slider moved: remember it, and remake the mask once it rests."""
+        self._settings.mask_settings = settings
+        if self._found_timer.isActive() and control != self._found_control:
+            self._adjust_found_mask()  # another control: the first one's change is its own step
+        self._found_control = control
+        self._found_timer.start()
+
+    def _adjust_found_mask(self) -> None:
+        self._found_timer.stop()
+        if not self.adjust_found_mask(self._found_control) and self._session.document:
+            self._session.message.emit("Grow and feather apply to the next Find: the found "
+                                       "mask was edited since, or there is none.")
 
     def adjust_found_mask(self, control: str) -> bool:
         """Remake the found mask with the mask settings just changed by `control` (a slider).
@@ -187,165 +308,57 @@ class EditJobs:
         One undo step; further changes by the same control with nothing in between
         are merged into it. False when no found mask is current (nothing is done).
         """
-        if not self.found_mask_is_current:
+        session = self._session
+        if not session.found_mask_is_current:
             return False
-        self.cancel_stale("the mask changed")
-        found = self._found
+        session.outdated.emit("the mask changed")
+        found = session.found
         settings = self._settings.mask_settings
         detail = "tight" if settings.tight else (
             f"grow {settings.grow_fraction:.1%}, min {settings.grow_min_px} px, "
             f"feather {settings.feather_px} px")
         self._refine(found, found.chosen, f"Found mask ({detail}): {found.text}", None,
-                     merge_key=control)
+                     merge_key=f"found mask {control}")
         return True
-
-    def variant_image(self, index: int) -> np.ndarray | None:
-        """The whole photo as variant `index` of the last Replace paints it, for previewing."""
-        replaced = self._replaced
-        if replaced is None or replaced.document is not self._window.document:
-            return None
-        return replaced.variants[index].image if 0 <= index < len(replaced.variants) else None
 
     def choose_variant(self, index: int) -> None:
         """Apply another variant of the last Replace in place of the one applied (one step)."""
-        replaced, document = self._replaced, self._window.document
-        if (replaced is None or replaced.document is not document or index == replaced.applied
+        session = self._session
+        replaced = session.replaced
+        if (replaced is None or index == replaced.applied
                 or not 0 <= index < len(replaced.variants)):
             return
-        self.cancel_stale("another variant was chosen")
-        history = document.history
-        if history.index == replaced.step and history.names[history.index - 1] == replaced.name:
-            document.undo()  # the variant shown now goes; the chosen one takes its step
+        session.outdated.emit("another variant was chosen")
         variant = replaced.variants[index]
-        edit = document.apply(replaced.name, variant.box, rgb=variant.image[slices(variant.box)])
-        replaced.applied, replaced.step = index, history.index
-        self._window.document_edited(edit.box)
-        self._window.show_message(f"{replaced.name}: variant {index + 1} (seed {variant.seed}).")
+        session.apply(replaced.name, variant.box, rgb=variant.image[slices(variant.box)],
+                      merge_key=replaced.merge_key)
+        replaced.applied = index  # the strip marked it already
+        session.message.emit(f"{replaced.name}: variant {index + 1} (seed {variant.seed}).")
 
-    def _find(self, document: Document, text: str, replace_text: str | None) -> int:
-        image = document.rgb.copy()  # the document may change while the engine reads
-        wanted, excluded = parse_query(text)
-        mode = self._settings.find_mode
-        job_id = self._bridge.submit(
-            lambda job_id: FindJob(job_id, image=image, text=wanted, exclude=excluded, mode=mode))
-        self._wait(_Waiting(job_id, "find", document, text, replace_text,
-                            document.history.index, document.history.top, mode))
-        self._window.show_message(f"Finding \u201c{text}\u201d\u2026")
-        return job_id
-
-    def _inpaint(self, document: Document, find_text: str, replace_text: str) -> int:
-        image, mask = document.rgb.copy(), document.mask.copy()
-        defaults = load_inpaint_defaults(self._settings.qsettings)
-        inpainter, variants = self._settings.inpainter, self._settings.variants
-        wanted = parse_query(find_text)[0]  # "pole, not person": a removal keeps out the pole
-        job_id = self._bridge.submit(lambda job_id: InpaintJob(
-            job_id, image=image, mask=mask, prompt=replace_text, find_text=wanted,
-            inpainter=inpainter, steps=defaults.steps, guidance=defaults.guidance,
-            variants=variants))
-        history = document.history
-        self._wait(_Waiting(job_id, "inpaint", document, find_text, replace_text, history.index,
-                            history.top))
-        what = f"Replacing with \u201c{replace_text}\u201d" if replace_text else "Removing"
-        self._window.show_message(f"{what}\u2026")
-        return job_id
-
-    def _wait(self, waiting: _Waiting) -> None:
-        if self._waiting is not None:
-            self._bridge.cancel(self._waiting.job_id)
-        self._waiting = waiting
-        self._window.job_started()
-
-    def _is_current(self, job_id: int) -> bool:
-        waiting = self._waiting
-        return (waiting is not None and waiting.job_id == job_id
-                and waiting.document is self._window.document
-                and waiting.is_at(waiting.document.history))
-
-    def _on_progress(self, progress: Progress) -> None:
-        if self._is_current(progress.job_id):
-            self._window.show_progress(progress)
-
-    def _on_finished(self, result: Result) -> None:
-        waiting = self._waiting
-        if (waiting is None or waiting.job_id != result.job_id
-                or waiting.document is not self._window.document):
-            return
-        self._waiting = None
-        self._window.job_ended()
-        if not waiting.is_at(waiting.document.history):  # changed without cancelling the job
-            self._window.show_message(f"{waiting.title} dropped: the photo changed while it ran.")
-        elif result.status is Status.CANCELLED:
-            self._window.show_message("Cancelled; the photo is unchanged.")
-        elif not result.ok:
-            self._window.show_job_error(result)
-        elif waiting.kind == "find":
-            self._apply_find(waiting, result.candidates)
-        else:
-            self._apply_replace(waiting, result)
-
-    def _apply_find(self, waiting: _Waiting, candidates: tuple[MaskCandidate, ...]) -> None:
-        if not candidates:
-            self._found = None
-            self._window.show_candidates((), ())
-            self._window.show_message(
-                f"Nothing like \u201c{waiting.find_text}\u201d was found. "
-                "Try other words, or paint the mask with the brush.")
-            return
-        scores = [candidate.score for candidate in candidates]
-        chosen = select(scores, waiting.mode)
-        self._found = _Found(waiting.document, waiting.find_text, candidates)
-        self._window.show_candidates(candidates, chosen)
-        self._refine(self._found, chosen, f"Find: {waiting.find_text}", waiting.replace_text)
-        text = waiting.find_text
-        if is_weak(scores):
-            message = f"Nothing matched \u201c{text}\u201d well; showing the closest match."
-        elif len(chosen) > 1:
-            message = f"\u201c{text}\u201d: {len(chosen)} matches (best score {scores[0]:.2f})."
-        else:
-            message = f"\u201c{text}\u201d: found (score {scores[0]:.2f})."
-        self._window.show_message(message)
-
-    def _refine(self, found: _Found, chosen: Sequence[int], name: str,
+    def _refine(self, found: Found, chosen: Sequence[int], name: str,
                 replace_text: str | None, merge_key: str = "") -> None:
         """Make the mask from `chosen` candidates off the GUI thread; one step; maybe Replace."""
-        document, chosen = found.document, tuple(chosen)
+        session, chosen = self._session, tuple(chosen)
+        document = session.document
         picked = [found.candidates[i].mask for i in chosen]
         width, height, settings = document.width, document.height, self._settings.mask_settings
 
         def applied(edit: Edit | None) -> None:
             found.chosen = chosen
             if edit is not None:
-                history = document.history
-                found.steps.add((history.index, history.names[history.index - 1]))
-            if replace_text is not None:
-                self.replace(found.text, replace_text)
+                found.steps.add(edit)
+            session.set_found(found)
+            if replace_text is not None:  # the Replace this Find was for runs next
+                request = _Request("inpaint", found.text, replace_text)
+                job = WindowJob(request.title, self._start)
+                self._requests[job] = request
+                self.queue.add(job, first=True)
 
         self._mask_steps.request(
-            MaskStep(document, name, merge_key, then=applied),
+            MaskStep(name, merge_key, then=applied),
             lambda: masks.mask_from_candidates(picked, width, height, settings))
 
-    def _apply_replace(self, waiting: _Waiting, result: Result) -> None:
-        if not result.variants:
-            self._window.show_message("The inpainter returned nothing; the photo is unchanged.")
-            return
-        variant, document = result.variants[0], waiting.document
-        several = len(result.variants) > 1
-        painted = variant.image[slices(variant.box)]
-        if not several and np.array_equal(painted, document.rgb[slices(variant.box)]):
-            self._window.show_message(NOTHING_CHANGED)
-            return
-        name = f"Replace: {waiting.replace_text}" if waiting.replace_text else "Remove"
-        edit = document.apply(name, variant.box, rgb=painted)
-        self._replaced = _Replaced(document, name, result.variants, 0, document.history.index
-                                   ) if several else None
-        self._window.show_variants(result.variants if several else ())
-        self._window.document_edited(edit.box)
-        self._window.set_overlay_visible(False)  # the mask would hide what was painted
-        said = f" {variant.note}." if variant.note else ""
-        choose = " Point at the variants to compare, click one to use it." if several else ""
-        self._window.show_message(f"{name} done.{said}{choose}")
 
-
-def _has_mask(document: Document) -> bool:
-    mask = document.mask
-    return mask is not None and bool(np.any(mask))
+def _has_mask(session: EditingSession) -> bool:
+    document = session.document
+    return document is not None and bool(np.any(document.mask))

@@ -1,18 +1,17 @@
 """The main window: canvas, prompt bar, mask and history panels, menus and status bar.
 
-Opening and saving live in photo_files.py, Find/Replace jobs in edit_jobs.py;
-this module lays the window out and keeps every view in step with the document.
+The window lays the widgets out and connects them to the editing session (session.py),
+which owns the photo and what is shown of it, and to the controllers that change it:
+Find/Replace jobs (edit_jobs.py), mask steps (mask_steps.py), opening and saving
+(photo_files.py). Nothing here decides anything about the photo.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-
-import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QGridLayout,
     QLabel,
@@ -23,12 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
-from ..core import masks
-from ..core.box import Box, union
+from ..core.box import Box
 from ..core.document import Document
 from ..core.errors import PaintNoiseError
-from ..core.jobs import InpaintVariant, MaskCandidate, Progress, Result
-from ..engine.models.catalog import known_spec
+from ..core.jobs import Progress
 from ..engine.settings import EngineSettings, load_settings
 from .app_settings import AppSettings
 from .candidate_panel import CandidatePanel
@@ -38,10 +35,12 @@ from .edit_jobs import EditJobs
 from .engine_bridge import EngineBridge
 from .history_panel import HistoryPanel
 from .mask_panel import MaskPanel
-from .mask_steps import MaskStep, MaskSteps
+from .mask_steps import MaskSteps
 from .model_manager import ModelManagerDialog
 from .photo_files import PhotoFiles
 from .prompt_bar import PromptBar
+from .queue_panel import QueueLabel
+from .session import EditingSession
 from .settings_dialog import SettingsDialog
 from .thumbnails import pixmap_of
 from .variants_panel import VariantsPanel
@@ -50,18 +49,6 @@ from .window_actions import WindowActions
 APP_NAME = "PaintNoise"
 TITLE = f"{APP_NAME} Desktop"  # the window's title and the About box name the app alike
 PREVIEW_SIZE = 160
-PROGRESS_INTERVAL_S = 0.05  # at most 20 progress repaints a second
-SLIDER_SETTLE_MS = 150  # remake the found mask once a slider has rested this long
-
-# Mask panel operation -> (history name, new mask from the mask and the pixel amount)
-MASK_OPERATIONS = {
-    "grow": ("Grow mask {px} px", masks.grow),
-    "shrink": ("Shrink mask {px} px", masks.shrink),
-    "feather": ("Feather mask {px} px", masks.feather),
-    "fill_holes": ("Fill holes", lambda mask, px: masks.fill_holes(mask)),
-    "invert": ("Invert mask", lambda mask, px: masks.invert(mask)),
-    "clear": ("Clear mask", lambda mask, px: masks.clear(mask.shape)),
-}
 
 
 class MainWindow(QMainWindow):
@@ -81,8 +68,7 @@ class MainWindow(QMainWindow):
                 engine_settings, settings_problem = EngineSettings(), str(error)
             bridge = EngineBridge(engine_settings, parent=self)
         self.bridge = bridge
-        self.document: Document | None = None
-        self._original_rgb: np.ndarray | None = None
+        self.session = EditingSession(self)
 
         self.canvas = Canvas()
         self.prompt_bar = PromptBar()
@@ -91,25 +77,23 @@ class MainWindow(QMainWindow):
         self.variants_panel = VariantsPanel()
         self.history_panel = HistoryPanel()
         self.preview_label = QLabel(objectName="previewLabel", visible=False)
-        self._progress_shown_at = 0.0
         self.preview_label.setStyleSheet("border: 1px solid #888; background: #222;")
         self.error_box = QMessageBox(QMessageBox.Warning, TITLE, "", QMessageBox.Ok, self)
         self.error_box.setObjectName("errorBox")
         self.error_box.setWindowModality(Qt.NonModal)
         self.commands = WindowActions(self)
         self.dialogs = dialogs or Dialogs()
-        self.files = PhotoFiles(self, self.settings, self.dialogs)
-        self.mask_steps = MaskSteps(self)
-        self.jobs = EditJobs(self, self.bridge, self.settings, self.mask_steps)
-        self._found_control = ""
-        self._found_timer = QTimer(self, singleShot=True, interval=SLIDER_SETTLE_MS)
-        self._found_timer.timeout.connect(self._adjust_found_mask)
+        self.files = PhotoFiles(self.session, self.settings, self.dialogs, self,
+                                self.commands.recent_menu)
+        self.mask_steps = MaskSteps(self.session, self)
+        self.jobs = EditJobs(self.session, self.bridge, self.settings, self.mask_steps, self)
+        self.queue_label = QueueLabel(self.jobs.queue)
 
         self._lay_out()
         self._build_status_bar()
         self._connect()
         self._restore_settings()
-        self.set_document(None)
+        self.session.open(None)
         if settings_problem:
             self.show_error(settings_problem)
 
@@ -157,19 +141,20 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel(objectName="deviceLabel")
         self.device_label.setToolTip("Where the models run, and its memory in use / in all")
         bar = self.statusBar()
-        for label in (self.notes_label, self.cursor_label, self.size_label, self.zoom_label,
+        for label in (self.queue_label, self.notes_label, self.cursor_label, self.size_label, self.zoom_label,
                       self.device_label):
             label.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(label)
 
     def _connect(self) -> None:
-        a, canvas, panel = self.commands, self.canvas, self.mask_panel
-        a.open.triggered.connect(self.files.open_dialog)
-        a.save.triggered.connect(self.files.save)
-        a.save_as.triggered.connect(self.files.save_as)
+        a, canvas, panel, session = self.commands, self.canvas, self.mask_panel, self.session
+        jobs, files, mask_steps = self.jobs, self.files, self.mask_steps
+        a.open.triggered.connect(files.open_dialog)
+        a.save.triggered.connect(lambda: files.save())
+        a.save_as.triggered.connect(lambda: files.save_as())
         a.quit.triggered.connect(self.close)
-        a.undo.triggered.connect(self.undo)
-        a.redo.triggered.connect(self.redo)
+        a.undo.triggered.connect(session.undo)
+        a.redo.triggered.connect(session.redo)
         a.zoom_in.triggered.connect(canvas.zoom_in)
         a.zoom_out.triggered.connect(canvas.zoom_out)
         a.zoom_fit.triggered.connect(canvas.zoom_fit)
@@ -177,6 +162,7 @@ class MainWindow(QMainWindow):
         a.toggle_overlay.toggled.connect(self.set_overlay_visible)
         a.brush_add.triggered.connect(lambda: self.set_tool("add"))
         a.brush_erase.triggered.connect(lambda: self.set_tool("erase"))
+        a.cancel_all.triggered.connect(lambda: jobs.cancel(everything=True))
         a.about.triggered.connect(self._about)
         a.settings.triggered.connect(self.open_settings)
         a.model_manager.triggered.connect(self.open_model_manager)
@@ -187,35 +173,52 @@ class MainWindow(QMainWindow):
             lambda model_ids: self.dialogs.offer_model_download(self, model_ids, self.bridge))
         for name, action in a.mask_operations.items():
             action.triggered.connect(
-                lambda _=False, op=name: self.apply_mask_operation(op, panel.amount_spin.value()))
+                lambda _=False, op=name: mask_steps.operate(op, panel.amount_spin.value()))
         compare = self.toolbar.widgetForAction(a.show_original)
-        compare.pressed.connect(lambda: self.show_original(True))
-        compare.released.connect(lambda: self.show_original(False))
+        compare.pressed.connect(lambda: session.show_original(True))
+        compare.released.connect(lambda: session.show_original(False))
+
+        session.documentChanged.connect(self._show_document)
+        session.historyChanged.connect(self._show_history)
+        session.candidatesChanged.connect(self._show_candidates)
+        session.variantsChanged.connect(self._show_variants)
+        session.displayChanged.connect(self._show_display)
+        session.overlayWanted.connect(self.set_overlay_visible)
+        session.message.connect(self.show_message)
+        session.error.connect(self.show_error)
+        session.modelsMissing.connect(self.modelMissing)
+        files.busyChanged.connect(self._show_files_busy)
 
         canvas.zoomChanged.connect(self._show_zoom)
         canvas.cursorMoved.connect(self._show_cursor)
         canvas.brushSizeChanged.connect(self._brush_size_changed)
-        canvas.maskEdited.connect(self._mask_painted)
+        canvas.maskEdited.connect(lambda _name: session.stroke_recorded())
         panel.toolChanged.connect(canvas.set_tool)
         panel.brushSizeChanged.connect(self._brush_size_changed)
         panel.hardnessChanged.connect(lambda hardness: setattr(canvas, "brush_hardness", hardness))
-        panel.operationRequested.connect(self.apply_mask_operation)
+        panel.operationRequested.connect(mask_steps.operate)
         panel.overlayToggled.connect(self.set_overlay_visible)
-        panel.foundSettingsChanged.connect(self._found_settings_changed)
-        self.mask_steps.busyChanged.connect(lambda _busy: self._update_mask_actions())
-        self.history_panel.stepChosen.connect(self.go_to_step)
-        self.candidate_panel.selectionChanged.connect(self.jobs.choose_candidates)
-        self.variants_panel.variantChosen.connect(self.jobs.choose_variant)
-        self.variants_panel.previewRequested.connect(
-            lambda index: canvas.set_display_override(self.jobs.variant_image(index)))
+        panel.foundSettingsChanged.connect(lambda control: jobs.found_settings_changed(
+            control, panel.found_settings(self.settings.mask_settings)))
+        mask_steps.busyChanged.connect(lambda _busy: self._update_mask_actions())
+        self.history_panel.stepChosen.connect(session.go_to_step)
+        self.candidate_panel.selectionChanged.connect(jobs.choose_candidates)
+        self.variants_panel.variantChosen.connect(jobs.choose_variant)
+        self.variants_panel.previewRequested.connect(session.preview_variant)
         self.prompt_bar.variants_spin.valueChanged.connect(
             lambda count: setattr(self.settings, "variants", count))
         self.prompt_bar.mode_combo.currentIndexChanged.connect(
             lambda _index: setattr(self.settings, "find_mode", self.prompt_bar.find_mode))
 
-        self.prompt_bar.findRequested.connect(self.jobs.find)
-        self.prompt_bar.replaceRequested.connect(self.jobs.replace)
-        self.prompt_bar.cancelRequested.connect(self.jobs.cancel)
+        # Once a job is asked for, keys (B, E, [, ], M, Ctrl+Z) act on the photo again.
+        self.prompt_bar.findRequested.connect(
+            lambda text: jobs.find(text) and canvas.setFocus())
+        self.prompt_bar.replaceRequested.connect(
+            lambda find, replace: jobs.replace(find, replace) and canvas.setFocus())
+        self.prompt_bar.cancelRequested.connect(lambda: jobs.cancel(
+            everything=bool(QApplication.keyboardModifiers() & Qt.ShiftModifier)))
+        jobs.progress.connect(self.show_progress)
+        jobs.queue.busyChanged.connect(self._show_busy)
 
     def _restore_settings(self) -> None:
         self._brush_size_changed(self.settings.brush_size)
@@ -229,17 +232,14 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
 
-    # -- the document -----------------------------------------------------------------------
+    # -- views of the session -----------------------------------------------------------------
 
-    def set_document(self, document: Document | None) -> None:
-        """Show `document` (None: no photo); a job in flight for the old one is dropped."""
-        self.jobs.forget()
-        self.mask_steps.drop()
-        self.document = document
-        self._original_rgb = document.rgb.copy() if document is not None else None
+    @property
+    def document(self) -> Document | None:
+        return self.session.document
+
+    def _show_document(self, document: Document | None) -> None:
         self.canvas.set_document(document)
-        self.show_candidates((), ())
-        self.show_variants(())
         has_photo = document is not None
         self.commands.set_photo_open(has_photo)
         self.mask_panel.setEnabled(has_photo)
@@ -252,20 +252,10 @@ class MainWindow(QMainWindow):
             notes = "; ".join(document.notes)
             self.notes_label.setText(notes)
             self.notes_label.setToolTip(notes)
-            self.show_message(f"Opened {self.files.display_name}.")
-        self._history_changed()
 
-    def document_edited(self, box: Box | None) -> None:
-        """The document's history changed, and its pixels or mask inside `box` (None: none)."""
+    def _show_history(self, box: Box | None) -> None:
         if box is not None:
             self.canvas.refresh(box)
-        self._history_changed()
-
-    def document_saved(self) -> None:
-        self._update_title()
-        self.show_message(f"Saved {self.document.saved_path}.")
-
-    def _history_changed(self) -> None:
         document = self.document
         history = document.history if document is not None else None
         self.commands.undo.setEnabled(bool(history and history.can_undo))
@@ -283,45 +273,37 @@ class MainWindow(QMainWindow):
         dirty = "*" if self.document.is_dirty else ""
         self.setWindowTitle(f"{self.files.display_name}{dirty} \u2014 {TITLE}")
 
-    def undo(self) -> None:
-        if self.document is not None and self.document.history.can_undo:
-            self._before_history_move()
-            self.document_edited(self.document.undo())
+    def _show_candidates(self) -> None:
+        """The last Find's candidates, best first, the chosen ones marked; none: no strip."""
+        found, document = self.session.found, self.document
+        if found is not None and found.candidates and document is not None:
+            self.candidate_panel.set_candidates(found.candidates, document.rgb, found.chosen)
+        else:
+            self.candidate_panel.clear()
+        self.candidate_dock.setVisible(found is not None and bool(found.candidates))
 
-    def redo(self) -> None:
-        if self.document is not None and self.document.history.can_redo:
-            self._before_history_move()
-            self.document_edited(self.document.redo())
+    def _show_variants(self) -> None:
+        """The last Replace's variants to compare; none: hide the strip."""
+        replaced = self.session.replaced
+        variants = replaced.variants if replaced is not None else ()
+        self.variants_panel.set_variants(variants, replaced.applied if replaced else 0)
+        self.variants_dock.setVisible(bool(variants))
+        if variants:
+            self.variants_dock.raise_()
+        else:
+            self.mask_dock.raise_()
 
-    def _before_history_move(self) -> None:
-        """Undo, redo or a history click: what is being computed for this state is moot."""
-        self.mask_steps.drop()
-        self.jobs.cancel_stale("a step was undone or redone")
-
-    def go_to_step(self, step: int) -> None:
-        """Undo or redo until `step` edits are applied (the history panel's rows)."""
-        document = self.document
-        if document is None or step == document.history.index:
-            return
-        self._before_history_move()
-        changed: Box | None = None
-        while document.history.index > step and document.history.can_undo:
-            changed = union(changed, document.undo())
-        while document.history.index < step and document.history.can_redo:
-            changed = union(changed, document.redo())
-        if changed is not None:
-            self.document_edited(changed)
-
-    def apply_mask_operation(self, operation: str, px: int) -> None:
-        """Grow, Invert ... off the GUI thread (a 24 MP mask takes ~0.5 s); one undo step."""
-        document = self.document
-        if document is None:
-            return
-        name, operate = MASK_OPERATIONS[operation]
-        self.jobs.cancel_stale("the mask changed")
-        mask = document.mask.copy()  # the brush may paint on the document's own while it runs
-        self.mask_steps.request(MaskStep(document, name.format(px=px)),
-                                lambda: operate(mask, px))
+    def _show_display(self) -> None:
+        session = self.session
+        self.canvas.set_display_override(session.display_image)
+        preview = session.live_preview
+        if preview is None:
+            self.preview_label.setVisible(False)
+            self.preview_label.clear()
+        else:
+            self.preview_label.setPixmap(pixmap_of(preview.image).scaled(
+                PREVIEW_SIZE, PREVIEW_SIZE, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+            self.preview_label.setVisible(True)
 
     def _update_mask_actions(self) -> None:
         """Mask operations wait for the one being computed: their buttons are off meanwhile."""
@@ -330,28 +312,12 @@ class MainWindow(QMainWindow):
             action.setEnabled(enabled)
         self.mask_panel.set_mask_enabled(enabled)
 
-    def _mask_painted(self, _name: str) -> None:
-        """A brush stroke (drawn already): it is newer than any mask still being computed."""
-        if self.mask_steps.busy:
-            self.mask_steps.drop()
-            self.show_message("Painting went first; the mask being computed was dropped.")
-        self.jobs.cancel_stale("the mask changed")
-        self.set_overlay_visible(True)
-        self.document_edited(None)
+    def _show_busy(self, busy: bool) -> None:
+        self.prompt_bar.set_busy(busy)
 
-    def _found_settings_changed(self, control: str) -> None:
-        """A found-mask slider moved: remember it, and remake the mask once it rests."""
-        self.settings.mask_settings = self.mask_panel.found_settings(self.settings.mask_settings)
-        if self._found_timer.isActive() and control != self._found_control:
-            self._adjust_found_mask()  # another control: the first one's change is its own step
-        self._found_control = control
-        self._found_timer.start()
-
-    def _adjust_found_mask(self) -> None:
-        self._found_timer.stop()
-        if not self.jobs.adjust_found_mask(self._found_control) and self.document is not None:
-            self.show_message("Grow and feather apply to the next Find: the found mask was "
-                              "edited since, or there is none.")
+    def _show_files_busy(self, busy: bool) -> None:
+        self.prompt_bar.progress_bar.setRange(0, 0 if busy else 1000)  # a busy bar, no fraction
+        self.prompt_bar.progress_bar.setVisible(busy or self.jobs.running)
 
     # -- view -------------------------------------------------------------------------------
 
@@ -363,11 +329,6 @@ class MainWindow(QMainWindow):
         self.canvas.set_overlay_visible(visible)
         self.mask_panel.set_overlay_visible(visible)
         self.commands.toggle_overlay.setChecked(visible)
-
-    def show_original(self, on: bool) -> None:
-        """While held, show the photo as it was opened."""
-        if self.document is not None:
-            self.canvas.set_display_override(self._original_rgb if on else None)
 
     def _brush_size_changed(self, size: int) -> None:
         self.canvas.set_brush_size(size)
@@ -385,14 +346,14 @@ class MainWindow(QMainWindow):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key_Backslash:
             if not event.isAutoRepeat():
-                self.show_original(True)
+                self.session.show_original(True)
         else:
             super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key_Backslash:
             if not event.isAutoRepeat():
-                self.show_original(False)
+                self.session.show_original(False)
         else:
             super().keyReleaseEvent(event)
 
@@ -409,20 +370,7 @@ class MainWindow(QMainWindow):
         self.error_box.setDetailedText(detail)
         self.error_box.open()
 
-    def show_job_error(self, result: Result) -> None:
-        """A failed job's message; for a model the catalogue knows, the offer to download it."""
-        specs = [known_spec(model_id) for model_id in result.missing_models]
-        if specs and all(spec is not None for spec in specs):
-            # The offer explains the rest; the status bar keeps one sentence.
-            names = " and ".join(spec.name for spec in specs)
-            verb = "is" if len(specs) == 1 else "are"
-            self.statusBar().showMessage(f"{names} {verb} not installed; the photo is unchanged.",
-                                         15000)
-            self.modelMissing.emit(result.missing_models)
-        else:
-            self.show_error(result.message, result.detail)
-
-    def _show_device(self, result: Result) -> None:
+    def _show_device(self, result) -> None:
         if result.device_status:
             self.device_label.setText(result.device_status)
 
@@ -432,44 +380,9 @@ class MainWindow(QMainWindow):
         self.show_message("Unloaded the models; they load again when next needed.")
 
     def show_progress(self, progress: Progress) -> None:
-        # Each update repaints the bar at once; a job that reports often must not flood the window.
-        now = time.monotonic()
-        if now - self._progress_shown_at < PROGRESS_INTERVAL_S and progress.fraction < 1.0:
-            return
-        self._progress_shown_at = now
         self.prompt_bar.set_progress(progress.fraction)
         if progress.message:
             self.statusBar().showMessage(progress.message)
-        if progress.preview is not None:
-            self.preview_label.setPixmap(pixmap_of(progress.preview).scaled(
-                PREVIEW_SIZE, PREVIEW_SIZE, Qt.KeepAspectRatio, Qt.SmoothTransformation))
-            self.preview_label.setVisible(True)
-
-    def job_started(self) -> None:
-        self.prompt_bar.set_busy(True)
-
-    def job_ended(self) -> None:
-        self.prompt_bar.set_busy(False)
-        self.preview_label.setVisible(False)
-        self.preview_label.clear()
-
-    def show_candidates(self, candidates: Sequence[MaskCandidate], chosen: Sequence[int]) -> None:
-        """The last Find's candidates, best first, the chosen ones marked; none: hide the strip."""
-        if candidates and self.document is not None:
-            self.candidate_panel.set_candidates(candidates, self.document.rgb, chosen)
-        else:
-            self.candidate_panel.clear()
-        self.candidate_dock.setVisible(bool(candidates))
-
-    def show_variants(self, variants: Sequence[InpaintVariant]) -> None:
-        """The last Replace's variants to compare; none: hide the strip."""
-        self.canvas.set_display_override(None)
-        self.variants_panel.set_variants(variants)
-        self.variants_dock.setVisible(bool(variants))
-        if variants:
-            self.variants_dock.raise_()
-        else:
-            self.mask_dock.raise_()
 
     # -- files ------------------------------------------------------------------------------
 
@@ -492,6 +405,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.bridge.shutdown()
         self.mask_steps.shutdown()
+        self.files.shutdown()
         event.accept()
 
     def open_settings(self) -> SettingsDialog:

@@ -3,70 +3,82 @@
 Every mask change that takes more than a moment (Grow, Feather, Invert ...,
 a found mask brought to full size, a slider adjusting it) goes through here: the
 mask is computed by `MaskRefiner`, the newest request wins, and the answer becomes
-one `Document.set_mask` step, if the photo is still the one it was asked for.
-
-Steps that share a `merge_key` and follow each other with nothing in between
-(the same slider dragged, paused and dragged again) become one undo step: the
-earlier one is undone before the newer one is applied.
+one `Document.set_mask` step if the history is still at the revision it was asked
+for. Steps with a `merge_key` join the step on top when it has the same key and
+nothing happened in between (see `History.push`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from ..core.box import union
-from ..core.document import Document
+from ..core import masks
 from ..core.history import Edit
 from .mask_refiner import MaskMaker, MaskRefiner
+from .session import EditingSession
 
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+# Mask operation -> (history name, new mask from the mask and the pixel amount)
+MASK_OPERATIONS = {
+    "grow": ("Grow mask {px} px", masks.grow),
+    "shrink": ("Shrink mask {px} px", masks.shrink),
+    "feather": ("Feather mask {px} px", masks.feather),
+    "fill_holes": ("Fill holes", lambda mask, px: masks.fill_holes(mask)),
+    "invert": ("Invert mask", lambda mask, px: masks.invert(mask)),
+    "clear": ("Clear mask", lambda mask, px: masks.clear(mask.shape)),
+}
 
 
 @dataclass(frozen=True)
 class MaskStep:
-    document: Document
     name: str  # the history's name for the step
     merge_key: str = ""  # "": never merged
     then: Callable[[Edit | None], None] | None = None  # after it was applied (None: no change)
 
 
 @dataclass(frozen=True)
-class _Merge:
-    document: Document
-    key: str
-    index: int  # the history index right after the step
-    name: str
+class _Pending:
+    step: MaskStep
+    revision: int | None  # the history's revision the mask was computed from
 
 
 class MaskSteps(QObject):
     busyChanged = Signal(bool)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, session: EditingSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
         self.refiner = MaskRefiner(self)
-        self._pending: dict[int, MaskStep] = {}
-        self._merge: _Merge | None = None
+        self._pending: dict[int, _Pending] = {}
         self._when_idle: list[Callable[[], None]] = []
         self.refiner.ready.connect(self._on_ready)
         self.refiner.failed.connect(self._on_failed)
         self.refiner.busyChanged.connect(self.busyChanged)
+        session.outdated.connect(self._outdated)
+        session.documentChanged.connect(lambda _document: self.drop())
 
     @property
     def busy(self) -> bool:
         return self.refiner.busy
 
+    def operate(self, operation: str, px: int) -> None:
+        """Grow, Invert ... off the GUI thread (a 24 MP mask takes ~0.5 s); one undo step."""
+        document = self._session.document
+        if document is None:
+            return
+        name, operate = MASK_OPERATIONS[operation]
+        self._session.outdated.emit("the mask changed")
+        mask = document.mask.copy()  # the brush may paint on the document's own while it runs
+        self.request(MaskStep(name.format(px=px)), lambda: operate(mask, px))
+
     def request(self, step: MaskStep, make: MaskMaker) -> int:
         """Compute `make()` off the GUI thread, then apply it as `step`; supersedes the last."""
         self._pending.clear()
         request = self.refiner.compute(make)
-        self._pending[request] = step
+        self._pending[request] = _Pending(step, self._session.revision)
         return request
 
     def when_idle(self, callback: Callable[[], None]) -> None:
@@ -85,10 +97,14 @@ class MaskSteps(QObject):
     def shutdown(self) -> None:
         self.refiner.shutdown()
 
+    def _outdated(self, _reason: str) -> None:
+        self.drop()
+
     def _on_ready(self, request: int, mask: np.ndarray) -> None:
-        step = self._pending.pop(request, None)
-        if step is not None and step.document is self._window.document:
-            edit = self._apply(step, mask)
+        pending = self._pending.pop(request, None)
+        if pending is not None and pending.revision == self._session.revision:
+            step = pending.step
+            edit = self._session.set_mask(step.name, mask, step.merge_key)
             if step.then is not None:
                 step.then(edit)
         self._run_when_idle()
@@ -96,23 +112,7 @@ class MaskSteps(QObject):
     def _on_failed(self, request: int, message: str) -> None:
         if self._pending.pop(request, None) is not None:
             self._when_idle.clear()
-            self._window.show_error(message)
-
-    def _apply(self, step: MaskStep, mask: np.ndarray) -> Edit | None:
-        document, history = step.document, step.document.history
-        merge = self._merge
-        undone = None
-        if (step.merge_key and merge is not None and merge.key == step.merge_key
-                and merge.document is document and history.index == merge.index and history.names[merge.index - 1] == merge.name):
-            undone = document.undo()
-        edit = document.set_mask(step.name, mask)
-        self._merge = (_Merge(document, step.merge_key, history.index, step.name)
-                       if edit is not None and step.merge_key else None)
-        changed = union(undone, edit.box if edit is not None else None)
-        if changed is not None:
-            self._window.set_overlay_visible(True)  # hidden after a Replace; the mask is news
-            self._window.document_edited(changed)
-        return edit
+            self._session.error.emit(message, "")
 
     def _run_when_idle(self) -> None:
         while self._when_idle and not self.busy:

@@ -1,5 +1,9 @@
 """Opening and saving photos for the window: recent files, unsaved changes, safe saving.
 
+Reading and writing a big photo takes seconds, so both run on a worker thread: the
+window shows that it is busy and keeps answering. A save writes a copy of the pixels
+taken when it was asked for; the photo counts as saved only if it was not edited since.
+
 Saving never writes over the photo that was opened unless the user picks it in
 Save As: until the edit has been saved somewhere, Save asks where, suggesting a
 new name next to the original.
@@ -7,72 +11,115 @@ new name next to the original.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from ..core.document import Document
 from ..core.errors import PaintNoiseError
-from ..core.imagefile import default_export_path
+from ..core.imagefile import default_export_path, save_image
 from .app_settings import AppSettings
 from .dialogs import Dialogs, UnsavedChoice
+from .session import EditingSession
 
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+log = logging.getLogger(__name__)
 
 UNTITLED = "untitled.png"
 
 
-class PhotoFiles:
-    def __init__(self, window: MainWindow, settings: AppSettings, dialogs: Dialogs) -> None:
-        self._window = window
+def _open(path: Path) -> tuple[Document, object]:
+    """On the worker: the photo and a copy of its pixels as opened (for Compare)."""
+    document = Document.open(path)
+    return document, document.rgb.copy()
+
+
+class PhotoFiles(QObject):
+    busyChanged = Signal(bool)  # a photo is being read or written
+    opened = Signal(bool)  # an open finished: True when the photo is now shown
+    saved = Signal(bool)  # a save finished: True when it was written
+    _done = Signal(object, object)  # from the worker: what to call, the future
+
+    def __init__(self, session: EditingSession, settings: AppSettings, dialogs: Dialogs,
+                 parent: QWidget, recent_menu: QMenu) -> None:
+        super().__init__(parent)
+        self._session = session
         self._settings = settings
         self._dialogs = dialogs
-        window.commands.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._parent = parent
+        self._recent_menu = recent_menu
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-files")
+        self._tasks = 0
+        self._opening = 0  # the newest open asked for; older ones are not shown
+        self._done.connect(lambda then, future: then(future), Qt.QueuedConnection)
+        recent_menu.aboutToShow.connect(self._fill_recent_menu)
+
+    @property
+    def busy(self) -> bool:
+        return self._tasks > 0
 
     @property
     def display_name(self) -> str:
-        document = self._window.document
+        document = self._session.document
         if document is None:
             return UNTITLED
         path = document.saved_path or document.path
         return Path(path).name if path else UNTITLED
 
     def open_dialog(self) -> bool:
-        current = self._window.document
+        current = self._session.document
         directory = str(Path(current.path).parent) if current and current.path else ""
         recent = self._settings.recent_files()
         if not directory and recent:
             directory = str(Path(recent[0]).parent)
-        path = self._dialogs.open_path(self._window, directory)
+        path = self._dialogs.open_path(self._parent, directory)
         return self.open_photo(path) if path else False
 
     def open_photo(self, path: str | Path) -> bool:
-        """Open `path` in place of the current photo; on a bad file keep the current one."""
+        """Start opening `path` in place of the current photo (`opened` says how it went);
+        on a bad file the current one stays. False when the user kept the current one."""
         if not self.maybe_keep_changes():
             return False
-        try:
-            document = Document.open(path)
-        except PaintNoiseError as error:
-            self._window.show_error(str(error))
-            return False
-        except OSError as error:
-            self._window.show_error(f"Could not open {Path(path).name}: {error.strerror or error}.")
-            return False
-        self._window.set_document(document)
-        self._settings.add_recent_file(path)
+        path = Path(path)
+        self._opening += 1
+        opening = self._opening
+        self._session.message.emit(f"Opening {path.name}\u2026")
+        self._run(lambda: _open(path), lambda future: self._opened(path, opening, future))
         return True
 
-    def save(self) -> bool:
+    def _opened(self, path: Path, opening: int, future: Future) -> None:
+        if opening != self._opening:
+            return  # another photo was asked for since
+        try:
+            document, original = future.result()
+        except PaintNoiseError as error:
+            self._session.error.emit(str(error), "")
+            self.opened.emit(False)
+            return
+        except OSError as error:
+            self._session.error.emit(
+                f"Could not open {path.name}: {error.strerror or error}.", "")
+            self.opened.emit(False)
+            return
+        self._session.open(document, original)
+        self._session.message.emit(f"Opened {self.display_name}.")
+        self._settings.add_recent_file(path)
+        self.opened.emit(True)
+
+    def save(self, wait: bool = False) -> bool:
         """Save the edit; the first save of an opened photo asks where (Save As)."""
-        document = self._window.document
+        document = self._session.document
         if document is None:
             return False
         if document.saved_path is None:
-            return self.save_as()
-        return self.save_to(document.saved_path)
+            return self.save_as(wait)
+        return self.save_to(document.saved_path, wait)
 
-    def save_as(self) -> bool:
-        document = self._window.document
+    def save_as(self, wait: bool = False) -> bool:
+        document = self._session.document
         if document is None:
             return False
         if document.saved_path is not None:
@@ -81,34 +128,83 @@ class PhotoFiles:
             suggested = default_export_path(Path(document.path))
         else:
             suggested = Path(UNTITLED)
-        path = self._dialogs.save_path(self._window, str(suggested))
-        return self.save_to(path) if path else False
+        path = self._dialogs.save_path(self._parent, str(suggested))
+        return self.save_to(path, wait) if path else False
 
-    def save_to(self, path: str | Path) -> bool:
-        document = self._window.document
+    def save_to(self, path: str | Path, wait: bool = False) -> bool:
+        """Write the photo as it is now to `path` on the worker (`wait`: and wait for it,
+        then say whether it was written); `saved` says how it went."""
+        document = self._session.document
         if document is None:
             return False
+        path, revision = Path(path), document.history.revision
+        rgb = document.rgb.copy()
+        alpha = None if document.alpha is None else document.alpha.copy()
+        exif, icc = document.exif, document.icc_profile
+        self._session.message.emit(f"Saving {path.name}\u2026")
+        future = self._run(
+            lambda: save_image(path, rgb, alpha=alpha, exif=exif, icc_profile=icc),
+            lambda done: self._saved(path, revision, done))
+        if not wait:
+            return True
         try:
-            document.save(path)
-        except PaintNoiseError as error:
-            self._window.show_error(str(error))
-            return False
-        self._settings.add_recent_file(path)
-        self._window.document_saved()
+            future.result()
+        except (PaintNoiseError, OSError):
+            return False  # said when the answer arrives
         return True
 
+    def _saved(self, path: Path, revision: int, future: Future) -> None:
+        try:
+            future.result()
+        except PaintNoiseError as error:
+            self._session.error.emit(str(error), "")
+            self.saved.emit(False)
+            return
+        except OSError as error:
+            self._session.error.emit(f"Could not save {path.name}: {error.strerror or error}.",
+                                     "")
+            self.saved.emit(False)
+            return
+        self._settings.add_recent_file(path)
+        if self._session.mark_saved(path, revision):
+            self._session.message.emit(f"Saved {path}.")
+        else:
+            self._session.message.emit(f"Saved {path} as it was; it was edited since.")
+        self.saved.emit(True)
+
     def maybe_keep_changes(self) -> bool:
-        """Ask Save / Discard / Cancel when there are unsaved changes; True means go on."""
-        document = self._window.document
-        if document is None or not document.is_dirty:
+        """Ask Save / Discard / Cancel when there is unsaved work; True means go on."""
+        document = self._session.document
+        if document is None or not document.has_unsaved_work:
             return True
-        choice = self._dialogs.unsaved_changes(self._window, self.display_name)
+        choice = self._dialogs.unsaved_changes(self._parent, self.display_name)
         if choice is UnsavedChoice.SAVE:
-            return self.save()
+            return self.save(wait=True)
         return choice is UnsavedChoice.DISCARD
 
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _run(self, work: Callable[[], object], then: Callable[[Future], None]) -> Future:
+        """`work()` on the worker thread, then `then(future)` back on this one."""
+        self._tasks += 1
+        if self._tasks == 1:
+            QApplication.setOverrideCursor(Qt.BusyCursor)
+            self.busyChanged.emit(True)
+        future = self._pool.submit(work)
+
+        def finished(done: Future) -> None:
+            self._tasks -= 1
+            if self._tasks == 0:
+                QApplication.restoreOverrideCursor()
+                self.busyChanged.emit(False)
+            then(done)
+
+        future.add_done_callback(lambda done: self._done.emit(finished, done))
+        return future
+
     def _fill_recent_menu(self) -> None:
-        menu = self._window.commands.recent_menu
+        menu = self._recent_menu
         menu.clear()
         files = self._settings.recent_files()
         for path in files:

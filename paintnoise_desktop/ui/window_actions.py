@@ -57,6 +57,8 @@ class WindowActions:
             name: action(f"{text} mask" if uses_amount else text, tip=tip)
             for name, (text, tip, uses_amount) in MASK_OPERATIONS.items()
         }
+        self.cancel_all = action("Cancel &All Jobs", "Shift+Esc",
+                                 tip="Stop the running Find or Replace and empty the queue")
         self.brush_add = action("Brush: &Add to mask", "B")
         self.brush_erase = action("Brush: &Erase from mask", "E")
         self.zoom_in = action("Zoom &In", QKeySequence.ZoomIn, "Ctrl+=")
@@ -96,6 +98,8 @@ class WindowActions:
 
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addActions([self.undo, self.redo])
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.cancel_all)
         edit_menu.addSeparator()
         edit_menu.addActions([self.brush_add, self.brush_erase])
         mask_menu = edit_menu.addMenu("&Mask")

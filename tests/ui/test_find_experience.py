@@ -12,7 +12,7 @@ from paintnoise_desktop.core.jobs import FindJob, MaskSettings
 from paintnoise_desktop.engine.find.ranking import select, softmax_with_floor
 from paintnoise_desktop.engine.models.catalog import known_spec
 from paintnoise_desktop.engine.runner import Engine
-from paintnoise_desktop.ui import main_window
+from paintnoise_desktop.ui import mask_steps
 
 from .test_main_window import (
     WAIT_MS,
@@ -61,7 +61,7 @@ def test_all_matches_finds_every_close_candidate_and_is_remembered(qtbot, make_w
     assert combo.currentData() == "best"
     combo.setCurrentIndex(combo.findData("all"))
     assert app_settings.find_mode == "all"
-    document = open_synthetic(window, tmp_path)
+    document = open_synthetic(qtbot, window, tmp_path)
     find(qtbot, window, "cars")
     [job] = engine.jobs
     assert isinstance(job, FindJob) and job.mode == "all"
@@ -73,7 +73,7 @@ def test_all_matches_finds_every_close_candidate_and_is_remembered(qtbot, make_w
     click_candidate(qtbot, window, 2, Qt.ControlModifier)
     wait_for_step(qtbot, window, "Candidates 1, 2, 3: cars", 2)
     assert np.array_equal(document.mask, found_mask(candidates, settings, 0, 1, 2))
-    window.undo()
+    window.session.undo()
     assert np.array_equal(document.mask, found_mask(candidates, settings, 0, 1))
     window.close()
     assert make_window().prompt_bar.mode_combo.currentData() == "all"
@@ -82,7 +82,7 @@ def test_all_matches_finds_every_close_candidate_and_is_remembered(qtbot, make_w
 def test_best_match_uses_one_candidate(qtbot, make_window, app_settings, tmp_path):
     candidates = scored([0.30, 0.295], square(2, 2, 10), square(40, 4, 10))
     window = make_window(engine_factory=lambda settings: KnownAnswerEngine(candidates))
-    document = open_synthetic(window, tmp_path)
+    document = open_synthetic(qtbot, window, tmp_path)
     find(qtbot, window, "car")
     assert window.candidate_panel.selected() == [0]
     assert np.array_equal(document.mask, found_mask(candidates, app_settings.mask_settings, 0))
@@ -91,7 +91,7 @@ def test_best_match_uses_one_candidate(qtbot, make_window, app_settings, tmp_pat
 def test_a_weak_match_says_so_and_shows_the_closest(qtbot, make_window, tmp_path):
     candidates = scored([0.15, 0.12], square(2, 2, 10), square(40, 4, 10))
     window = make_window(engine_factory=lambda settings: KnownAnswerEngine(candidates))
-    document = open_synthetic(window, tmp_path)
+    document = open_synthetic(qtbot, window, tmp_path)
     find(qtbot, window, "zebra")
     assert window.statusBar().currentMessage() == (
         "Nothing matched \u201czebra\u201d well; showing the closest match.")
@@ -111,7 +111,7 @@ def test_a_slider_drag_remakes_the_found_mask_as_one_undo_step(qtbot, make_windo
     app_settings.mask_settings = MaskSettings(grow_fraction=0.04, grow_min_px=1, feather_px=0)
     candidates = scored([0.30], square(4, 4, 30))
     window = make_window(engine_factory=lambda settings: KnownAnswerEngine(candidates))
-    document = open_synthetic(window, tmp_path)
+    document = open_synthetic(qtbot, window, tmp_path)
     find(qtbot, window, "box")
     found = document.mask.copy()
     panel = window.mask_panel
@@ -129,9 +129,9 @@ def test_a_slider_drag_remakes_the_found_mask_as_one_undo_step(qtbot, make_windo
     assert app_settings.mask_settings == grown
     assert np.array_equal(document.mask, found_mask(candidates, grown, 0))
     assert (document.mask >= found).all() and document.mask.sum() > found.sum()
-    window.undo()
+    window.session.undo()
     assert np.array_equal(document.mask, found)
-    window.redo()
+    window.session.redo()
 
     panel.feather_slider.setValue(8)  # another slider: a step of its own
     qtbot.waitUntil(lambda: document.history.index == 3 and not window.mask_steps.busy,
@@ -147,7 +147,7 @@ def test_a_slider_drag_remakes_the_found_mask_as_one_undo_step(qtbot, make_windo
     tight = replace(feathered, tight=True)
     assert np.array_equal(document.mask, found_mask(candidates, tight, 0))
     assert app_settings.mask_settings.tight and not panel.feather_slider.isEnabled()
-    window.undo()
+    window.session.undo()
     assert np.array_equal(document.mask, found_mask(candidates, feathered, 0))
 
 
@@ -155,7 +155,7 @@ def test_after_brushing_the_sliders_only_change_the_next_find(qtbot, make_window
                                                               tmp_path):
     candidates = scored([0.30], square(4, 4, 20))
     window = make_window(engine_factory=lambda settings: KnownAnswerEngine(candidates))
-    document = open_synthetic(window, tmp_path)
+    document = open_synthetic(qtbot, window, tmp_path)
     find(qtbot, window, "box")
     window.mask_panel.size_slider.setValue(4)
     paint_stroke(qtbot, window, [(100, 80), (110, 80)])
@@ -165,7 +165,7 @@ def test_after_brushing_the_sliders_only_change_the_next_find(qtbot, make_window
     assert np.array_equal(document.mask, painted) and document.history.names[-1] == "Brush"
     assert app_settings.mask_settings.feather_px == 20
 
-    window.undo()  # back to the found mask: the sliders apply to it again
+    window.session.undo()  # back to the found mask: the sliders apply to it again
     window.mask_panel.feather_slider.setValue(10)
     qtbot.waitUntil(lambda: document.history.names[-1].startswith("Found mask")
                     and not window.mask_steps.busy, timeout=WAIT_MS)
@@ -189,18 +189,18 @@ def test_the_settings_dialog_and_the_sliders_share_one_setting(qtbot, make_windo
 def test_mask_operations_run_off_the_gui_thread_as_one_step(qtbot, make_window, sample_photo,
                                                             monkeypatch):
     ran_in, release = [], threading.Event()
-    name, grow = main_window.MASK_OPERATIONS["grow"]
+    name, grow = mask_steps.MASK_OPERATIONS["grow"]
 
     def held_grow(mask, px):
         ran_in.append(threading.current_thread())
         release.wait(10)
         return grow(mask, px)
 
-    monkeypatch.setitem(main_window.MASK_OPERATIONS, "grow", (name, held_grow))
+    monkeypatch.setitem(mask_steps.MASK_OPERATIONS, "grow", (name, held_grow))
     window = make_window()
     document = open_with_stroke(qtbot, window, sample_photo)
     painted, steps = document.mask.copy(), document.history.index
-    window.apply_mask_operation("grow", 5)
+    window.mask_steps.operate("grow", 5)
     qtbot.waitUntil(lambda: bool(ran_in), timeout=WAIT_MS)
     assert ran_in[0] is not threading.main_thread()
     assert window.mask_steps.busy and not window.commands.mask_operations["invert"].isEnabled()
@@ -210,19 +210,19 @@ def test_mask_operations_run_off_the_gui_thread_as_one_step(qtbot, make_window, 
     assert document.history.index == steps + 1 and document.history.names[-1] == "Grow mask 5 px"
     assert np.array_equal(document.mask, grow(painted, 5))
     assert window.commands.mask_operations["invert"].isEnabled()
-    window.undo()
+    window.session.undo()
     assert np.array_equal(document.mask, painted)
 
 
 def test_a_brush_stroke_during_a_mask_operation_wins(qtbot, make_window, sample_photo,
                                                      monkeypatch):
     release = threading.Event()
-    name, grow = main_window.MASK_OPERATIONS["grow"]
-    monkeypatch.setitem(main_window.MASK_OPERATIONS, "grow",
+    name, grow = mask_steps.MASK_OPERATIONS["grow"]
+    monkeypatch.setitem(mask_steps.MASK_OPERATIONS, "grow",
                         (name, lambda mask, px: (release.wait(10), grow(mask, px))[1]))
     window = make_window()
     document = open_with_stroke(qtbot, window, sample_photo)
-    window.apply_mask_operation("grow", 5)
+    window.mask_steps.operate("grow", 5)
     w, h = document.width, document.height
     paint_stroke(qtbot, window, [(w // 5, h // 5), (w // 4, h // 5)])
     painted = document.mask.copy()
@@ -253,12 +253,14 @@ def test_the_status_bar_shows_the_device_and_unload_frees_the_models(qtbot, make
 
 def test_find_without_its_models_offers_the_download(qtbot, make_window, dialogs, tmp_path):
     window = make_window()
-    document = open_synthetic(window, tmp_path)
+    document = open_synthetic(qtbot, window, tmp_path)
     with qtbot.waitSignal(window.modelMissing, timeout=120_000) as missing:
         window.jobs.find("red car")
-    [(model_id,)] = missing.args
-    assert model_id.startswith(("sam-", "clip-"))
-    assert dialogs.download_offers == [(model_id,)]
+    [model_ids] = missing.args
+    assert model_ids and all(model_id.startswith(("sam-", "clip-")) for model_id in model_ids)
+    assert dialogs.download_offers == [model_ids]
+    names = " and ".join(known_spec(model_id).name for model_id in model_ids)
+    verb = "is" if len(model_ids) == 1 else "are"
     assert window.statusBar().currentMessage() == (  # one sentence; the offer says the rest
-        f"{known_spec(model_id).name} is not installed; the photo is unchanged.")
+        f"{names} {verb} not installed; the photo is unchanged.")
     assert not document.mask.any() and document.history.index == 0

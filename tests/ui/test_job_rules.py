@@ -18,7 +18,14 @@ from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
 from paintnoise_desktop.ui.edit_jobs import NOTHING_CHANGED
 
-from .test_main_window import WAIT_MS, open_with_stroke, paint_stroke, remove_masked, settle
+from .test_main_window import (
+    WAIT_MS,
+    open_photo,
+    open_with_stroke,
+    paint_stroke,
+    remove_masked,
+    settle,
+)
 
 
 class GatedEngine(Engine):
@@ -99,7 +106,7 @@ def test_a_mask_operation_during_a_find_cancels_it(qtbot, gated, sample_photo):
     document = open_with_stroke(qtbot, window, sample_photo)
     with qtbot.waitSignal(window.bridge.progress, timeout=WAIT_MS):
         window.jobs.find("red car")
-    window.apply_mask_operation("grow", 3)
+    window.mask_steps.operate("grow", 3)
     assert status(window) == "Find cancelled: the mask changed."
     settle(qtbot, window)
     finish(qtbot, window, engine)
@@ -143,25 +150,24 @@ def test_the_window_asks_for_the_best_installed_inpainter_unless_the_user_chose(
     assert [job.inpainter for job in engine.jobs] == [AUTOMATIC_INPAINTER, "opencv-ns"]
 
 
-def test_the_offline_inpainter_removes_and_says_it_cannot_paint_the_words(
-        qtbot, make_window, app_settings, sample_photo):
+def test_a_replace_with_words_but_no_painting_model_offers_it_and_never_removes(
+        qtbot, make_window, app_settings, dialogs, sample_photo):
     app_settings.variants = 3
     engine = GatedEngine()
     engine.gate.set()
     window = make_window(engine_factory=lambda settings: engine)
     document = open_with_stroke(qtbot, window, sample_photo)
-    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS) as finished:
+    before = document.rgb.copy()
+    with qtbot.waitSignal(window.modelMissing, timeout=WAIT_MS) as missing:
         window.jobs.replace("", "a blue van")
-    assert finished.args[0].ok
     [job] = engine.jobs
     assert isinstance(job, InpaintJob) and job.variants == 3
-    assert len(finished.args[0].variants) == 1  # the same picture thrice is no choice
-    assert document.history.names == ["Brush", "Replace: a blue van"]
-    message = status(window)
-    assert ("The offline inpainter can only remove; install a Stable Diffusion inpainting "
-            "model to paint \u201ca blue van\u201d.") in message
-    assert "made one variant" in message
-    assert not window.variants_dock.isVisible()
+    [model_ids] = missing.args
+    assert model_ids and dialogs.download_offers == [model_ids]
+    assert document.history.names == ["Brush"]  # nothing was removed in its place
+    assert np.array_equal(document.rgb, before)
+    assert status(window).endswith("not installed; the photo is unchanged.")
+    assert not window.variants_dock.isVisible() and not window.jobs.running
 
 
 def test_a_mask_over_the_whole_photo_is_refused_with_no_step(qtbot, make_window, sample_photo):
@@ -180,7 +186,7 @@ def test_a_mask_over_the_whole_photo_is_refused_with_no_step(qtbot, make_window,
 def test_a_result_that_changes_no_pixel_adds_no_step(qtbot, make_window):
     window = make_window()
     document = Document.from_array(np.full((48, 64, 3), 128, np.uint8))  # nothing to continue
-    window.set_document(document)
+    window.session.open(document)
     document.apply("Square", (20, 15, 40, 30), mask=np.full((15, 20), 255, np.uint8))
     with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
         window.jobs.replace("", "")
@@ -211,7 +217,7 @@ def test_the_overlay_hides_after_a_replace_and_returns_when_the_mask_is_edited(
     assert overlay_shown(window)
     remove_masked(qtbot, window)
     assert not overlay_shown(window)
-    window.apply_mask_operation("grow", 2)
+    window.mask_steps.operate("grow", 2)
     settle(qtbot, window)
     assert overlay_shown(window)
 
@@ -224,10 +230,10 @@ def test_the_title_names_the_app_as_about_does_and_no_photo_shows_no_zoom(qtbot,
     window = make_window()
     assert window.windowTitle() == "PaintNoise Desktop"
     assert window.zoom_label.text() == ""
-    assert window.files.open_photo(sample_photo)
+    assert open_photo(qtbot, window, sample_photo)
     assert window.windowTitle() == "sample.jpg \u2014 PaintNoise Desktop"
     assert window.zoom_label.text().endswith("%")
-    window.set_document(None)
+    window.session.open(None)
     window.canvas.zoom_in()
     assert window.zoom_label.text() == ""
 

@@ -9,6 +9,9 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from paintnoise_desktop.core.jobs import InpaintVariant, MaskCandidate
 from paintnoise_desktop.ui.prompt_bar import FIND_MIN_WIDTH, REPLACE_MIN_WIDTH, PromptBar
+from paintnoise_desktop.ui.session import Found, Replaced
+
+from .test_main_window import open_photo
 
 
 def settle() -> None:
@@ -83,6 +86,11 @@ def test_placeholders_are_shown_whole(host, bar):
         assert edit.width() > text + 24  # frame, margins and the clear button
 
 
+def show_variants(window, shown: list[InpaintVariant]) -> None:
+    """What a Replace leaves in the session: its variants, the first applied."""
+    window.session.set_replaced(Replaced("Replace", tuple(shown), 0, "k") if shown else None)
+
+
 def variants(image: np.ndarray, count: int) -> list[InpaintVariant]:
     box = (10, 10, image.shape[1] - 10, image.shape[0] - 10)
     return [InpaintVariant(image.copy(), box, 2057787880 + n) for n in range(count)]
@@ -92,12 +100,12 @@ def test_eight_variants_with_long_seeds_leave_the_window_its_width(qtbot, make_w
                                                                    sample_photo):
     window = make_window()
     window.resize(1280, 800)
-    assert window.files.open_photo(sample_photo)
+    assert open_photo(qtbot, window, sample_photo)
     settle()
     width = window.width()
     for count in (3, 8):
-        window.show_variants(variants(window.document.rgb, count))
-        window.job_started()
+        show_variants(window, variants(window.document.rgb, count))
+        window.prompt_bar.set_busy(True)
         settle()
         assert window.variants_dock.isVisible()
         assert window.variants_dock.minimumSizeHint().width() <= 200
@@ -106,49 +114,49 @@ def test_eight_variants_with_long_seeds_leave_the_window_its_width(qtbot, make_w
         bar = window.prompt_bar
         assert bar.find_edit.width() >= FIND_MIN_WIDTH
         assert bar.replace_edit.width() >= REPLACE_MIN_WIDTH
-        window.job_ended()
+        window.prompt_bar.set_busy(False)
 
 
 def test_the_candidate_strip_and_a_running_job_leave_find_its_width(qtbot, make_window,
                                                                     sample_photo):
     window = make_window()
     window.resize(1280, 800)
-    assert window.files.open_photo(sample_photo)
+    assert open_photo(qtbot, window, sample_photo)
     rgb = window.document.rgb
     mask = np.zeros(rgb.shape[:2], np.uint8)
     mask[20:80, 30:90] = 255
     found = [MaskCandidate(mask, score, (30, 20, 90, 80), "segclip", "thing")
              for score in (0.9, 0.004)]
-    window.show_candidates(found, [0])
-    window.job_started()
+    window.session.set_found(Found("thing", tuple(found), (0,)))
+    window.prompt_bar.set_busy(True)
     settle()
     assert window.candidate_dock.isVisible()
     assert window.prompt_bar.find_edit.width() >= FIND_MIN_WIDTH
     assert window.prompt_bar.replace_edit.width() >= REPLACE_MIN_WIDTH
     assert window.width() == 1280
-    window.job_ended()
+    window.prompt_bar.set_busy(False)
 
 
 def test_variants_share_the_mask_panels_column_so_a_small_window_keeps_its_width(
         qtbot, make_window, sample_photo):
     window = make_window()
     window.resize(800, 600)
-    assert window.files.open_photo(sample_photo)
+    assert open_photo(qtbot, window, sample_photo)
     settle()
-    window.show_variants(variants(window.document.rgb, 8))
+    show_variants(window, variants(window.document.rgb, 8))
     settle()
     assert window.variants_dock.isVisible()
     assert window.dockWidgetArea(window.variants_dock) == window.dockWidgetArea(window.mask_dock)
     assert window.tabifiedDockWidgets(window.variants_dock) == [window.mask_dock]
     assert window.width() == 800
-    window.show_variants([])
+    show_variants(window, [])
     settle()
     assert not window.variants_dock.isVisible()
 
 
-def test_actions_that_need_a_photo_wait_for_one(make_window, sample_photo):
+def test_actions_that_need_a_photo_wait_for_one(qtbot, make_window, sample_photo):
     window = make_window()
     needs_photo = window.commands.photo_actions
     assert not any(action.isEnabled() for action in needs_photo)
-    assert window.files.open_photo(sample_photo)
+    assert open_photo(qtbot, window, sample_photo)
     assert all(action.isEnabled() for action in needs_photo)

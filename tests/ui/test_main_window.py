@@ -26,6 +26,7 @@ from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.ui.app_settings import MAX_RECENT
 from paintnoise_desktop.ui.dialogs import UnsavedChoice
 from paintnoise_desktop.ui.edit_jobs import NEED_MASK
+from paintnoise_desktop.ui.job_queue import JobState
 from paintnoise_desktop.ui.main_window import PREVIEW_SIZE, MainWindow
 from paintnoise_desktop.ui.run import run_app
 
@@ -49,7 +50,7 @@ def paint_stroke(qtbot, window, points: list[tuple[int, int]]) -> None:
 
 def mask_operation(qtbot, window, operation: str, px: int = 0) -> None:
     """A mask operation, computed off the GUI thread: wait until it is one step of history."""
-    window.apply_mask_operation(operation, px)
+    window.mask_steps.operate(operation, px)
     settle(qtbot, window)
 
 
@@ -58,8 +59,26 @@ def settle(qtbot, window) -> None:
     qtbot.waitUntil(lambda: not window.mask_steps.busy, timeout=WAIT_MS)
 
 
+def open_photo(qtbot, window, path) -> bool:
+    """Open `path` as the user would (read on a worker thread); whether it is shown now."""
+    opened = qtbot.waitSignal(window.files.opened, timeout=WAIT_MS)
+    if not window.files.open_photo(path):
+        return False
+    opened.wait()
+    return opened.args[0]
+
+
+def saved(qtbot, window, save) -> bool:
+    """Call `save` (e.g. window.files.save) and wait until the worker wrote the photo."""
+    done = qtbot.waitSignal(window.files.saved, timeout=WAIT_MS)
+    if not save():
+        return False
+    done.wait()
+    return done.args[0]
+
+
 def open_with_stroke(qtbot, window, path: Path) -> Document:
-    assert window.files.open_photo(path)
+    assert open_photo(qtbot, window, path)
     document = window.document
     w, h = document.width, document.height
     window.mask_panel.size_slider.setValue(max(4, w // 40))
@@ -103,7 +122,8 @@ def test_paint_replace_undo_redo_save_and_reopen(qtbot, make_window, dialogs, sa
     assert np.array_equal(document.rgb, after)
 
     dialogs.save_answers = [ACCEPT_SUGGESTION]
-    qtbot.keyClick(window, Qt.Key_S, Qt.ControlModifier)
+    with qtbot.waitSignal(window.files.saved, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key_S, Qt.ControlModifier)
     exported = sample_photo.with_name("sample-edited.jpg")
     assert dialogs.save_suggestions == [str(exported)]
     assert exported.is_file()
@@ -115,7 +135,8 @@ def test_paint_replace_undo_redo_save_and_reopen(qtbot, make_window, dialogs, sa
 
     lossless = sample_photo.with_name("exact.png")
     dialogs.save_answers = [str(lossless)]
-    qtbot.keyClick(window, Qt.Key_S, Qt.ControlModifier | Qt.ShiftModifier)
+    with qtbot.waitSignal(window.files.saved, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key_S, Qt.ControlModifier | Qt.ShiftModifier)
     assert np.array_equal(Document.open(lossless).rgb, after)
     assert sample_photo.read_bytes() == source_bytes
 
@@ -126,27 +147,27 @@ def test_second_save_writes_where_the_first_went_without_asking(qtbot, make_wind
     document = open_with_stroke(qtbot, window, sample_photo)
     target = sample_photo.with_name("out.png")
     dialogs.save_answers = [str(target)]
-    assert window.files.save()
+    assert saved(qtbot, window, window.files.save)
     mask_operation(qtbot, window, "grow", 3)
     assert not document.is_dirty  # the mask is not saved with the photo
     remove_masked(qtbot, window)
     assert document.is_dirty
-    assert window.files.save()
+    assert saved(qtbot, window, window.files.save)
     assert dialogs.save_suggestions == [str(sample_photo.with_name("sample-edited.jpg"))]
     assert not document.is_dirty
 
 
 def test_a_broken_file_shows_the_error_and_keeps_the_photo(qtbot, make_window, sample_photo):
     window = make_window()
-    assert window.files.open_photo(sample_photo)
+    assert open_photo(qtbot, window, sample_photo)
     document = window.document
     broken = sample_photo.with_name("broken.jpg")
     broken.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
-    assert not window.files.open_photo(broken)
+    assert not open_photo(qtbot, window, broken)
     assert window.document is document
     assert window.error_box.isVisible()
     assert "broken.jpg" in window.error_box.text()
-    assert not window.files.open_photo(sample_photo.with_name("missing.jpg"))
+    assert not open_photo(qtbot, window, sample_photo.with_name("missing.jpg"))
     assert window.document is document
     assert window.isVisible()
 
@@ -160,25 +181,28 @@ def test_unsaved_changes_ask_before_another_photo_replaces_them(qtbot, make_wind
     remove_masked(qtbot, window)
 
     dialogs.unsaved_answers = [UnsavedChoice.CANCEL]
-    assert not window.files.open_photo(other)
+    assert not open_photo(qtbot, window, other)
     assert window.document is document and document.is_dirty
     assert dialogs.unsaved_asked == ["sample.jpg"]
 
     dialogs.unsaved_answers = [UnsavedChoice.SAVE]
     dialogs.save_answers = [None]  # the user closes the save dialog: nothing happens
-    assert not window.files.open_photo(other)
+    assert not open_photo(qtbot, window, other)
     assert window.document is document
 
     dialogs.unsaved_answers = [UnsavedChoice.SAVE]
     dialogs.save_answers = [ACCEPT_SUGGESTION]
-    assert window.files.open_photo(other)
+    assert open_photo(qtbot, window, other)
     assert sample_photo.with_name("sample-edited.jpg").is_file()
     assert window.document.path == other
 
     mask_operation(qtbot, window, "invert", 0)
-    assert window.files.open_photo(sample_photo)  # a changed mask alone is nothing to save
-    assert dialogs.unsaved_asked == ["sample.jpg"] * 3
+    assert "*" not in window.windowTitle()  # the mask is not saved with the photo ...
+    assert open_photo(qtbot, window, sample_photo)  # ... but it is work to ask about
+    assert dialogs.unsaved_asked == ["sample.jpg"] * 3 + ["other.png"]
     assert window.document.path == sample_photo and not window.document.is_dirty
+    assert open_photo(qtbot, window, other)  # no mask, no change: nothing to ask
+    assert len(dialogs.unsaved_asked) == 4
 
 
 def test_closing_with_unsaved_changes_can_be_cancelled(qtbot, make_window, dialogs,
@@ -200,7 +224,7 @@ def test_recent_files_newest_first_pruned_and_capped(qtbot, make_window, app_set
         path = tmp_path / f"photo{index}.png"
         Image.fromarray(photo(32, 24, seed=index)).save(path)
         paths.append(path)
-        assert window.files.open_photo(path)
+        assert open_photo(qtbot, window, path)
     recent = app_settings.recent_files()
     assert recent == [str(p.resolve()) for p in reversed(paths)][:MAX_RECENT]
     paths[-1].unlink()
@@ -210,13 +234,14 @@ def test_recent_files_newest_first_pruned_and_capped(qtbot, make_window, app_set
     menu.aboutToShow.emit()
     titles = [action.text() for action in menu.actions() if action.text()]
     assert titles[0] == paths[-2].name and "Clear List" in titles
-    next(a for a in menu.actions() if a.text() == paths[-3].name).trigger()
+    with qtbot.waitSignal(window.files.opened, timeout=WAIT_MS):
+        next(a for a in menu.actions() if a.text() == paths[-3].name).trigger()
     assert window.document.path == paths[-3]
 
 
 def test_replace_with_no_mask_and_no_words_says_what_to_do(qtbot, make_window, sample_photo):
     window = make_window()
-    assert window.files.open_photo(sample_photo)
+    assert open_photo(qtbot, window, sample_photo)
     window.prompt_bar.find_edit.setText("")
     qtbot.mouseClick(window.prompt_bar.replace_button, Qt.LeftButton)
     assert window.statusBar().currentMessage() == NEED_MASK
@@ -238,9 +263,9 @@ def test_mask_operations_are_single_undo_steps(qtbot, make_window, sample_photo)
     qtbot.mouseClick(window.mask_panel.operation_buttons["clear"], Qt.LeftButton)
     settle(qtbot, window)
     assert not document.mask.any()
-    window.undo()
+    window.session.undo()
     assert np.array_equal(document.mask, grown)
-    window.undo()
+    window.session.undo()
     assert np.array_equal(document.mask, painted)
 
 
@@ -284,14 +309,18 @@ def test_a_cancelled_replace_leaves_the_photo_untouched(qtbot, make_window, samp
     assert not window.prompt_bar.cancel_button.isEnabled()
 
 
-def test_only_the_newest_replace_is_applied(qtbot, make_window, sample_photo):
+def test_a_replace_asked_for_while_one_runs_is_queued_and_runs_after_it(
+        qtbot, make_window, sample_photo):
     window = make_window()
     document = open_with_stroke(qtbot, window, sample_photo)
-    window.jobs.replace("", "")
-    newest = window.jobs.replace("", "")
-    qtbot.waitUntil(lambda: not window.bridge.busy, timeout=WAIT_MS)
-    assert newest == 2
-    assert document.history.names == ["Brush", "Remove"]
+    first = window.jobs.replace("", "")
+    second = window.jobs.replace("", "")
+    assert window.queue_label.text() == "Remove \u00b7 1 queued: Remove"
+    assert "Remove queued" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: second.state is JobState.FINISHED, timeout=WAIT_MS)
+    assert first.state is JobState.FINISHED and first.revision != second.revision
+    assert document.history.names[:2] == ["Brush", "Remove"]  # the second may change nothing
+    assert window.queue_label.text() == ""
 
 
 def test_a_missing_model_is_reported_and_offered_for_download(qtbot, make_window, app_settings,
@@ -337,7 +366,7 @@ def test_settings_reach_the_next_jobs_and_the_engine(qtbot, make_window, app_set
     assert app_settings.inpainter == "opencv-ns"
     assert window.bridge.settings.device == "cpu"
     document = Document.from_array(photo(64, 48))
-    window.set_document(document)
+    window.session.open(document)
     document.apply("Square", (20, 15, 40, 30), mask=np.full((15, 20), 255, np.uint8))
     remove_masked(qtbot, window)
     [engine] = engines
@@ -348,7 +377,7 @@ def test_settings_reach_the_next_jobs_and_the_engine(qtbot, make_window, app_set
 @pytest.mark.parametrize("key_held", [True, False])
 def test_compare_shows_the_original_while_held(qtbot, make_window, sample_photo, key_held):
     window = make_window()
-    assert window.files.open_photo(sample_photo)
+    assert open_photo(qtbot, window, sample_photo)
     original = window.document.rgb.copy()
     shown = []
     window.canvas.set_display_override = shown.append
@@ -368,20 +397,21 @@ def test_replace_with_only_words_finds_then_repaints_in_one_gesture(qtbot, make_
     path = tmp_path / "photo.png"
     Image.fromarray(photo(128, 96)).save(path)
     window = make_window()
-    assert window.files.open_photo(path)
+    assert open_photo(qtbot, window, path)
     document = window.document
     before = document.rgb.copy()
     window.prompt_bar.find_edit.setText("yellow square, not background")
     window.prompt_bar.replace_edit.setText("")
     qtbot.mouseClick(window.prompt_bar.replace_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: len(document.history.names) == 2, timeout=120_000)
-    assert document.history.names == ["Find: yellow square, not background", "Remove"]
+    assert document.history.names == ["Find: yellow square, not background",
+                                      "Remove: yellow square"]
     assert document.mask.any()
     outside = document.mask == 0
     assert np.array_equal(document.rgb[outside], before[outside])
-    window.undo()
+    window.session.undo()
     assert np.array_equal(document.rgb, before) and document.mask.any()
-    window.undo()
+    window.session.undo()
     assert not document.mask.any()
 
 
@@ -394,7 +424,8 @@ def test_a_photo_dropped_on_the_window_opens(qtbot, make_window, sample_photo):
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     drop = QDropEvent(position, Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    QApplication.sendEvent(window, drop)
+    with qtbot.waitSignal(window.files.opened, timeout=WAIT_MS):
+        QApplication.sendEvent(window, drop)
     assert window.document is not None and window.document.path == sample_photo
 
 
@@ -404,6 +435,9 @@ def test_run_app_opens_the_photo_given_on_the_command_line(qtbot, sample_photo):
     def look_and_close() -> None:
         [window] = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)
                     and w.isVisible()]
+        if window.document is None:  # still being read
+            QTimer.singleShot(10, look_and_close)
+            return
         seen.append(window.document.path)
         window.close()
 
@@ -428,6 +462,7 @@ def test_previews_show_while_a_job_runs_and_go_when_it_ends(qtbot, make_window):
     preview = np.zeros((32, 48, 3), np.uint8)
     preview[:, :24] = 255
     window.show_progress(Progress(1, 0.5, "Painting 5/10", preview))
+    window.session.set_live_preview(preview)
     assert window.preview_label.isVisible()
     assert window.prompt_bar.progress_bar.value() == 500
     assert window.statusBar().currentMessage() == "Painting 5/10"
@@ -435,7 +470,7 @@ def test_previews_show_while_a_job_runs_and_go_when_it_ends(qtbot, make_window):
     assert image.width() == PREVIEW_SIZE
     assert image.pixelColor(10, 10).red() == 255
     assert image.pixelColor(image.width() - 10, 10).red() == 0
-    window.job_ended()
+    window.session.set_live_preview(None)
     assert not window.preview_label.isVisible()
 
 
@@ -468,10 +503,10 @@ def found_mask(candidates, settings, *chosen: int, size=(128, 96)) -> np.ndarray
     return masks.mask_from_candidates([candidates[i].mask for i in chosen], *size, settings)
 
 
-def open_synthetic(window, tmp_path, width: int = 128, height: int = 96) -> Document:
+def open_synthetic(qtbot, window, tmp_path, width: int = 128, height: int = 96) -> Document:
     path = tmp_path / "photo.png"
     Image.fromarray(photo(width, height)).save(path)
-    assert window.files.open_photo(path)
+    assert open_photo(qtbot, window, path)
     return window.document
 
 
@@ -493,7 +528,7 @@ def test_find_shows_candidates_and_clicking_another_makes_it_the_mask(qtbot, mak
     candidates = (replace(square(4, 4, 10), score=0.7), replace(square(40, 20, 12), score=0.2))
     settings = app_settings.mask_settings
     window = make_window(engine_factory=lambda settings: KnownAnswerEngine(candidates))
-    document = open_synthetic(window, tmp_path)
+    document = open_synthetic(qtbot, window, tmp_path)
     assert not window.candidate_dock.isVisible()
     window.prompt_bar.find_edit.setText("yellow square")
     qtbot.keyClick(window.prompt_bar.find_edit, Qt.Key_Return)
@@ -512,17 +547,17 @@ def test_find_shows_candidates_and_clicking_another_makes_it_the_mask(qtbot, mak
     click_candidate(qtbot, window, 0, Qt.ControlModifier)
     wait_for_step(qtbot, window, "Candidates 1, 2: yellow square", 3)
     assert np.array_equal(document.mask, found_mask(candidates, settings, 0, 1))
-    window.undo()
-    window.undo()
+    window.session.undo()
+    window.session.undo()
     assert np.array_equal(document.mask, found_mask(candidates, settings, 0))
 
-    window.files.open_photo(document.path)
+    open_photo(qtbot, window, document.path)
     assert not window.candidate_dock.isVisible() and listed.count() == 0
 
 
 def test_single_key_shortcuts_do_not_steal_typing(qtbot, make_window, sample_photo):
     window = make_window()
-    assert window.files.open_photo(sample_photo)
+    assert open_photo(qtbot, window, sample_photo)
     window.prompt_bar.find_edit.setFocus()
     qtbot.keyClicks(window.prompt_bar.find_edit, "member")
     assert window.prompt_bar.find_edit.text() == "member"
@@ -564,18 +599,18 @@ def test_replace_variants_are_compared_and_swapped_within_one_undo_step(
 
     window.variants_panel.variantChosen.emit(1)
     assert np.array_equal(document.rgb, second.image)
-    assert document.history.names == ["Brush", "Replace: a wooden bench"]
-    window.undo()
+    assert document.history.names == ["Brush", "Replace with: a wooden bench"]
+    window.session.undo()
     assert np.array_equal(document.rgb, before)
 
 
 def test_cancel_in_the_prompt_bar_leaves_other_jobs_alone(qtbot, make_window, sample_photo):
     window = make_window(engine_factory=lambda settings: SlowEngine(seconds=0.5))
-    assert window.files.open_photo(sample_photo)
+    assert open_photo(qtbot, window, sample_photo)
     download = window.bridge.submit(lambda job_id: LoadModelJob(job_id, "sd2-inpainting"))
     assert not window.prompt_bar.cancel_button.isEnabled()
     mask_operation(qtbot, window, "invert", 0)
-    replace_id = window.jobs.replace("", "")
+    replace_id = window.jobs.replace("", "").engine_id
     assert window.prompt_bar.cancel_button.isEnabled()
     results = {}
     window.bridge.finished.connect(lambda result: results.update({result.job_id: result.status}))
@@ -591,7 +626,8 @@ def test_save_as_may_write_over_the_original_when_the_user_picks_it(qtbot, make_
     document = open_with_stroke(qtbot, window, sample_photo)
     remove_masked(qtbot, window)
     dialogs.save_answers = [str(sample_photo)]
-    window.commands.save_as.trigger()
+    with qtbot.waitSignal(window.files.saved, timeout=WAIT_MS):
+        window.commands.save_as.trigger()
     assert dialogs.save_suggestions == [str(sample_photo.with_name("sample-edited.jpg"))]
     assert np.abs(Document.open(sample_photo).rgb.astype(int) - document.rgb).mean() < 3
     assert window.windowTitle() == "sample.jpg \u2014 PaintNoise Desktop"
@@ -602,6 +638,6 @@ def test_a_failed_save_says_why_and_keeps_the_changes(qtbot, make_window, dialog
     document = open_with_stroke(qtbot, window, sample_photo)
     remove_masked(qtbot, window)
     dialogs.save_answers = [str(sample_photo.parent / "no such folder" / "out.jpg")]
-    assert not window.files.save()
+    assert not saved(qtbot, window, window.files.save)
     assert window.error_box.isVisible() and window.error_box.text()
     assert document.is_dirty and window.windowTitle().startswith("sample.jpg*")

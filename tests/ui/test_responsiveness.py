@@ -15,6 +15,7 @@ import time
 from PySide6.QtCore import QTimer
 
 from .conftest import SlowEngine
+from .test_main_window import open_photo
 
 JOB_SECONDS = 1.5
 TICK_MS = 10
@@ -39,8 +40,8 @@ def longest_stall_during_a_job(qtbot, window) -> tuple[float, int]:
 
 def test_event_loop_keeps_running_while_a_slow_job_runs(qtbot, make_window, sample_photo):
     window = make_window(engine_factory=lambda settings: SlowEngine(seconds=JOB_SECONDS))
-    assert window.files.open_photo(sample_photo)
-    window.apply_mask_operation("invert", 0)  # mask everything
+    assert open_photo(qtbot, window, sample_photo)
+    window.mask_steps.operate("invert", 0)  # mask everything
 
     longest_stall_during_a_job(qtbot, window)  # warm up: the engine's first job imports torch
     runs = []
