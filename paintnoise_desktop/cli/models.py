@@ -84,6 +84,11 @@ def download_command(args: argparse.Namespace) -> int:
     for spec in wanted:
         print(f"{spec.name}: about {spec.size_bytes / 1e9:.2f} GB, licence: {spec.licence}\n"
               f"  from {spec.source}\n  into {expected_path(spec.id, settings)}")
+        if spec.access == "gated":
+            print(f"  the hub serves it only once you have accepted the licence at "
+                  f"{spec.licence_url}")
+        elif spec.licence_url:
+            print(f"  licence text: {spec.licence_url}")
     question = "Download it now? [y/N] " if len(wanted) == 1 else (
         f"Download these {len(wanted)} models now "
         f"(about {sum(spec.size_bytes for spec in wanted) / 1e9:.2f} GB)? [y/N] ")

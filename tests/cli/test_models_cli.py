@@ -158,6 +158,7 @@ def test_download_asks_once_for_several_models(models, server, tmp_path, monkeyp
     assert run(["models", "download", "sam-vit-h", "sam-vit-l"]) == 0
     out = capsys.readouterr().out
     assert len(asked) == 1 and asked[0].startswith("Download these 2 models now")
+    assert "licence text: https://" not in out  # the test catalogue has no licence page
     assert out.count("licence: Apache-2.0") == 2
     assert (models / "sam-vit-h" / "sam_vit_h_4b8939.pth").read_bytes() == data_h
     assert (models / "sam-vit-l" / "sam_vit_l_0b3195.pth").read_bytes() == data_l
@@ -184,3 +185,22 @@ def test_debug_after_download_shows_the_details_of_a_failure(models, monkeypatch
     err = capsys.readouterr().err
     assert "Traceback" in err
     assert err.strip().splitlines()[-1].startswith("paintnoise: error: Offline mode is on")
+
+
+def test_download_names_the_licence_page_and_a_gated_models_condition(models, tmp_path,
+                                                                     monkeypatch, capsys):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    open_model = url_model("sam-vit-h", "https://example.org/h.pth", b"x" * 10)
+    open_model["licence_url"] = "https://example.org/licence"
+    gated = url_model("sd2-inpainting", "https://example.org/sd.safetensors", b"x" * 10)
+    gated.update(access="gated", licence_url="https://example.org/accept")
+    catalog = write_catalog(tmp_path / "catalog.json", [open_model, gated])
+    monkeypatch.setenv("PAINTNOISE_CATALOG", str(catalog))
+    monkeypatch.setattr("paintnoise_desktop.cli.models._confirmed", lambda question: False)
+
+    assert run(["models", "download", "sam-vit-h", "sd2-inpainting"]) == 0
+    out = capsys.readouterr().out
+    assert "  licence text: https://example.org/licence\n" in out
+    assert ("  the hub serves it only once you have accepted the licence at "
+            "https://example.org/accept\n") in out
+    assert out.endswith("Nothing was downloaded.\n")
