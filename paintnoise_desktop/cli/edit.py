@@ -64,7 +64,7 @@ def check_edit_models(args: argparse.Namespace, settings: EngineSettings) -> Non
     steps = [(find_action(args.find), find_needs("segclip", settings))] if args.find else []
     inpainter = args.inpainter or AUTOMATIC_INPAINTER
     steps.append((inpaint_action(args.replace), inpaint_needs(inpainter, args.replace, settings)))
-    instead = (f"add --inpainter {OFFLINE_INPAINTER} to remove what is masked instead"
+    instead = (f"add `--inpainter {OFFLINE_INPAINTER}` to remove what is masked instead"
                if args.replace.strip() and inpainter not in OPENCV_METHODS else "")
     check_models(steps, settings, instead)
 

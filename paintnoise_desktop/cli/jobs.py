@@ -77,7 +77,7 @@ def check_models(steps: list[tuple[str, tuple[str, ...]]], settings: EngineSetti
     if not missing:
         return
     actions = tuple(action for action, needed in steps if set(needed) & set(missing))
-    remedy = f"run: {download_command(missing)}" + (f", or {instead}" if instead else "")
+    remedy = f"run `{download_command(missing)}`" + (f", or {instead}" if instead else "")
     raise missing_models_error(actions, missing, settings, remedy)
 
 

@@ -43,8 +43,8 @@ def test_replace_without_a_diffusion_model_exits_1_and_writes_nothing(photo, mas
     assert code == 1
     assert _error_line(capsys.readouterr().err) == (
         "paintnoise: error: Painting \u201ca wooden bench\u201d needs Stable Diffusion 2 "
-        "inpainting, which is not installed: run: paintnoise models download sd2-inpainting, "
-        "or add --inpainter opencv-telea to remove what is masked instead.")
+        "inpainting, which is not installed: run `paintnoise models download sd2-inpainting`, "
+        "or add `--inpainter opencv-telea` to remove what is masked instead.")
     assert not out.exists()
 
 
@@ -69,8 +69,8 @@ def test_a_find_and_replace_names_every_missing_model_at_once(photo, tmp_path, c
     assert line.startswith(
         "paintnoise: error: Finding \u201cred block\u201d and painting \u201ca wooden bench\u201d "
         "need Segment Anything ViT-B, CLIP ViT-B/32 and Stable Diffusion 2 inpainting, which are "
-        "not installed: run: paintnoise models download sam-vit-b clip-vit-base-patch32 "
-        "sd2-inpainting, or add --inpainter opencv-telea")
+        "not installed: run `paintnoise models download sam-vit-b clip-vit-base-patch32 "
+        "sd2-inpainting`, or add `--inpainter opencv-telea`")
 
 
 def test_the_mask_command_names_both_find_models(photo, tmp_path, capsys):
@@ -78,8 +78,8 @@ def test_the_mask_command_names_both_find_models(photo, tmp_path, capsys):
     assert code == 1
     assert _error_line(capsys.readouterr().err) == (
         "paintnoise: error: Finding \u201cred block\u201d needs Segment Anything ViT-B and "
-        "CLIP ViT-B/32, which are not installed: run: paintnoise models download sam-vit-b "
-        "clip-vit-base-patch32.")
+        "CLIP ViT-B/32, which are not installed: run `paintnoise models download sam-vit-b "
+        "clip-vit-base-patch32`.")
 
 
 def test_removing_without_models_still_uses_the_offline_inpainter(photo, mask, tmp_path,
