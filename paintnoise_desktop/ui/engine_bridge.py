@@ -1,9 +1,11 @@
-"""The window's only way to the engine: one worker thread that runs jobs one at a time.
+"""The window's only way to the engine: a worker thread that runs model jobs one at a time,
+and an I/O thread of its own for model downloads.
 
 The GUI thread hands jobs over by queued signal and hears back by queued signal;
-it never waits on the worker and never touches torch. The engine module is
+it never waits on a worker and never touches torch. The engine module is
 imported inside the worker thread, on the first job, so the window opens before
-torch is loaded.
+torch is loaded. A download (minutes for a big model) runs on the I/O thread, so a
+Find asked for meanwhile starts at once; `submit` routes by the job's type.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..core.jobs import CancelToken, FindJob, Job, Progress, ProgressCallback, Result, Status
+from ..core.jobs import (
+    CancelToken,
+    DownloadJob,
+    FindJob,
+    Job,
+    Progress,
+    ProgressCallback,
+    Result,
+    Status,
+)
 from ..engine.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -105,7 +116,7 @@ class _Worker(QObject):
 
 
 class EngineBridge(QObject):
-    """Queue of engine jobs with ids, cancel tokens and supersession of older Find jobs."""
+    """Engine jobs with ids and cancel tokens; a newer Find cancels older ones."""
 
     progress = Signal(object)  # core.jobs.Progress
     finished = Signal(object)  # core.jobs.Result
@@ -113,6 +124,7 @@ class EngineBridge(QObject):
     modelsUnloaded = Signal(str)  # the device line after it ("" when unknown or never loaded)
 
     _runJob = Signal(object, object)
+    _runDownload = Signal(object, object)
     _applySettings = Signal(object)
     _unloadModels = Signal()
 
@@ -123,19 +135,26 @@ class EngineBridge(QObject):
         self._next_id = 1
         self._jobs: dict[int, _Entry] = {}
         self._settings = settings or EngineSettings()
-        self._thread = QThread()
-        self._thread.setObjectName("engineThread")
-        self._worker = _Worker(engine_factory or _real_engine, self._settings)
-        self._worker.moveToThread(self._thread)
-        self._thread.finished.connect(self._worker.deleteLater)
-        self._runJob.connect(self._worker.run_job)
-        self._applySettings.connect(self._worker.apply_settings)
+        factory = engine_factory or _real_engine
+        self._thread, self._worker = self._start_worker("engineThread", factory, self._runJob)
+        self._io_thread, self._io_worker = self._start_worker("ioThread", factory, self._runDownload)
         self._unloadModels.connect(self._worker.unload_models)
         self._worker.unloaded.connect(self.modelsUnloaded)
-        self._worker.started.connect(self._on_started)
-        self._worker.progress.connect(self._on_progress)
-        self._worker.finished.connect(self._on_finished)
-        self._thread.start()
+
+    def _start_worker(self, name: str, factory: EngineFactory,
+                      run: Signal) -> tuple[QThread, _Worker]:
+        thread = QThread()
+        thread.setObjectName(name)
+        worker = _Worker(factory, self._settings)
+        worker.moveToThread(thread)
+        thread.finished.connect(worker.deleteLater)
+        run.connect(worker.run_job)
+        self._applySettings.connect(worker.apply_settings)
+        worker.started.connect(self._on_started)
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(self._on_finished)
+        thread.start()
+        return thread, worker
 
     @property
     def settings(self) -> EngineSettings:
@@ -162,7 +181,7 @@ class EngineBridge(QObject):
         was_busy = self.busy
         token = CancelToken()
         self._jobs[job_id] = _Entry(job, token)
-        self._runJob.emit(job, token)
+        (self._runDownload if isinstance(job, DownloadJob) else self._runJob).emit(job, token)
         if not was_busy:
             self.busyChanged.emit(True)
         return job_id
@@ -182,12 +201,14 @@ class EngineBridge(QObject):
         self._unloadModels.emit()
 
     def shutdown(self) -> None:
-        """Cancel everything, stop the thread and wait for the running job to notice."""
+        """Cancel everything, stop the threads and wait for the running jobs to notice."""
         if not self._thread.isRunning():
             return
         self.cancel()
-        self._thread.quit()
-        self._thread.wait()
+        for thread in (self._thread, self._io_thread):
+            thread.quit()
+        for thread in (self._thread, self._io_thread):
+            thread.wait()
         gc.unfreeze()  # let the interpreter tear down what the jobs loaded, as usual
 
     def _on_started(self, job_id: int) -> None:

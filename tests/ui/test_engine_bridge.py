@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -9,8 +10,17 @@ import sys
 import numpy as np
 import pytest
 
-from paintnoise_desktop.core.jobs import FindJob, InpaintJob, LoadModelJob, Status
+from paintnoise_desktop.core.jobs import (
+    DownloadJob,
+    FindJob,
+    InpaintJob,
+    LoadModelJob,
+    Result,
+    Status,
+)
+from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.ui.engine_bridge import JobState
+from tests.model_server import ModelServer, checkpoint_bytes, url_model, write_catalog
 
 from .conftest import SlowEngine, photo
 
@@ -197,3 +207,45 @@ def test_unload_waits_for_the_queued_jobs_and_runs_on_the_engine_thread(qtbot, m
         bridge.unload_models()
     assert events == ["finished", "unloaded CPU"]
     assert unloaded_in[0] is not threading.main_thread()
+
+
+class AnsweringFinds(Engine):
+    """The real engine (downloads included); a Find answers at once with no candidates."""
+
+    def _dispatch(self, job, step, cancel):
+        if isinstance(job, FindJob):
+            return Result(job.job_id, Status.FINISHED)
+        return super()._dispatch(job, step, cancel)
+
+
+@pytest.fixture
+def slow_host(tmp_path, monkeypatch):
+    """A loopback host serving a 'sam-vit-h' checkpoint slowly (about 2 s), as a far host would."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("PAINTNOISE_SETTINGS", str(tmp_path / "settings.json"))
+    served = ModelServer(tmp_path / "served").start()
+    data = checkpoint_bytes(tmp_path)
+    served.add("/sam_vit_h_4b8939.pth", data)
+    served.chunk = max(1, len(data) // 20)
+    served.delay = 0.1
+    catalog = write_catalog(tmp_path / "catalog.json", [url_model(
+        "sam-vit-h", f"{served.url}/sam_vit_h_4b8939.pth", data, hashlib.sha256(data).hexdigest())])
+    monkeypatch.setenv("PAINTNOISE_CATALOG", str(catalog))
+    yield served
+    served.stop()
+
+
+def test_a_download_runs_on_its_own_thread_so_a_find_does_not_wait_for_it(
+        qtbot, make_bridge, slow_host):
+    bridge = make_bridge(engine_factory=lambda settings: AnsweringFinds(settings))
+    progress, results, _busy = collect(bridge)
+    download = bridge.submit(lambda job_id: DownloadJob(job_id, "sam-vit-h"))
+    qtbot.waitUntil(lambda: any(p.job_id == download for p in progress), timeout=WAIT_MS)
+    find = bridge.submit(lambda job_id: FindJob(job_id, image=photo(32, 24), text="cup"))
+    qtbot.waitUntil(lambda: any(r.job_id == find for r in results), timeout=WAIT_MS)
+    assert [r.job_id for r in results] == [find]  # the download is still going
+    assert bridge.state(download) is JobState.RUNNING
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=WAIT_MS)
+    assert results[1].job_id == download and results[1].ok, results[1].message
+    assert len(slow_host.requests) >= 1
