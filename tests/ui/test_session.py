@@ -1,0 +1,176 @@
+"""The editing session: what the canvas shows is always the document, unless an override is
+on, and every change of the document (an edit, undo, redo, another photo) clears it."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QApplication
+
+from paintnoise_desktop.core.box import slices
+from paintnoise_desktop.core.document import Document
+from paintnoise_desktop.core.jobs import InpaintJob, InpaintVariant, Result, Status
+from paintnoise_desktop.engine.runner import Engine
+
+from .conftest import photo
+from .test_main_window import WAIT_MS, open_photo, saved
+
+BOX = (60, 40, 100, 80)  # the photo's yellow square, in a 160 x 120 photo
+COLOURS = ((220, 30, 30), (30, 200, 60), (40, 60, 230))
+YELLOW = (250, 240, 40)
+
+
+class PaintsVariants(Engine):
+    """The real engine, except that a Replace paints each variant in a plain colour of its own,
+    so what the canvas shows can be told apart; it can be held at a gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def _dispatch(self, job, step, cancel) -> Result:
+        if not isinstance(job, InpaintJob):
+            return super()._dispatch(job, step, cancel)
+        while not self.gate.wait(0.01):
+            step(0.0, "Waiting")  # raises JobCancelled once the job was cancelled
+        variants = []
+        for seed, colour in enumerate(COLOURS[:job.variants]):
+            image = job.image.copy()
+            image[slices(BOX)] = colour
+            variants.append(InpaintVariant(image, BOX, seed))
+        return Result(job.job_id, Status.FINISHED, variants=tuple(variants))
+
+
+@pytest.fixture
+def painted(qtbot, make_window, app_settings, tmp_path):
+    """A window with the square masked and a Replace of it done in three variants."""
+    app_settings.variants = 3
+    engine = PaintsVariants()
+    window = make_window(engine_factory=lambda settings: engine)
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo(160, 120)).save(path)
+    assert open_photo(qtbot, window, path)
+    window.session.apply("Square", BOX, mask=np.full((40, 40), 255, np.uint8))
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
+        window.jobs.replace("", "a silver fork")
+    assert window.variants_panel.list.count() == 3
+    return window, engine
+
+
+def shown_colour(window) -> tuple[int, int, int]:
+    """The colour the canvas shows at the middle of the square, as painted on screen."""
+    canvas = window.canvas
+    point = canvas.widget_rect_of((79, 59, 81, 61)).center()
+    colour = canvas.grab().toImage().pixelColor(point)
+    return colour.red(), colour.green(), colour.blue()
+
+
+def close_to(colour, expected) -> bool:
+    return all(abs(a - b) <= 12 for a, b in zip(colour, expected, strict=True))
+
+
+def click_variant(qtbot, window, row: int) -> None:
+    listed = window.variants_panel.list
+    qtbot.mouseClick(listed.viewport(), Qt.LeftButton,
+                     pos=listed.visualItemRect(listed.item(row)).center())
+
+
+def test_undo_after_choosing_a_variant_shows_and_saves_the_undone_photo(
+        qtbot, painted, dialogs, tmp_path):
+    """Replace x3, click the 2nd variant, move the mouse off the strip, Ctrl+Z."""
+    window, _engine = painted
+    document = window.document
+    assert close_to(shown_colour(window), COLOURS[0])
+    click_variant(qtbot, window, 1)
+    assert close_to(shown_colour(window), COLOURS[1])
+    QApplication.sendEvent(window.variants_panel.list.viewport(), QEvent(QEvent.Leave))
+    assert close_to(shown_colour(window), COLOURS[1])
+    assert document.history.names == ["Square", "Replace with: a silver fork"]
+
+    qtbot.keyClick(window, Qt.Key_Z, Qt.ControlModifier)
+    assert document.history.index == 1 and "*" not in window.windowTitle()
+    assert window.session.display_image is None
+    assert close_to(shown_colour(window), YELLOW)  # the canvas shows the undone photo
+
+    target = tmp_path / "saved.png"
+    dialogs.save_answers = [str(target)]
+    assert saved(qtbot, window, window.files.save_as)
+    written = Document.open(target).rgb
+    assert np.array_equal(written, document.rgb)
+    assert close_to(tuple(int(v) for v in written[60, 80]), shown_colour(window))
+
+
+@pytest.mark.parametrize("override", ["variant preview", "original", "live preview"])
+def test_undo_and_redo_clear_every_display_override(qtbot, painted, override):
+    window, _engine = painted
+    session, document = window.session, window.document
+    for move, expected in ((session.undo, YELLOW), (session.redo, COLOURS[0])):
+        if override == "variant preview":
+            window.variants_panel.previewRequested.emit(2)
+            assert close_to(shown_colour(window), COLOURS[2])
+        elif override == "original":
+            qtbot.keyPress(window, Qt.Key_Backslash)
+            assert session.showing_original and close_to(shown_colour(window), YELLOW)
+        else:
+            session.set_live_preview(np.zeros((8, 8, 3), np.uint8))
+            assert window.preview_label.isVisible()
+        move()
+        assert session.display_image is None and not session.showing_original
+        assert close_to(shown_colour(window), expected)
+        assert np.array_equal(document.rgb[60, 80], expected)
+        if override == "original":
+            qtbot.keyRelease(window, Qt.Key_Backslash)
+        session.set_live_preview(None)
+
+
+def test_an_edit_or_another_photo_clears_the_variant_preview(qtbot, painted, tmp_path):
+    window, _engine = painted
+    session = window.session
+    window.variants_panel.previewRequested.emit(2)
+    assert session.display_image is not None
+    window.mask_steps.operate("grow", 2)
+    qtbot.waitUntil(lambda: not window.mask_steps.busy, timeout=WAIT_MS)
+    window.set_overlay_visible(False)  # the grown mask is tinted over the photo
+    assert session.display_image is None and close_to(shown_colour(window), COLOURS[0])
+    window.variants_panel.previewRequested.emit(1)
+    assert session.display_image is not None
+    other = tmp_path / "other.png"
+    Image.fromarray(photo(64, 48)).save(other)
+    assert open_photo(qtbot, window, other)
+    assert session.display_image is None and session.replaced is None
+    assert not window.variants_dock.isVisible()
+
+
+def test_choosing_variants_one_after_another_is_one_undo_step(qtbot, painted):
+    window, _engine = painted
+    document = window.document
+    for row in (1, 2, 0, 2):
+        click_variant(qtbot, window, row)
+        assert np.array_equal(document.rgb[60, 80], COLOURS[row])
+    assert document.history.names == ["Square", "Replace with: a silver fork"]
+    window.session.undo()
+    assert document.history.index == 1
+    assert np.array_equal(document.rgb, photo(160, 120))  # as opened, every variant undone
+    window.session.redo()
+    assert np.array_equal(document.rgb[60, 80], COLOURS[2])
+
+
+def test_focus_returns_to_the_canvas_once_enter_starts_a_job(qtbot, painted):
+    window, engine = painted
+    engine.gate.clear()
+    bar = window.prompt_bar
+    for field, text in ((bar.replace_edit, "a bowl"), (bar.find_edit, "square")):
+        field.setFocus()
+        qtbot.keyClicks(field, text)
+        qtbot.keyClick(field, Qt.Key_Return)
+        assert window.canvas.hasFocus()
+    qtbot.keyClick(window.canvas, Qt.Key_E)  # a key for the photo, not for the field
+    assert window.canvas.tool == "erase" and bar.find_edit.text() == "square"
+    window.jobs.cancel(everything=True)
+    engine.gate.set()
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=WAIT_MS)
