@@ -409,8 +409,12 @@ class Canvas(QWidget):
         self.set_brush_size(diameter)
 
     def set_brush_size(self, diameter: int) -> None:
-        """Set the brush's diameter (photo pixels); with a photo open, also its share."""
+        """Set the brush's diameter (photo pixels); with a photo open, also its share.
+        The size it has already changes nothing (an echo of brushSizeChanged keeps the share
+        exact)."""
         diameter = int(min(MAX_BRUSH, max(MIN_BRUSH, diameter)))
+        if diameter == self._brush_size:
+            return
         if self._doc is not None:
             self._brush_share = diameter / max(self._doc.width, self._doc.height)
         self._set_brush(diameter)

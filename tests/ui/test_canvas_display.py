@@ -233,6 +233,10 @@ def test_the_brush_keeps_its_share_of_the_photo_from_photo_to_photo(qtbot, canva
     assert changed.args == [14] and canvas.brush_size == 14
     canvas.set_document(document(6000, 40))
     assert canvas.brush_size == 139, "rounding on the small photo does not drift the share"
+    canvas.brushSizeChanged.connect(canvas.set_brush_size)  # a window showing it echoes it
+    canvas.set_document(document(600, 400))
+    canvas.set_document(document(6000, 40))
+    assert canvas.brush_size == 139
 
 
 def test_a_remembered_share_applies_to_the_next_photo(canvas):
