@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings
 
-from paintnoise_desktop.core.jobs import Result, Status
+from paintnoise_desktop.core.box import slices
+from paintnoise_desktop.core.jobs import InpaintJob, InpaintVariant, Result, Status
 from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.ui.app_settings import AppSettings
 from paintnoise_desktop.ui.dialogs import Dialogs, UnsavedChoice
@@ -145,3 +147,50 @@ def make_window(qtbot, app_settings, dialogs, make_bridge):
         return window
 
     return make
+
+
+# -- a Replace that paints known variants (test_session, test_job_queue) ------------------
+
+BOX = (60, 40, 100, 80)  # the photo's yellow square, in a 160 x 120 photo
+COLOURS = ((220, 30, 30), (30, 200, 60), (40, 60, 230))
+YELLOW = (250, 240, 40)
+
+
+class PaintsVariants(Engine):
+    """The real engine, except that a Replace paints each variant in a plain colour of its own,
+    so what the canvas shows can be told apart; it can be held at a gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def _dispatch(self, job, step, cancel) -> Result:
+        if not isinstance(job, InpaintJob):
+            return super()._dispatch(job, step, cancel)
+        while not self.gate.wait(0.01):
+            step(0.0, "Waiting")  # raises JobCancelled once the job was cancelled
+        variants = []
+        for seed, colour in enumerate(COLOURS[:job.variants]):
+            image = job.image.copy()
+            image[slices(BOX)] = colour
+            variants.append(InpaintVariant(image, BOX, seed))
+        return Result(job.job_id, Status.FINISHED, variants=tuple(variants))
+
+
+@pytest.fixture
+def painted(qtbot, make_window, app_settings, tmp_path):
+    """A window with the square masked and a Replace of it done in three variants."""
+    app_settings.variants = 3
+    engine = PaintsVariants()
+    window = make_window(engine_factory=lambda settings: engine)
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo(160, 120)).save(path)
+    opened = qtbot.waitSignal(window.files.opened, timeout=30_000)
+    assert window.files.open_photo(path)
+    opened.wait()
+    window.session.apply("Square", BOX, mask=np.full((40, 40), 255, np.uint8))
+    with qtbot.waitSignal(window.bridge.finished, timeout=30_000):
+        window.jobs.replace("", "a silver fork")
+    assert window.variants_panel.list.count() == 3
+    return window, engine

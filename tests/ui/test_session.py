@@ -3,63 +3,16 @@ on, and every change of the document (an edit, undo, redo, another photo) clears
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication
 
-from paintnoise_desktop.core.box import slices
 from paintnoise_desktop.core.document import Document
-from paintnoise_desktop.core.jobs import InpaintJob, InpaintVariant, Result, Status
-from paintnoise_desktop.engine.runner import Engine
 
-from .conftest import photo
+from .conftest import COLOURS, YELLOW, photo
 from .test_main_window import WAIT_MS, open_photo, saved
-
-BOX = (60, 40, 100, 80)  # the photo's yellow square, in a 160 x 120 photo
-COLOURS = ((220, 30, 30), (30, 200, 60), (40, 60, 230))
-YELLOW = (250, 240, 40)
-
-
-class PaintsVariants(Engine):
-    """The real engine, except that a Replace paints each variant in a plain colour of its own,
-    so what the canvas shows can be told apart; it can be held at a gate."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = threading.Event()
-        self.gate.set()
-
-    def _dispatch(self, job, step, cancel) -> Result:
-        if not isinstance(job, InpaintJob):
-            return super()._dispatch(job, step, cancel)
-        while not self.gate.wait(0.01):
-            step(0.0, "Waiting")  # raises JobCancelled once the job was cancelled
-        variants = []
-        for seed, colour in enumerate(COLOURS[:job.variants]):
-            image = job.image.copy()
-            image[slices(BOX)] = colour
-            variants.append(InpaintVariant(image, BOX, seed))
-        return Result(job.job_id, Status.FINISHED, variants=tuple(variants))
-
-
-@pytest.fixture
-def painted(qtbot, make_window, app_settings, tmp_path):
-    """A window with the square masked and a Replace of it done in three variants."""
-    app_settings.variants = 3
-    engine = PaintsVariants()
-    window = make_window(engine_factory=lambda settings: engine)
-    path = tmp_path / "photo.png"
-    Image.fromarray(photo(160, 120)).save(path)
-    assert open_photo(qtbot, window, path)
-    window.session.apply("Square", BOX, mask=np.full((40, 40), 255, np.uint8))
-    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
-        window.jobs.replace("", "a silver fork")
-    assert window.variants_panel.list.count() == 3
-    return window, engine
 
 
 def shown_colour(window) -> tuple[int, int, int]:
