@@ -253,3 +253,20 @@ def test_adding_model_folders_checks_their_layout(tmp_path):
     (clip / "tokenizer_config.json").unlink()
     with pytest.raises(ModelError, match="not whole: tokenizer_config.json is missing"):
         validate_model_path(get_spec("clip-vit-large-patch14"), clip)
+
+
+def test_the_hub_cache_is_found_where_huggingface_hub_looks(tmp_path, monkeypatch):
+    from paintnoise_desktop.engine.models.registry import hf_cache_dir
+
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert hf_cache_dir() == tmp_path / "home" / ".cache" / "huggingface" / "hub"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert hf_cache_dir() == tmp_path / "xdg" / "huggingface" / "hub"
+    monkeypatch.setenv("HF_HOME", "~/hf")
+    assert hf_cache_dir() == tmp_path / "home" / "hf" / "hub"
+    monkeypatch.setenv("HUGGINGFACE_HUB_CACHE", str(tmp_path / "old-name"))
+    assert hf_cache_dir() == tmp_path / "old-name"
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    assert hf_cache_dir() == tmp_path / "cache"
