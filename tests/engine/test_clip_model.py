@@ -54,7 +54,7 @@ def test_images_in_batches_match_images_one_by_one(embedder):
 
 
 def test_pixels_follow_the_processor_recipe(embedder, tiny_clip_folder):
-    """Our NumPy preprocessing gives the same vector as CLIPImageProcessor's."""
+    """Crops go through the folder's own image processor (see test_clip_reference.py)."""
     from transformers import CLIPImageProcessor
 
     image = np.random.default_rng(2).integers(0, 256, (32, 32, 3), dtype=np.uint8)
