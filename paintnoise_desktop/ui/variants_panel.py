@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QIcon
+from PySide6.QtGui import QFont, QIcon, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -93,16 +93,17 @@ class VariantsPanel(QWidget):
         self.hint.setWordWrap(True)
         self.hint.setToolTip(COMPARE_TIP)
 
-        text = QVBoxLayout()
+        self.text = QWidget(self)  # the seeds and the hint, beside the thumbnails when room
+        self.text.setFixedWidth(TEXT_WIDTH)
+        text = QVBoxLayout(self.text)
+        text.setContentsMargins(0, 0, 0, 0)
         text.addWidget(self.seed_label)
         text.addWidget(self.hint)
         text.addStretch(1)
-        for label in (self.seed_label, self.hint):
-            label.setFixedWidth(TEXT_WIDTH)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.list, 1)
-        layout.addLayout(text)
+        layout.addWidget(self.text)
         self.setFixedHeight(self.list.height() + 4)
         self._show_seed(-1)
 
@@ -110,8 +111,17 @@ class VariantsPanel(QWidget):
         return QSize(4 * self.list.gridSize().width() + TEXT_WIDTH, self.height())
 
     def minimumSizeHint(self) -> QSize:
-        """A thumbnail and the seeds: the strip never makes the window wider."""
-        return QSize(self.list.minimumWidth() + TEXT_WIDTH + 16, self.height())
+        """One thumbnail: the strip never makes the window wider (the seeds go when narrow;
+        each thumbnail's tooltip still names its seed)."""
+        return QSize(self.list.minimumWidth() + 8, self.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.text.setVisible(event.size().width() >= self._text_room())
+        super().resizeEvent(event)
+
+    def _text_room(self) -> int:
+        """The width from which the seeds and hint show beside one thumbnail or more."""
+        return self.list.minimumWidth() + TEXT_WIDTH + 16
 
     def set_variants(self, variants: Sequence[InpaintVariant], applied: int = 0) -> None:
         """Show a Replace job's variants, variant `applied` marked as on the photo
