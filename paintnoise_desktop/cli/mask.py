@@ -8,17 +8,17 @@ unless --tight) and brought to the photo's full size.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from ..core import masks
 from ..core.errors import ImageFileError, PaintNoiseError
 from ..core.imagefile import load_image, write_atomically
-from ..core.jobs import FindJob, MaskCandidate, MaskSettings
-from ..engine.find.ranking import is_weak, parse_query, select
+from ..core.jobs import FindJob, MaskSettings
+from ..engine.find.found import Chosen
+from ..engine.find.ranking import is_weak, parse_query
 from ..engine.models.needs import find_action, find_needs
 from ..engine.runner import Engine
 from .jobs import TextProgress, add_engine_options, check_models, engine_for, run_job
@@ -67,20 +67,6 @@ def find_mask(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
     return chosen.full_size_mask(width, height, mask_settings(args))
 
 
-@dataclass(frozen=True)
-class Chosen:
-    """What a find returned, and which of the candidates the query's mode picks."""
-
-    wanted: str
-    candidates: tuple[MaskCandidate, ...]
-    indices: list[int]
-
-    def full_size_mask(self, width: int, height: int, settings: MaskSettings) -> np.ndarray:
-        """The picked candidates' union, post-processed, at the photo's size (as the window does)."""
-        picked = [self.candidates[i].mask for i in self.indices]
-        return masks.mask_from_candidates(picked, width, height, settings)
-
-
 def find_chosen(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
                 progress: TextProgress) -> Chosen:
     wanted, excluded = parse_query(args.find)
@@ -92,7 +78,7 @@ def find_chosen(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
             f'Nothing like "{args.find}" was found. Try other words, or draw a mask '
             "and pass it with --mask."
         )
-    return Chosen(wanted, candidates, select([c.score for c in candidates], mode))
+    return Chosen.pick(wanted, candidates, mode)
 
 
 def _show_scores(chosen: Chosen, progress: TextProgress) -> None:

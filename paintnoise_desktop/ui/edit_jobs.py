@@ -15,11 +15,11 @@ from collections.abc import Sequence
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..core import masks
 from ..core.box import slices
 from ..core.history import Edit
 from ..core.jobs import FindJob, InpaintJob, MaskSettings, Progress, Result, Status
-from ..engine.find.ranking import is_weak, parse_query, select
+from ..engine.find.found import Chosen, full_size_mask
+from ..engine.find.ranking import is_weak, parse_query
 from ..engine.models.catalog import known_spec
 from .app_settings import AppSettings
 from .engine_bridge import EngineBridge
@@ -237,7 +237,7 @@ class EditJobs(QObject):
             self.queue.end(job, JobState.FINISHED)
             return
         scores = [candidate.score for candidate in candidates]
-        chosen = select(scores, request.mode)
+        chosen = Chosen.pick(text, candidates, request.mode).indices
         found = Found(text, candidates)
         session.set_found(found)
         self._ending = job  # ends once its mask is made: a queued job starts from it
@@ -340,7 +340,7 @@ class EditJobs(QObject):
         """Make the mask from `chosen` candidates off the GUI thread; one step; maybe Replace."""
         session, chosen = self._session, tuple(chosen)
         document = session.document
-        picked = [found.candidates[i].mask for i in chosen]
+        candidates = found.candidates
         width, height, settings = document.width, document.height, self._settings.mask_settings
 
         def applied(edit: Edit | None) -> None:
@@ -356,7 +356,7 @@ class EditJobs(QObject):
 
         self._mask_steps.request(
             MaskStep(name, merge_key, then=applied),
-            lambda: masks.mask_from_candidates(picked, width, height, settings))
+            lambda: full_size_mask(candidates, chosen, width, height, settings))
 
 
 def _has_mask(session: EditingSession) -> bool:
