@@ -217,6 +217,27 @@ def test_closing_with_unsaved_changes_can_be_cancelled(qtbot, make_window, dialo
     assert window.close()
 
 
+def test_closing_with_a_brushed_mask_asks_though_the_title_has_no_star(
+        qtbot, make_window, dialogs, sample_photo, tmp_path):
+    window = make_window()
+    document = open_with_stroke(qtbot, window, sample_photo)
+    assert "*" not in window.windowTitle() and not document.is_dirty
+    dialogs.unsaved_answers = [UnsavedChoice.CANCEL]
+    assert not window.close() and dialogs.unsaved_asked == ["sample.jpg"]
+    window.session.undo()  # no mask left: nothing to lose
+    assert window.close() and dialogs.unsaved_asked == ["sample.jpg"]
+
+
+def test_a_saved_photo_with_its_mask_closes_without_asking(qtbot, make_window, dialogs,
+                                                           sample_photo):
+    window = make_window()
+    open_with_stroke(qtbot, window, sample_photo)
+    remove_masked(qtbot, window)
+    dialogs.save_answers = [ACCEPT_SUGGESTION]
+    assert saved(qtbot, window, window.files.save)
+    assert window.close() and dialogs.unsaved_asked == []
+
+
 def test_recent_files_newest_first_pruned_and_capped(qtbot, make_window, app_settings, tmp_path):
     window = make_window()
     paths = []
