@@ -207,8 +207,12 @@ class ModelManagerDialog(QDialog):
     def ask_to_download(self, model_id: str) -> bool:
         """Show the model's size and licence and download it if the user says yes."""
         spec = self._spec(model_id)
+        status = install_status(model_id, self.settings)
+        if status not in ("not installed", "download not finished"):
+            self.status_label.setText(f"{spec.name} is {status} already.")
+            return False
         if offline_reason(self.settings) is not None or not confirm_download(
-                self, [spec], self.settings, f"{spec.name} is not installed."):
+                self, [spec], self.settings, f"{spec.name}: {status}."):
             return False
         return self.start_downloads((model_id,))
 

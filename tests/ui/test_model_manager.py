@@ -92,8 +92,13 @@ def test_download_asks_first_then_shows_progress_then_installed(qtbot, models, s
 
     asked = _answer(monkeypatch, QMessageBox.No)
     dialog.download_button.click()
-    assert len(asked) == 1 and "About 0.0 GB; licence: Apache-2.0" in asked[0]
+    assert len(asked) == 1 and asked[0].startswith("Test sam-vit-h: not installed.")
+    assert "About 0.0 GB; licence: Apache-2.0" in asked[0]
     assert not bridge.busy and server.requests == []
+    dialog.select_model("sam-vit-b")
+    dialog.download_button.click()
+    assert len(asked) == 1 and dialog.status_label.text() == "Test sam-vit-b is installed already."
+    dialog.select_model("sam-vit-h")
 
     asked = _answer(monkeypatch, QMessageBox.Yes)
     with qtbot.waitSignal(bridge.finished, timeout=WAIT_MS) as finished:
