@@ -382,6 +382,7 @@ def test_painting_at_a_small_zoom_shows_on_screen(qtbot):
     canvas.show()
     doc = make_document(1600, 1200)
     canvas.set_document(doc)
+    qtbot.waitUntil(lambda: not canvas.busy)  # a big photo's levels are made band by band
     assert canvas.zoom == pytest.approx(0.125)
     canvas.set_brush_size(40)
     drag(canvas, line((40, 75), (160, 75)))
