@@ -13,7 +13,6 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QGridLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -42,13 +41,11 @@ from .prompt_bar import PromptBar
 from .queue_panel import QueueLabel
 from .session import EditingSession
 from .settings_dialog import SettingsDialog
-from .thumbnails import pixmap_of
 from .variants_panel import VariantsPanel
 from .window_actions import WindowActions
 
 APP_NAME = "PaintNoise"
 TITLE = f"{APP_NAME} Desktop"  # the window's title and the About box name the app alike
-PREVIEW_SIZE = 160
 
 
 class MainWindow(QMainWindow):
@@ -76,8 +73,6 @@ class MainWindow(QMainWindow):
         self.candidate_panel = CandidatePanel()
         self.variants_panel = VariantsPanel()
         self.history_panel = HistoryPanel()
-        self.preview_label = QLabel(objectName="previewLabel", visible=False)
-        self.preview_label.setStyleSheet("border: 1px solid #888; background: #222;")
         self.error_box = QMessageBox(QMessageBox.Warning, TITLE, "", QMessageBox.Ok, self)
         self.error_box.setObjectName("errorBox")
         self.error_box.setWindowModality(Qt.NonModal)
@@ -100,17 +95,12 @@ class MainWindow(QMainWindow):
     # -- layout -----------------------------------------------------------------------------
 
     def _lay_out(self) -> None:
-        photo_area = QWidget()
-        grid = QGridLayout(photo_area)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.canvas, 0, 0)
-        grid.addWidget(self.preview_label, 0, 0, Qt.AlignTop | Qt.AlignRight)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.prompt_bar)
-        column.addWidget(photo_area, 1)
+        column.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
 
         self.commands.build_menus(self)
@@ -221,7 +211,8 @@ class MainWindow(QMainWindow):
         jobs.queue.busyChanged.connect(self._show_busy)
 
     def _restore_settings(self) -> None:
-        self._brush_size_changed(self.settings.brush_size)
+        self.canvas.remember_brush_in(self.settings)
+        self.mask_panel.set_brush_size(self.canvas.brush_size)
         self.prompt_bar.variants_spin.setValue(self.settings.variants)
         self.prompt_bar.set_find_mode(self.settings.find_mode)
         self.mask_panel.set_found_settings(self.settings.mask_settings)
@@ -240,6 +231,7 @@ class MainWindow(QMainWindow):
 
     def _show_document(self, document: Document | None) -> None:
         self.canvas.set_document(document)
+        self.canvas.set_original(self.session.original, matches_document=True)
         has_photo = document is not None
         self.commands.set_photo_open(has_photo)
         self.mask_panel.setEnabled(has_photo)
@@ -294,16 +286,16 @@ class MainWindow(QMainWindow):
             self.mask_dock.raise_()
 
     def _show_display(self) -> None:
-        session = self.session
-        self.canvas.set_display_override(session.display_image)
-        preview = session.live_preview
-        if preview is None:
-            self.preview_label.setVisible(False)
-            self.preview_label.clear()
+        session, canvas = self.session, self.canvas
+        canvas.set_showing_original(session.showing_original)
+        index, replaced = session.previewed_variant, session.replaced
+        if replaced is not None and 0 <= index < len(replaced.variants):
+            variant = replaced.variants[index]
+            canvas.set_display_override(variant.image, variant.box)
         else:
-            self.preview_label.setPixmap(pixmap_of(preview.image).scaled(
-                PREVIEW_SIZE, PREVIEW_SIZE, Qt.KeepAspectRatio, Qt.SmoothTransformation))
-            self.preview_label.setVisible(True)
+            canvas.set_display_override(None)
+        preview = session.live_preview
+        canvas.set_live_preview(*((preview.image, preview.box) if preview else (None, None)))
 
     def _update_mask_actions(self) -> None:
         """Mask operations wait for the one being computed: their buttons are off meanwhile."""
@@ -331,9 +323,8 @@ class MainWindow(QMainWindow):
         self.commands.toggle_overlay.setChecked(visible)
 
     def _brush_size_changed(self, size: int) -> None:
-        self.canvas.set_brush_size(size)
+        self.canvas.set_brush_size(size)  # the canvas clamps it and remembers it
         self.mask_panel.set_brush_size(self.canvas.brush_size)
-        self.settings.brush_size = self.canvas.brush_size
 
     def _show_zoom(self, zoom: float) -> None:
         self.zoom_label.setText(f"{zoom * 100:.0f}%" if self.document is not None else "")

@@ -216,7 +216,8 @@ class EditingSession(QObject):
         self.displayChanged.emit()
 
     def _clear_display(self) -> None:
-        if self.previewed_variant != -1 or self.showing_original:
+        if self.previewed_variant != -1 or self.showing_original or self.live_preview:
             self.previewed_variant = -1
             self.showing_original = False
+            self.live_preview = None
             self.displayChanged.emit()

@@ -27,7 +27,7 @@ from paintnoise_desktop.ui.app_settings import MAX_RECENT
 from paintnoise_desktop.ui.dialogs import UnsavedChoice
 from paintnoise_desktop.ui.edit_jobs import NEED_MASK
 from paintnoise_desktop.ui.job_queue import JobState
-from paintnoise_desktop.ui.main_window import PREVIEW_SIZE, MainWindow
+from paintnoise_desktop.ui.main_window import MainWindow
 from paintnoise_desktop.ui.run import run_app
 
 from .conftest import ACCEPT_SUGGESTION, SlowEngine, photo
@@ -400,16 +400,19 @@ def test_compare_shows_the_original_while_held(qtbot, make_window, sample_photo,
     window = make_window()
     assert open_photo(qtbot, window, sample_photo)
     original = window.document.rgb.copy()
+    assert np.array_equal(window.session.original, original)
     shown = []
-    window.canvas.set_display_override = shown.append
+    window.canvas.set_showing_original = shown.append
     if key_held:
         qtbot.keyPress(window, Qt.Key_Backslash)
+        assert window.session.display_image is window.session.original
         qtbot.keyRelease(window, Qt.Key_Backslash)
     else:
         button = window.toolbar.widgetForAction(window.commands.show_original)
         qtbot.mousePress(button, Qt.LeftButton)
+        assert window.session.showing_original
         qtbot.mouseRelease(button, Qt.LeftButton)
-    assert len(shown) == 2 and np.array_equal(shown[0], original) and shown[1] is None
+    assert shown == [True, False] and window.session.display_image is None
 
 
 @pytest.mark.slow
@@ -478,21 +481,27 @@ def test_brush_size_and_window_layout_are_remembered(qtbot, make_window, app_set
     assert not second.mask_dock.isVisible() and second.history_dock.isVisible()
 
 
-def test_previews_show_while_a_job_runs_and_go_when_it_ends(qtbot, make_window):
+def test_previews_show_in_place_while_a_job_runs_and_go_when_it_ends(qtbot, make_window,
+                                                                     sample_photo):
     window = make_window()
-    preview = np.zeros((32, 48, 3), np.uint8)
-    preview[:, :24] = 255
-    window.show_progress(Progress(1, 0.5, "Painting 5/10", preview))
-    window.session.set_live_preview(preview)
-    assert window.preview_label.isVisible()
+    document = open_with_stroke(qtbot, window, sample_photo)
+    window.set_overlay_visible(False)
+    w, h = document.width, document.height
+    inside = window.canvas.widget_rect_of((5 * w // 12, 5 * h // 12, 5 * w // 12 + 1,
+                                           5 * h // 12 + 1)).center()
+
+    def shown():
+        colour = window.canvas.grab().toImage().pixelColor(inside)
+        return colour.red(), colour.green(), colour.blue()
+
+    before = shown()
+    window.show_progress(Progress(1, 0.5, "Painting 5/10"))
     assert window.prompt_bar.progress_bar.value() == 500
     assert window.statusBar().currentMessage() == "Painting 5/10"
-    image = window.preview_label.pixmap().toImage()
-    assert image.width() == PREVIEW_SIZE
-    assert image.pixelColor(10, 10).red() == 255
-    assert image.pixelColor(image.width() - 10, 10).red() == 0
+    window.session.set_live_preview(np.full((32, 48, 3), (0, 0, 255), np.uint8))
+    assert shown() == (0, 0, 255)  # drawn over the region being painted
     window.session.set_live_preview(None)
-    assert not window.preview_label.isVisible()
+    assert shown() == before
 
 
 class KnownAnswerEngine(Engine):
@@ -613,7 +622,7 @@ def test_replace_variants_are_compared_and_swapped_within_one_undo_step(
     assert np.array_equal(document.rgb, first.image)
 
     shown = []
-    window.canvas.set_display_override = shown.append
+    window.canvas.set_display_override = lambda rgb, box=None: shown.append(rgb)
     window.variants_panel.previewRequested.emit(1)
     window.variants_panel.previewRequested.emit(-1)
     assert shown[0] is second.image and shown[1] is None

@@ -70,8 +70,8 @@ def test_undo_and_redo_clear_every_display_override(qtbot, painted, override):
             qtbot.keyPress(window, Qt.Key_Backslash)
             assert session.showing_original and close_to(shown_colour(window), YELLOW)
         else:
-            session.set_live_preview(np.zeros((8, 8, 3), np.uint8))
-            assert window.preview_label.isVisible()
+            session.set_live_preview(np.full((8, 8, 3), (0, 0, 255), np.uint8))
+            assert close_to(shown_colour(window), (0, 0, 255))
         move()
         assert session.display_image is None and not session.showing_original
         assert close_to(shown_colour(window), expected)
