@@ -16,7 +16,7 @@ from paintnoise_desktop.engine.inpaint.opencv import WHOLE_PHOTO_MASKED
 from paintnoise_desktop.engine.inpaint.replace import AUTOMATIC_INPAINTER
 from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
-from paintnoise_desktop.ui.edit_jobs import NOTHING_CHANGED
+from paintnoise_desktop.ui.edit_jobs import NOTHING_CHANGED, edit_name
 
 from .test_main_window import (
     WAIT_MS,
@@ -284,3 +284,10 @@ def test_a_removal_is_told_only_what_was_wanted_not_what_was_excluded(
         window.jobs.replace("spoon, not cup", "")
     [job] = engine.jobs
     assert job.find_text == "spoon"  # the negative prompt must not name the cup
+
+
+def test_history_names_say_what_was_replaced_with_what():
+    assert edit_name("spoon", "") == "Remove: spoon"
+    assert edit_name("spoon, not cup", "a silver fork") == "Replace spoon with: a silver fork"
+    assert edit_name("", "a silver fork") == "Replace with: a silver fork"
+    assert edit_name("", "") == "Remove"
