@@ -70,7 +70,7 @@ def check_edit_models(args: argparse.Namespace, settings: EngineSettings) -> Non
 
 
 def _shapes_found_mask(args: argparse.Namespace) -> bool:
-    return bool(args.all or args.exclude or args.tight
+    return bool(args.all or args.exclude or args.tight or args.reference
                 or args.grow is not None or args.feather is not None)
 
 
@@ -149,7 +149,8 @@ def add_edit_command(commands: argparse._SubParsersAction,
 
     def run(args: argparse.Namespace) -> int:
         if args.mask is not None and _shapes_found_mask(args):
-            parser.error("--all, --not, --tight, --grow and --feather shape a found mask; "
+            parser.error("--all, --not, --tight, --reference, --grow and --feather shape a found "
+                         "mask; "
                          "with --mask the mask is used as it is")
         return _run_edit(args)
 

@@ -42,6 +42,9 @@ def add_find_options(parser: argparse.ArgumentParser) -> None:
                         help="keep this out of the mask (may be repeated)")
     parser.add_argument("--tight", action="store_true",
                         help="use the mask as found: no hole filling, growing or feathering")
+    parser.add_argument("--reference", action="store_true",
+                        help="propose with Segment Anything's own settings (32x32 grid, the "
+                        "library's thresholds; slower, for comparison)")
     parser.add_argument("--grow", type=non_negative_int, metavar="PX",
                         help="grow the mask by PX pixels (default: a few %% of the object's size)")
     parser.add_argument("--feather", type=non_negative_int, metavar="PX",
@@ -71,7 +74,8 @@ def find_chosen(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
                 progress: TextProgress) -> Chosen:
     wanted, excluded = parse_query(args.find)
     mode = "all" if args.all else "best"
-    job = FindJob(FIND_JOB_ID, rgb, wanted, tuple(excluded) + tuple(args.exclude), mode)
+    job = FindJob(FIND_JOB_ID, rgb, wanted, tuple(excluded) + tuple(args.exclude), mode,
+                  reference=args.reference)
     candidates = run_job(engine, job, progress).candidates
     if not candidates:
         raise PaintNoiseError(

@@ -367,3 +367,30 @@ def test_installed_command_opens_the_sample_in_the_window():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "PAINTNOISE_QUIT_AFTER_MS: closing ['sample.jpg" in done.stderr
+
+
+def test_reference_proposals_are_asked_for_by_the_find_job(models_env, photo, tmp_path, capsys,
+                                                           monkeypatch):
+    from paintnoise_desktop.cli import mask as mask_command
+
+    jobs = []
+    real_run_job = mask_command.run_job
+
+    def recording_run_job(engine, job, progress):
+        jobs.append(job)
+        return real_run_job(engine, job, progress)
+
+    monkeypatch.setattr(mask_command, "run_job", recording_run_job)
+    cli.main(["mask", str(photo), "--find", "red square", "--reference",
+              "-o", str(tmp_path / "found.png")])
+    assert [job.reference for job in jobs] == [True]
+
+
+def test_reference_with_a_given_mask_is_a_usage_error(photo, tmp_path, capsys):
+    mask = tmp_path / "mask.png"
+    Image.fromarray(np.full((H, W), 255, np.uint8)).save(mask)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["edit", str(photo), "--mask", str(mask), "--reference",
+                  "-o", str(tmp_path / "out.png")])
+    assert exit_info.value.code == 2
+    assert "--reference" in capsys.readouterr().err
