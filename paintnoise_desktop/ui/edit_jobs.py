@@ -26,7 +26,6 @@ from .engine_bridge import EngineBridge
 from .job_queue import JobQueue, JobState, WindowJob
 from .mask_steps import MaskStep, MaskSteps
 from .session import EditingSession, Found, Replaced
-from .settings_dialog import load_inpaint_defaults
 
 NEED_MASK = "Paint a mask or type what to find first."
 NOTHING_CHANGED = "Nothing changed."
@@ -170,16 +169,18 @@ class EditJobs(QObject):
             return self._bridge.submit(lambda job_id: FindJob(
                 job_id, image=image, text=wanted, exclude=excluded, mode=mode))
         image, mask = document.rgb.copy(), document.mask.copy()
-        defaults = load_inpaint_defaults(self._settings.qsettings)
-        inpainter, variants = self._settings.inpainter, self._settings.variants
+        settings = self._settings  # the generation settings as they are when the job starts
+        inpainter, variants, steps = settings.inpainter, settings.variants, settings.steps
+        guidance, strength, seed = settings.guidance, settings.strength, settings.seed
+        negative = settings.negative_prompt
         wanted = parse_query(request.find_text)[0]  # "pole, not person": remove only the pole
         prompt = request.replace_text or ""
         what = f"Replacing with \u201c{prompt}\u201d" if prompt else "Removing"
         session.message.emit(f"{what}\u2026")
         return self._bridge.submit(lambda job_id: InpaintJob(
             job_id, image=image, mask=mask, prompt=prompt, find_text=wanted,
-            inpainter=inpainter, steps=defaults.steps, guidance=defaults.guidance,
-            variants=variants))
+            negative_prompt=negative, inpainter=inpainter, steps=steps, guidance=guidance,
+            strength=strength, seed=seed, variants=variants))
 
     # -- results ----------------------------------------------------------------------------
 

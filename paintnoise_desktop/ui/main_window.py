@@ -28,7 +28,7 @@ from ..core.jobs import Progress
 from ..engine.settings import EngineSettings, load_settings
 from .app_settings import AppSettings
 from .candidate_panel import CandidatePanel
-from .canvas import Canvas
+from .canvas import CANVAS_KEYS, Canvas
 from .dialogs import Dialogs
 from .edit_jobs import EditJobs
 from .engine_bridge import EngineBridge
@@ -37,10 +37,11 @@ from .mask_panel import MaskPanel
 from .mask_steps import MaskSteps
 from .model_manager import ModelManagerDialog
 from .photo_files import PhotoFiles
-from .prompt_bar import PromptBar
+from .prompt_bar import PROMPT_KEYS, PromptBar
 from .queue_panel import QueueLabel
 from .session import EditingSession
 from .settings_dialog import SettingsDialog
+from .shortcuts_dialog import ShortcutsDialog
 from .variants_panel import VariantsPanel
 from .window_actions import WindowActions
 
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
         a.brush_erase.triggered.connect(lambda: self.set_tool("erase"))
         a.cancel_all.triggered.connect(lambda: jobs.cancel(everything=True))
         a.about.triggered.connect(self._about)
+        a.shortcuts.triggered.connect(self.open_shortcuts)
         a.settings.triggered.connect(self.open_settings)
         a.model_manager.triggered.connect(self.open_model_manager)
         a.unload_models.triggered.connect(self.bridge.unload_models)
@@ -416,6 +418,12 @@ class MainWindow(QMainWindow):
         manager.settingsChanged.connect(self.bridge.apply_settings)
         manager.show()
         return manager
+
+    def open_shortcuts(self) -> ShortcutsDialog:
+        sheet = ShortcutsDialog(self.actions(), CANVAS_KEYS + PROMPT_KEYS, self)
+        sheet.setAttribute(Qt.WA_DeleteOnClose)
+        sheet.open()
+        return sheet
 
     def _about(self) -> None:
         QMessageBox.about(self, f"About {TITLE}", (

@@ -75,6 +75,8 @@ class WindowActions:
         self.model_manager = action("&Model Manager…", tip="Download, add or check models")
         self.unload_models = action("&Unload Models", tip=(
             "Give back the memory the loaded models hold; they load again when next needed"))
+        self.shortcuts = action("&Keyboard Shortcuts", "Ctrl+/",
+                                tip="Every key the window knows, in one sheet")
         self.about = action("&About PaintNoise")
         self.recent_menu = QMenu("Open &Recent", window)
         self.recent_menu.setObjectName("recentMenu")
@@ -118,6 +120,7 @@ class WindowActions:
         models_menu.addAction(self.unload_models)
 
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.shortcuts)
         help_menu.addAction(self.about)
 
     def build_toolbar(self, window: QMainWindow) -> QToolBar:

@@ -43,3 +43,13 @@ def test_actions_that_need_a_photo_can_be_turned_off(window):
     assert actions.open.isEnabled() and actions.settings.isEnabled()
     actions.set_photo_open(True)
     assert actions.zoom_fit.isEnabled() and actions.toggle_overlay.isEnabled()
+
+
+def test_help_lists_every_shortcut_cancel_all_included(qtbot, make_window):
+    window = make_window()
+    sheet = window.open_shortcuts()
+    qtbot.addWidget(sheet)
+    rows = {does: keys for keys, does in sheet.rows}
+    assert rows["Cancel All Jobs"] == QKeySequence("Shift+Esc").toString(QKeySequence.NativeText)
+    assert rows["Keyboard Shortcuts"] and rows["Undo"] and "Pan the photo" in rows
+    assert "Cancel the running job" in rows  # a key the prompt bar handles itself
