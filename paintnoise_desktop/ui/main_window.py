@@ -32,6 +32,7 @@ from .canvas import CANVAS_KEYS, Canvas
 from .dialogs import Dialogs
 from .edit_jobs import EditJobs
 from .engine_bridge import EngineBridge
+from .generation_panel import GenerationPanel
 from .history_panel import HistoryPanel
 from .mask_panel import MaskPanel
 from .mask_steps import MaskSteps
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.candidate_panel = CandidatePanel()
         self.variants_panel = VariantsPanel()
         self.history_panel = HistoryPanel()
+        self.generation_panel = GenerationPanel(self.settings, self.bridge.settings)
         self.error_box = QMessageBox(QMessageBox.Warning, TITLE, "", QMessageBox.Ok, self)
         self.error_box.setObjectName("errorBox")
         self.error_box.setWindowModality(Qt.NonModal)
@@ -112,6 +114,7 @@ class MainWindow(QMainWindow):
         # Tabbed with the mask panel: a third column of panels would not fit a small screen.
         self.variants_dock = self._dock("Variants", "variantsDock", self.variants_panel)
         self.tabifyDockWidget(self.mask_dock, self.variants_dock)
+        self.generation_dock = self._dock("Generation", "generationDock", self.generation_panel)
         self.history_dock = self._dock("History", "historyDock", self.history_panel)
         self.resize(1280, 800)
 
@@ -199,6 +202,7 @@ class MainWindow(QMainWindow):
         self.variants_panel.previewRequested.connect(session.preview_variant)
         self.prompt_bar.variants_spin.valueChanged.connect(
             lambda count: setattr(self.settings, "variants", count))
+        self.settings.variants_changed.connect(self.prompt_bar.variants_spin.setValue)
         self.prompt_bar.mode_combo.currentIndexChanged.connect(
             lambda _index: setattr(self.settings, "find_mode", self.prompt_bar.find_mode))
 
@@ -405,6 +409,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self.settings.qsettings, self)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.engineSettingsChanged.connect(self.bridge.apply_settings)
+        dialog.engineSettingsChanged.connect(self.generation_panel.set_engine_settings)
         for manager in self.findChildren(ModelManagerDialog):
             dialog.engineSettingsChanged.connect(manager.apply_settings)
         dialog.accepted.connect(
@@ -416,6 +421,7 @@ class MainWindow(QMainWindow):
         manager = ModelManagerDialog(self.bridge, parent=self)
         manager.setAttribute(Qt.WA_DeleteOnClose)
         manager.settingsChanged.connect(self.bridge.apply_settings)
+        manager.settingsChanged.connect(self.generation_panel.set_engine_settings)
         manager.show()
         return manager
 

@@ -160,3 +160,15 @@ def test_actions_that_need_a_photo_wait_for_one(qtbot, make_window, sample_photo
     assert not any(action.isEnabled() for action in needs_photo)
     assert open_photo(qtbot, window, sample_photo)
     assert all(action.isEnabled() for action in needs_photo)
+
+
+def test_the_generation_settings_are_one_collapsible_panel_bound_to_the_settings(
+        qtbot, make_window, app_settings):
+    window = make_window()
+    panel = window.generation_panel
+    assert window.generation_dock.isVisible()
+    panel.set_expanded(True)
+    panel.variants_spin.setValue(3)
+    assert app_settings.variants == 3 and window.prompt_bar.variants_spin.value() == 3
+    window.prompt_bar.variants_spin.setValue(2)
+    assert panel.variants_spin.value() == 2
