@@ -90,7 +90,7 @@ def peak_gpu_memory() -> str:
     """The most GPU memory allocated at once since the last reset, or "-" without CUDA."""
     if not torch.cuda.is_available():
         return "-"
-    return f"{torch.cuda.max_memory_allocated() / 2**20:.0f} MiB"
+    return f"{torch.cuda.max_memory_allocated() / 1e9:.1f} GB"
 
 
 def with_profile(pipe, device, profile: str):
