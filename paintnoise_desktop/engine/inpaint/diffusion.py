@@ -142,8 +142,9 @@ class DiffusionInpainter:
 
         # A CPU generator gives the same noise for a seed on every device.
         generator = torch.Generator("cpu").manual_seed(seed)
-        # no_grad, as diffusers itself uses, not inference_mode: accelerate's offload hooks move
-        # weights between devices during the call, and cannot do so with inference tensors.
+        # no_grad (as diffusers' own __call__ uses), not inference_mode: the VAE's weights change
+        # dtype for decoding in this block, and weights converted in inference mode would
+        # become inference tensors for good.
         with torch.no_grad():
             latents = pipe(
                 prompt=request.prompt,
