@@ -210,8 +210,8 @@ class EditJobs(QObject):
             session.message.emit(f"{job.title} dropped: the photo changed while it ran.")
             self.queue.end(job, JobState.CANCELLED)
         elif not result.ok:
+            self.queue.end(job, JobState.FAILED)  # first: the download offer is a modal question
             self._show_failure(result)
-            self.queue.end(job, JobState.FAILED)
         elif request.kind == "find":
             self._apply_find(job, request, result)
         else:

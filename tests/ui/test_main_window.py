@@ -359,6 +359,21 @@ def test_a_missing_model_is_reported_and_offered_for_download(qtbot, make_window
     assert np.array_equal(document.rgb, before)
 
 
+def test_the_download_offer_comes_after_the_failed_job_has_ended(qtbot, make_window, app_settings,
+                                                                  dialogs, sample_photo):
+    """The offer is a modal question: while it is open the window must not show the job as
+    running (a Cancel button for nothing, the queue label naming it)."""
+    app_settings.inpainter = "sd15-inpainting"
+    window = make_window()
+    open_with_stroke(qtbot, window, sample_photo)
+    seen = []
+    dialogs.offer_model_download = lambda parent, ids, bridge: seen.append(
+        (window.jobs.queue.running, window.queue_label.text()))
+    job = window.jobs.replace("", "a wooden bench")
+    qtbot.waitUntil(lambda: bool(seen), timeout=WAIT_MS)
+    assert seen == [(None, "")] and job.state is JobState.FAILED
+
+
 class RecordingEngine(Engine):
     """The real engine, remembering every job it was handed."""
 
