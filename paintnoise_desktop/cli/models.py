@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 from ..core.errors import PaintNoiseError
-from ..core.jobs import CancelToken
+from ..core.jobs import CancelToken, Progress
 from ..engine.models.catalog import get_spec, load_catalog
 from ..engine.models.download import refuse_if_offline
 from ..engine.models.model_check import validate_model_path, verify_model
 from ..engine.models.model_jobs import download_model
 from ..engine.models.registry import expected_path, install_status, locate
 from ..engine.settings import load_settings, save_settings, with_model_path
+from .jobs import TextProgress
 
 EXIT_BROKEN = 1
 
@@ -96,12 +97,16 @@ def download_command(args: argparse.Namespace) -> int:
         print("Nothing was downloaded.")
         return 0
 
+    progress = TextProgress()  # one live line on a terminal, a line per message in a log
+
     def step(fraction: float, message: str, preview=None) -> None:
-        print(f"\r{fraction * 100:5.1f}%  {message}\033[K", end="", file=sys.stderr, flush=True)
+        progress(Progress(0, fraction, message))
 
     for spec in wanted:
-        folder = download_model(spec.id, settings, step, CancelToken())
-        print(file=sys.stderr)
+        try:
+            folder = download_model(spec.id, settings, step, CancelToken())
+        finally:
+            progress.end_line()  # an error goes on a line of its own
         print(f"{spec.id} is installed in {folder}.")
     return 0
 

@@ -126,12 +126,25 @@ def test_download_with_yes_installs_from_the_server(models, server, tmp_path, mo
 
     assert run(["models", "download", "sam-vit-h", "--yes"]) == 0
     captured = capsys.readouterr()
-    assert "100.0%" in captured.err and "MB at" in captured.err
+    assert "[100%]" in captured.err and "MB at" in captured.err
+    assert "\x1b" not in captured.err and "\r" not in captured.err  # not a terminal: plain lines
     installed = models / "sam-vit-h" / "sam_vit_h_4b8939.pth"
     assert installed.read_bytes() == data
     assert run(["models", "verify", "sam-vit-h"]) == 0
     assert run(["models", "download", "sam-vit-h", "--yes"]) == 0
     assert "already installed" in capsys.readouterr().out
+
+
+def test_a_failed_download_says_so_on_a_line_of_its_own(models, server, tmp_path, monkeypatch,
+                                                        capsys):
+    data = build_sam(tmp_path / "tiny", name="sam_vit_h_4b8939.pth").read_bytes()
+    url = f"{server.url}/segment_anything/sam_vit_h_4b8939.pth"  # never added: the server 404s
+    catalog = write_catalog(tmp_path / "catalog.json", [
+        url_model("sam-vit-h", url, data, hashlib.sha256(data).hexdigest())])
+    monkeypatch.setenv("PAINTNOISE_CATALOG", str(catalog))
+    assert run(["models", "download", "sam-vit-h", "--yes"]) == 1
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("paintnoise: error: ") and "404" in last
 
 
 def test_download_in_offline_mode_refuses_before_asking(models, monkeypatch, capsys):
