@@ -2,7 +2,8 @@
 
 Click picks one candidate, Ctrl-click adds or removes one; every change the user
 makes is announced as the sorted list of chosen indices (`selectionChanged`).
-Setting candidates from code announces nothing.
+Setting candidates from code announces nothing. The strip is laid out before the first
+Find (a line says what will appear in it), so its arrival never narrows the photo.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QLabel,
     QListWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -25,6 +27,8 @@ from .thumbnails import THUMBNAIL, pixmap_of, thumbnail_strip
 TINT = np.array([255, 40, 90], np.float32)  # the canvas's mask colour family
 TINT_ALPHA = 0.45
 MARGIN = 0.15  # context around the object, as a share of its longer side
+EMPTY_HINT = "A Find's candidates show here."
+CHOOSE_HINT = "Click one to use it; Ctrl+click adds or removes one."
 
 
 def thumbnail(photo: np.ndarray, candidate: MaskCandidate, size: int = THUMBNAIL) -> np.ndarray:
@@ -57,9 +61,11 @@ class CandidatePanel(QWidget):
         self.list = thumbnail_strip("candidateList", "Find candidates", self)
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.list.itemSelectionChanged.connect(self._announce)
+        self.hint = QLabel(EMPTY_HINT, self, objectName="candidateHint", wordWrap=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.list)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.list, 1)
 
     def sizeHint(self) -> QSize:
         """One thumbnail wide, so the strip leaves the photo its room."""
@@ -92,6 +98,7 @@ class CandidatePanel(QWidget):
                 self.list.setCurrentRow(selected[0], QItemSelectionModel.NoUpdate)
         finally:
             self.list.blockSignals(False)
+        self.hint.setText(CHOOSE_HINT if candidates else EMPTY_HINT)
 
     def selected(self) -> list[int]:
         return sorted(self.list.row(item) for item in self.list.selectedItems())
@@ -100,6 +107,7 @@ class CandidatePanel(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         self.list.blockSignals(False)
+        self.hint.setText(EMPTY_HINT)
 
     def _announce(self) -> None:
         chosen = self.selected()

@@ -620,8 +620,14 @@ class Canvas(QWidget):
             super().keyReleaseEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        """At fit the photo refits; otherwise the user's zoom stays and the photo point at
+        the centre stays at the centre."""
         if self._fit_on_resize:
             self.zoom_fit()
+        elif event.oldSize().isValid():
+            grown = event.size() - event.oldSize()
+            self._view.offset = self._view.offset + QPointF(grown.width() / 2, grown.height() / 2)
+            self.update()
         super().resizeEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:

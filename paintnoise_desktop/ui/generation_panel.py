@@ -1,7 +1,9 @@
 """How Replace paints: inpainter, steps, guidance, strength, negative prompt, seed and variants.
 
 One collapsible panel, every control bound to its setting in AppSettings, so a change made
-here, in the Settings dialog or by code shows everywhere at once and is remembered.
+here, in the Settings dialog or by code shows everywhere at once and is remembered. The dock
+around it carries the title; its own header sums up what Replace will use, so it says
+something even while folded.
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ INPAINTER_CHOICES = (("opencv-telea", "OpenCV Telea (no model)"),
 NO_DIFFUSION_INPAINTERS = ("opencv-telea", "opencv-ns")  # steps, guidance ... do not apply
 DIFFUSION_ONLY_HINT = "Steps, guidance, strength and the negative prompt apply to Stable " \
                       "Diffusion only."
-TITLE = "Generation"
 
 
 def inpainter_choices(engine_settings: EngineSettings) -> list[tuple[str, str]]:
@@ -69,14 +70,15 @@ def uses_diffusion(inpainter: str) -> bool:
 
 
 class GenerationPanel(QWidget):
-    """A header that opens and closes the panel, over a form of the generation settings."""
+    """A header that opens and closes the panel (and sums it up), over a form of the
+    generation settings."""
 
     def __init__(self, settings: AppSettings, engine_settings: EngineSettings | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("generationPanel")
         self.settings = settings
-        self.toggle = QToolButton(objectName="generationToggle", text=TITLE, checkable=True)
+        self.toggle = QToolButton(objectName="generationToggle", checkable=True)
         self.toggle.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.toggle.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.toggle.setToolTip("Show or hide how Replace paints")
@@ -131,10 +133,14 @@ class GenerationPanel(QWidget):
                              ("variants", self.variants_spin)):
             bind(settings, name, widget)
         settings.inpainter_changed.connect(self._show_inpainter_fields)
+        for changed in (settings.inpainter_changed, settings.variants_changed,
+                        settings.seed_changed):
+            changed.connect(self._show_summary)
         self.toggle.toggled.connect(self._open)
         self.toggle.setChecked(settings.generation_panel_open)
         self._open(self.toggle.isChecked())
         self._show_inpainter_fields()
+        self._show_summary()
 
     @property
     def expanded(self) -> bool:
@@ -156,6 +162,17 @@ class GenerationPanel(QWidget):
         self.body.setVisible(on)
         self.toggle.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
         self.settings.generation_panel_open = on
+
+    def summary(self) -> str:
+        """The inpainter, the number of variants and the seed, e.g. "Automatic · ×2"."""
+        parts = [self.inpainter_combo.currentText().split(" (")[0],
+                 f"\u00d7{self.settings.variants}"]
+        if self.settings.seed is not None:
+            parts.append(f"seed {self.settings.seed}")
+        return " \u00b7 ".join(parts)
+
+    def _show_summary(self) -> None:
+        self.toggle.setText(self.summary())
 
     def _show_inpainter_fields(self) -> None:
         diffusion = uses_diffusion(self.settings.inpainter)

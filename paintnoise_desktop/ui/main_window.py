@@ -108,14 +108,17 @@ class MainWindow(QMainWindow):
 
         self.commands.build_menus(self)
         self.toolbar = self.commands.build_toolbar(self)
-        self.candidate_dock = self._dock("Candidates", "candidateDock", self.candidate_panel,
-                                         Qt.LeftDockWidgetArea)
+        # One column of panels (a second would not fit a small screen), each there from the
+        # start or tabbed with one that is, so none appearing after a Find or a Replace
+        # narrows the photo: the variants share the mask panel's place, the candidates the
+        # history's.
         self.mask_dock = self._dock("Mask", "maskDock", self.mask_panel)
-        # Tabbed with the mask panel: a third column of panels would not fit a small screen.
         self.variants_dock = self._dock("Variants", "variantsDock", self.variants_panel)
         self.tabifyDockWidget(self.mask_dock, self.variants_dock)
         self.generation_dock = self._dock("Generation", "generationDock", self.generation_panel)
+        self.candidate_dock = self._dock("Candidates", "candidateDock", self.candidate_panel)
         self.history_dock = self._dock("History", "historyDock", self.history_panel)
+        self.tabifyDockWidget(self.candidate_dock, self.history_dock)  # the history on top
         self.resize(1280, 800)
 
     def _dock(self, title: str, name: str, widget: QWidget,
@@ -200,17 +203,12 @@ class MainWindow(QMainWindow):
         self.candidate_panel.selectionChanged.connect(jobs.choose_candidates)
         self.variants_panel.variantChosen.connect(jobs.choose_variant)
         self.variants_panel.previewRequested.connect(session.preview_variant)
-        self.prompt_bar.variants_spin.valueChanged.connect(
-            lambda count: setattr(self.settings, "variants", count))
-        self.settings.variants_changed.connect(self.prompt_bar.variants_spin.setValue)
-        self.prompt_bar.mode_combo.currentIndexChanged.connect(
-            lambda _index: setattr(self.settings, "find_mode", self.prompt_bar.find_mode))
-
-        # Once a job is asked for, keys (B, E, [, ], M, Ctrl+Z) act on the photo again.
-        self.prompt_bar.findRequested.connect(
-            lambda text: jobs.find(text) and canvas.setFocus())
-        self.prompt_bar.replaceRequested.connect(
-            lambda find, replace: jobs.replace(find, replace) and canvas.setFocus())
+        self.prompt_bar.bind_settings(self.settings)
+        # Once a job is asked for, however it goes on, keys (B, E, [, ], M, Ctrl+Z) act on
+        # the photo again.
+        self.prompt_bar.hand_focus_to(canvas)
+        self.prompt_bar.findRequested.connect(jobs.find)
+        self.prompt_bar.replaceRequested.connect(jobs.replace)
         self.prompt_bar.cancelRequested.connect(lambda: jobs.cancel(
             everything=bool(QApplication.keyboardModifiers() & Qt.ShiftModifier)))
         jobs.progress.connect(self.show_progress)
@@ -219,8 +217,6 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         self.canvas.remember_brush_in(self.settings)
         self.mask_panel.set_brush_size(self.canvas.brush_size)
-        self.prompt_bar.variants_spin.setValue(self.settings.variants)
-        self.prompt_bar.set_find_mode(self.settings.find_mode)
         self.mask_panel.set_found_settings(self.settings.mask_settings)
         self.mask_panel.set_hardness(self.canvas.brush_hardness)
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
@@ -272,13 +268,15 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.files.display_name}{dirty} \u2014 {TITLE}")
 
     def _show_candidates(self) -> None:
-        """The last Find's candidates, best first, the chosen ones marked; none: no strip."""
+        """The last Find's candidates, best first, the chosen ones marked, on top of the
+        history's tab; none: the history on top."""
         found, document = self.session.found, self.document
         if found is not None and found.candidates and document is not None:
             self.candidate_panel.set_candidates(found.candidates, document.rgb, found.chosen)
+            self.candidate_dock.raise_()
         else:
             self.candidate_panel.clear()
-        self.candidate_dock.setVisible(found is not None and bool(found.candidates))
+            self.history_dock.raise_()
 
     def _show_variants(self) -> None:
         """The last Replace's variants to compare; none: hide the strip."""
@@ -295,6 +293,7 @@ class MainWindow(QMainWindow):
         session, canvas = self.session, self.canvas
         canvas.set_showing_original(session.showing_original)
         index, replaced = session.previewed_variant, session.replaced
+        self.variants_panel.set_previewed(index)
         if replaced is not None and 0 <= index < len(replaced.variants):
             variant = replaced.variants[index]
             canvas.set_display_override(variant.image, variant.box)

@@ -32,7 +32,7 @@ from ..core.box import Box
 from ..core.jobs import InpaintVariant
 from .thumbnails import THUMBNAIL, pixmap_of, thumbnail_strip
 
-TEXT_WIDTH = 180  # the seed and hint column beside the thumbnails
+TEXT_WIDTH = 160  # the seed and hint column beside the thumbnails
 LISTED_SEEDS = 3  # more seeds than this are summed up as first ... last
 APPLIED = "\u2713 "  # marks the applied variant's caption
 CONTEXT = 0.25  # photo shown around the repainted box, as a share of its longer side
@@ -108,7 +108,8 @@ class VariantsPanel(QWidget):
         self._show_seed(-1)
 
     def sizeHint(self) -> QSize:
-        return QSize(4 * self.list.gridSize().width() + TEXT_WIDTH, self.height())
+        """One thumbnail and the seeds: showing the strip never widens the panels' column."""
+        return QSize(self._text_room(), self.height())
 
     def minimumSizeHint(self) -> QSize:
         """One thumbnail: the strip never makes the window wider (the seeds go when narrow;
@@ -162,13 +163,15 @@ class VariantsPanel(QWidget):
     def clear_variants(self) -> None:
         self.set_variants([])
 
-    def clear_preview(self) -> None:
-        """The canvas stopped previewing (the document changed): forget the previewed row and
-        the selection, without announcing it, so pointing at it again previews it again."""
-        with QSignalBlocker(self.list):
-            self.list.clearSelection()
-        self._previewed = -1
-        self._show_seed(-1)
+    def set_previewed(self, row: int) -> None:
+        """The variant the canvas shows now (-1: none; the window passes the session's),
+        announcing nothing, so pointing at a row previews it whenever the canvas does not
+        show it already. With none, the selection goes too."""
+        if row == -1:
+            with QSignalBlocker(self.list):
+                self.list.clearSelection()
+        self._previewed = row if 0 <= row < self.list.count() else -1
+        self._show_seed(self._previewed)
 
     @property
     def seeds(self) -> list[int]:

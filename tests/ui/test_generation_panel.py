@@ -93,3 +93,18 @@ def test_a_closed_panel_leaves_no_slot_behind(qtbot, app_settings):
     qtbot.wait(10)
     app_settings.steps = 77  # would raise on a deleted widget
     assert app_settings.steps == 77
+
+
+def test_the_header_sums_the_settings_up_rather_than_repeating_the_docks_title(
+        qtbot, panel, app_settings):
+    assert panel.toggle.text() == "Automatic \u00b7 \u00d71"
+    app_settings.variants = 3
+    app_settings.seed = 42
+    app_settings.inpainter = "opencv-ns"
+    assert panel.toggle.text() == "OpenCV Navier-Stokes \u00b7 \u00d73 \u00b7 seed 42"
+
+
+def test_the_generation_dock_shows_its_title_once(qtbot, make_window):
+    window = make_window()
+    assert window.generation_dock.windowTitle() == "Generation"
+    assert "Generation" not in window.generation_panel.toggle.text()

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from paintnoise_desktop.core.jobs import InpaintVariant, MaskCandidate
 from paintnoise_desktop.ui.prompt_bar import FIND_MIN_WIDTH, REPLACE_MIN_WIDTH, PromptBar
 from paintnoise_desktop.ui.session import Found, Replaced
 
-from .test_main_window import open_photo
+from .test_main_window import (
+    KnownAnswerEngine,
+    on_screen,
+    open_photo,
+    open_synthetic,
+    square,
+    wait_for_step,
+)
 
 
 def settle() -> None:
@@ -130,11 +138,73 @@ def test_the_candidate_strip_and_a_running_job_leave_find_its_width(qtbot, make_
     window.session.set_found(Found("thing", tuple(found), (0,)))
     window.prompt_bar.set_busy(True)
     settle()
-    assert window.candidate_dock.isVisible()
+    assert on_screen(window.candidate_dock)
     assert window.prompt_bar.find_edit.width() >= FIND_MIN_WIDTH
     assert window.prompt_bar.replace_edit.width() >= REPLACE_MIN_WIDTH
     assert window.width() == 1280
     window.prompt_bar.set_busy(False)
+
+
+def photo_on_screen(window) -> tuple:
+    """Where the photo is drawn and at what zoom, and where the prompt bar's fields are."""
+    canvas, document = window.canvas, window.document
+    return (canvas.zoom, canvas.geometry(), canvas.widget_rect_of(
+        (0, 0, document.width, document.height)), window.prompt_bar.geometry(),
+        field_geometry(window.prompt_bar))
+
+
+@pytest.mark.parametrize("zoomed", [False, True], ids=["at fit", "zoomed in"])
+def test_the_first_find_moves_neither_the_photo_nor_the_prompt_bar(qtbot, make_window,
+                                                                  tmp_path, zoomed):
+    engine = KnownAnswerEngine((square(2, 2, 10), square(40, 4, 10)))
+    window = make_window(engine_factory=lambda settings: engine)
+    window.resize(1280, 800)
+    open_synthetic(qtbot, window, tmp_path)
+    if zoomed:
+        window.canvas.zoom_in()
+    settle()
+    before = photo_on_screen(window)
+    assert not on_screen(window.candidate_dock) and on_screen(window.history_dock)
+    bar = window.prompt_bar
+    bar.find_edit.setText("square")
+    qtbot.keyClick(bar.find_edit, Qt.Key_Return)
+    wait_for_step(qtbot, window, "Find: square", 1)
+    settle()
+    assert on_screen(window.candidate_dock) and window.candidate_panel.list.count() == 2
+    assert photo_on_screen(window) == before
+
+
+def test_variants_after_a_replace_do_not_move_the_photo(qtbot, make_window, sample_photo):
+    window = make_window()
+    window.resize(1280, 800)
+    assert open_photo(qtbot, window, sample_photo)
+    settle()
+    before = photo_on_screen(window)
+    show_variants(window, variants(window.document.rgb, 4))
+    settle()
+    assert on_screen(window.variants_dock)
+    assert photo_on_screen(window) == before
+
+
+def test_a_zoomed_photo_keeps_its_zoom_and_centre_when_the_canvas_resizes(qtbot, make_window,
+                                                                          sample_photo):
+    window = make_window()
+    window.resize(1280, 800)
+    assert open_photo(qtbot, window, sample_photo)
+    settle()
+    canvas = window.canvas
+    canvas.zoom_in()
+    zoom, centre = canvas.zoom, canvas.image_point_at(QPointF(canvas.rect().center()))
+    window.resize(1000, 700)
+    settle()
+    assert canvas.zoom == zoom
+    moved = canvas.image_point_at(QPointF(canvas.rect().center())) - centre
+    assert abs(moved.x()) * zoom <= 1 and abs(moved.y()) * zoom <= 1
+    canvas.zoom_fit()
+    fitted = canvas.zoom
+    window.resize(1280, 800)
+    settle()
+    assert canvas.zoom > fitted, "at fit the photo refits a larger canvas"
 
 
 def test_variants_share_the_mask_panels_column_so_a_small_window_keeps_its_width(

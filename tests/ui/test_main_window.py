@@ -548,6 +548,11 @@ def found_mask(candidates, settings, *chosen: int, size=(128, 96)) -> np.ndarray
     return masks.mask_from_candidates([candidates[i].mask for i in chosen], *size, settings)
 
 
+def on_screen(dock) -> bool:
+    """Whether the dock is shown: a tab under another is moved off screen, not hidden."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+
 def open_synthetic(qtbot, window, tmp_path, width: int = 128, height: int = 96) -> Document:
     path = tmp_path / "photo.png"
     Image.fromarray(photo(width, height)).save(path)
@@ -574,7 +579,7 @@ def test_find_shows_candidates_and_clicking_another_makes_it_the_mask(qtbot, mak
     settings = app_settings.mask_settings
     window = make_window(engine_factory=lambda settings: KnownAnswerEngine(candidates))
     document = open_synthetic(qtbot, window, tmp_path)
-    assert not window.candidate_dock.isVisible()
+    assert not on_screen(window.candidate_dock)
     window.prompt_bar.find_edit.setText("yellow square")
     qtbot.keyClick(window.prompt_bar.find_edit, Qt.Key_Return)
     wait_for_step(qtbot, window, "Find: yellow square", 1)
@@ -582,7 +587,7 @@ def test_find_shows_candidates_and_clicking_another_makes_it_the_mask(qtbot, mak
     assert np.array_equal(document.mask, found_mask(candidates, settings, 0))
     assert document.mask[8:28, 8:28].min() > 127 and not document.mask[40:64, 80:104].any()
     listed = window.findChild(QListWidget, "candidateList")
-    assert window.candidate_dock.isVisible() and listed.count() == 2
+    assert on_screen(window.candidate_dock) and listed.count() == 2
     assert [index.row() for index in listed.selectedIndexes()] == [0]
 
     click_candidate(qtbot, window, 1)
@@ -597,7 +602,8 @@ def test_find_shows_candidates_and_clicking_another_makes_it_the_mask(qtbot, mak
     assert np.array_equal(document.mask, found_mask(candidates, settings, 0))
 
     open_photo(qtbot, window, document.path)
-    assert not window.candidate_dock.isVisible() and listed.count() == 0
+    assert not on_screen(window.candidate_dock) and listed.count() == 0
+    assert on_screen(window.history_dock)
 
 
 def test_single_key_shortcuts_do_not_steal_typing(qtbot, make_window, sample_photo):
@@ -686,3 +692,19 @@ def test_a_failed_save_says_why_and_keeps_the_changes(qtbot, make_window, dialog
     assert not saved(qtbot, window, window.files.save)
     assert window.error_box.isVisible() and window.error_box.text()
     assert document.is_dirty and window.windowTitle().startswith("sample.jpg*")
+
+
+def test_focus_returns_to_the_canvas_when_a_replace_waits_for_the_mask(qtbot, make_window,
+                                                                       tmp_path):
+    window = make_window()
+    document = open_synthetic(qtbot, window, tmp_path)
+    window.session.apply("Square", (40, 30, 80, 60), mask=np.full((30, 40), 255, np.uint8))
+    window.mask_steps.operate("grow", 2)
+    assert window.mask_steps.busy
+    field = window.prompt_bar.replace_edit
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key_Return)  # empty: remove what the mask covers
+    assert window.statusBar().currentMessage() == "Replacing once the mask is ready\u2026"
+    assert window.canvas.hasFocus()
+    qtbot.waitUntil(lambda: document.history.names[-1] == "Remove", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.jobs.running, timeout=WAIT_MS)

@@ -119,14 +119,15 @@ def test_choosing_a_variant_stops_previewing_it(qtbot, panel):
     assert seen[-1] == -1, "leaving does not preview the applied variant again"
 
 
-def test_after_clear_preview_pointing_at_the_same_variant_previews_it_again(qtbot, panel):
+def test_once_the_canvas_stops_previewing_pointing_at_the_same_variant_previews_it_again(
+        qtbot, panel):
     centre = panel.list.visualItemRect(panel.list.item(1)).center()
     with qtbot.waitSignal(panel.previewRequested) as preview:
         qtbot.mouseMove(panel.list.viewport(), centre + QPoint(1, 0))
         qtbot.mouseMove(panel.list.viewport(), centre)
     assert preview.args == [1]
     with qtbot.assertNotEmitted(panel.previewRequested):
-        panel.clear_preview()
+        panel.set_previewed(-1)
     assert panel.seed_label.text() == "Seeds: 41, 42"
     with qtbot.waitSignal(panel.previewRequested) as preview:
         panel.list.itemEntered.emit(panel.list.item(1))
@@ -139,3 +140,26 @@ def test_a_narrow_strip_keeps_its_thumbnails_and_drops_the_seed_column(qtbot, pa
     assert panel.text.isHidden() and panel.list.width() >= panel.list.minimumWidth()
     panel.resize(700, panel.height())
     assert not panel.text.isHidden()
+
+
+def _point_at(panel, row: int) -> None:
+    panel.list.itemEntered.emit(panel.list.item(row))
+
+
+def test_the_strip_previews_what_the_session_shows_after_a_click_or_an_edit(qtbot, painted):
+    window, _engine = painted
+    panel, session = window.variants_panel, window.session
+    _point_at(panel, 2)
+    assert session.previewed_variant == 2
+    window.mask_steps.operate("grow", 2)  # an edit: the canvas shows the document again
+    qtbot.waitUntil(lambda: not window.mask_steps.busy, timeout=30_000)
+    assert session.previewed_variant == -1
+    _point_at(panel, 2)
+    assert session.previewed_variant == 2, "pointing at the same row again previews it"
+    _point_at(panel, 1)
+    _click(qtbot, panel, 1)
+    assert session.previewed_variant == -1 and panel.applied == 1
+    _point_at(panel, 1)
+    assert session.previewed_variant == 1
+    _point_at(panel, 2)
+    assert session.previewed_variant == 2
