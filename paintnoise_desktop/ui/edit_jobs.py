@@ -162,13 +162,14 @@ class EditJobs(QObject):
                 return None
             request.kind = "find"  # queued before a mask was made: find it first
         if request.kind == "find":
-            image = document.rgb.copy()  # the document may change while the engine reads
+            image = session.copy_for_worker(document.rgb)  # the document may change meanwhile
             wanted, excluded = parse_query(request.find_text)
             mode = request.mode
             session.message.emit(f"Finding \u201c{request.find_text}\u201d\u2026")
             return self._bridge.submit(lambda job_id: FindJob(
                 job_id, image=image, text=wanted, exclude=excluded, mode=mode))
-        image, mask = document.rgb.copy(), document.mask.copy()
+        image = session.copy_for_worker(document.rgb)
+        mask = session.copy_for_worker(document.mask)
         settings = self._settings  # the generation settings as they are when the job starts
         inpainter, variants, steps = settings.inpainter, settings.variants, settings.steps
         guidance, strength, seed = settings.guidance, settings.strength, settings.seed

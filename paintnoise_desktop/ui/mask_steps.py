@@ -71,7 +71,8 @@ class MaskSteps(QObject):
             return
         name, operate = MASK_OPERATIONS[operation]
         self._session.outdated.emit("the mask changed")
-        mask = document.mask.copy()  # the brush may paint on the document's own while it runs
+        # A copy: the brush may paint on the document's own while it runs.
+        mask = self._session.copy_for_worker(document.mask)
         self.request(MaskStep(name.format(px=px)), lambda: operate(mask, px))
 
     def request(self, step: MaskStep, make: MaskMaker) -> int:

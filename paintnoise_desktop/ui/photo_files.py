@@ -138,8 +138,8 @@ class PhotoFiles(QObject):
         if document is None:
             return False
         path, revision = Path(path), document.history.revision
-        rgb = document.rgb.copy()
-        alpha = None if document.alpha is None else document.alpha.copy()
+        rgb = self._session.copy_for_worker(document.rgb)
+        alpha = None if document.alpha is None else self._session.copy_for_worker(document.alpha)
         exif, icc = document.exif, document.icc_profile
         self._session.message.emit(f"Saving {path.name}\u2026")
         future = self._run(

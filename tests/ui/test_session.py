@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication
 
 from paintnoise_desktop.core.document import Document
+from paintnoise_desktop.ui.session import SpareArrays
 
 from .conftest import COLOURS, YELLOW, photo
 from .test_main_window import WAIT_MS, open_photo, saved
@@ -127,3 +128,31 @@ def test_focus_returns_to_the_canvas_once_enter_starts_a_job(qtbot, painted):
     window.jobs.cancel(everything=True)
     engine.gate.set()
     qtbot.waitUntil(lambda: not window.jobs.running, timeout=WAIT_MS)
+
+
+def test_copies_for_workers_are_equal_and_independent_in_spares_and_out():
+    """A copy taken into a spare is the array's pixels and shares nothing: neither with the
+    document, nor with an earlier copy, nor with the spare made next."""
+    spares = SpareArrays()
+    big = np.random.default_rng(2).integers(0, 256, (800, 2000, 3), dtype=np.uint8)
+    small = big[:10, :10].copy()
+    spares.prepare(big, small)
+    key = (big.shape, big.dtype.str)
+    first_spare = spares._spares[key].result(timeout=30)
+    first = spares.copy(big)
+    assert first is first_spare  # the spare was used...
+    second_spare = spares._spares[key]
+    second = spares.copy(big)  # ...and the next one may still be being made
+    third_spare = spares._spares[key].result(timeout=30)
+    assert second_spare.result(timeout=30) is not first
+    third = spares.copy(big)
+    assert third is third_spare
+    copies = (first, second, third, spares.copy(small))
+    assert (small.shape, small.dtype.str) not in spares._spares  # small: a plain copy
+    before = big.copy()
+    big[:] = 7
+    for copy, source in zip(copies, (before, before, before, small), strict=True):
+        assert not np.shares_memory(copy, big)
+        assert np.array_equal(copy, source[: copy.shape[0], : copy.shape[1]])
+    for a, b in ((first, second), (first, third), (second, third)):
+        assert not np.shares_memory(a, b)
