@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .box import Box, slices
 from .history import Edit, History
 from .imagefile import load_image, save_image
-from .masks import bounding_box
+from .masks import changed_box
 
 
 def _frozen_copy(array: np.ndarray) -> np.ndarray:
@@ -148,7 +147,7 @@ class Document:
     def set_mask(self, name: str, new_mask: np.ndarray, merge_key: str = "") -> Edit | None:
         """Replace the whole mask as one undo step that keeps only the box where it changed."""
         self._check_patch("mask", new_mask, self.mask.shape)
-        box = bounding_box(cv2.absdiff(new_mask, self.mask))
+        box = changed_box(self.mask, new_mask)
         if box is None:
             return None
         return self.apply(name, box, mask=new_mask[slices(box)], merge_key=merge_key)

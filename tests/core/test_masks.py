@@ -237,3 +237,17 @@ def test_tiled_operations_equal_the_whole_mask_computation():
     np.testing.assert_array_equal(masks.shrink(soft, 6), cv2.erode(soft, kernel))
     blurred = cv2.GaussianBlur(mask, (25, 25), 4, borderType=cv2.BORDER_REPLICATE)
     np.testing.assert_array_equal(masks.feather(mask, 8), blurred)
+
+
+@pytest.mark.parametrize("changes", [
+    [], [(0, 0, 1, 1)], [(5, 250, 9, 262)], [(0, 255, 600, 257)], [(100, 0, 101, 520)],
+    [(3, 10, 4, 11), (590, 500, 600, 520)],
+])
+def test_changed_box_is_the_box_of_the_pixels_that_differ_across_bands(changes):
+    before = np.random.default_rng(1).integers(0, 256, (520, 600), dtype=np.uint8)
+    after = before.copy()
+    for x0, y0, x1, y1 in changes:
+        after[y0:y1, x0:x1] ^= 0x80
+    expected = box_of_mask(after != before)
+    assert masks.changed_box(before, after) == expected
+    assert masks.changed_box(after, before) == expected
