@@ -8,12 +8,18 @@ window could not answer (the target is 50 ms, 100 ms for open).
 
 Run: python benchmarks/bench_stall.py                 (24 MP: --size 6000x4000)
      python benchmarks/bench_stall.py --size 600x400 --json out.json
+     python benchmarks/bench_stall.py --stacks stalls.txt  (what every thread was doing)
+With --stacks, whenever no beat comes for STACKS_AFTER_MS the stacks of all threads are
+written to that file, under the name of the action, every STACKS_AFTER_MS until the next
+beat. faulthandler's watchdog writes them without the interpreter lock, so a worker thread
+that holds the lock (and so stalls the GUI thread) is caught in the act.
 The tiny models are built into a temporary folder unless --models names one.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import itertools
 import json
 import math
@@ -23,9 +29,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parents[1]
 HEARTBEAT_MS = 5
+STACKS_AFTER_MS = 40
 ACTION_TIMEOUT_S = 600.0
 ACTIONS = ("open", "20 brush strokes", "grow", "invert", "undo x5", "redo x5", "find",
            "replace", "variant hover", "save")
@@ -45,13 +53,31 @@ def synthetic_photo(width: int, height: int):
 class Heartbeat:
     """A 5 ms timer on the GUI thread; the gaps between its beats are the stalls."""
 
-    def __init__(self) -> None:
+    def __init__(self, stacks: TextIO | None = None) -> None:
         from PySide6.QtCore import Qt, QTimer
 
         self.beats: list[float] = []
+        self.stacks = stacks
         self.timer = QTimer(interval=HEARTBEAT_MS, timerType=Qt.PreciseTimer)
-        self.timer.timeout.connect(lambda: self.beats.append(time.perf_counter()))
+        self.timer.timeout.connect(self._beat)
         self.timer.start()
+
+    def _beat(self) -> None:
+        self.beats.append(time.perf_counter())
+        if self.stacks is not None:  # re-armed by every beat: it fires only in a stall
+            faulthandler.dump_traceback_later(STACKS_AFTER_MS / 1000, repeat=True,
+                                              file=self.stacks)
+
+    def action(self, name: str) -> None:
+        """Head the stacks that follow with the action's name."""
+        if self.stacks is not None:
+            self.stacks.write(f"\n=== {name}\n")
+            self.stacks.flush()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        if self.stacks is not None:
+            faulthandler.cancel_dump_traceback_later()
 
     def longest_gap_ms(self, start: float, end: float) -> float:
         times = [start] + [t for t in self.beats if start <= t <= end] + [end]
@@ -78,8 +104,10 @@ def wait_until(done: Callable[[], bool], timeout_s: float = ACTION_TIMEOUT_S) ->
         raise TimeoutError("the action did not finish in time")
 
 
-def run(width: int, height: int, models: Path, work: Path) -> list[tuple[str, float, float]]:
-    """(action, longest stall in ms, wall seconds) for each action, in order."""
+def run(width: int, height: int, models: Path, work: Path,
+        stacks: TextIO | None = None) -> list[tuple[str, float, float]]:
+    """(action, longest stall in ms, wall seconds) for each action, in order (`stacks`:
+    where the threads' stacks go in a stall)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -118,11 +146,12 @@ def run(width: int, height: int, models: Path, work: Path) -> list[tuple[str, fl
     window.resize(1280, 800)
     window.show()
     QTest.qWaitForWindowExposed(window)
-    heartbeat = Heartbeat()
+    heartbeat = Heartbeat(stacks)
     rows: list[tuple[str, float, float]] = []
 
     def measure(name: str, act: Callable[[], None], done: Callable[[], bool]) -> None:
         wait_until(lambda: True)  # let the window settle first
+        heartbeat.action(name)
         start = time.perf_counter()
         QTimer.singleShot(0, act)
         wait_until(lambda: time.perf_counter() > start and done())
@@ -185,7 +214,7 @@ def run(width: int, height: int, models: Path, work: Path) -> list[tuple[str, fl
     saved = []
     window.files.saved.connect(saved.append)
     measure("save", lambda: window.files.save_to(work / "saved.png"), lambda: bool(saved))
-    heartbeat.timer.stop()
+    heartbeat.stop()
     print(f"photo {document.width} x {document.height}; history: "
           f"{', '.join(document.history.names)}; variants: {count}", file=sys.stderr)
     window.close()
@@ -204,6 +233,8 @@ def main() -> int:
     parser.add_argument("--size", default="6000x4000", help="photo size, WxH (default 24 MP)")
     parser.add_argument("--models", type=Path, help="a models folder (default: build tiny ones)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--stacks", type=Path,
+                        help="write all threads' stacks here during each stall")
     args = parser.parse_args()
     width, height = (int(side) for side in args.size.lower().split("x"))
     sys.path.insert(0, str(ROOT))
@@ -215,7 +246,11 @@ def main() -> int:
 
             models = work / "models"
             build_all(models)
-        rows = run(width, height, models, work)
+        if args.stacks is None:
+            rows = run(width, height, models, work)
+        else:
+            with args.stacks.open("w") as stacks:
+                rows = run(width, height, models, work, stacks)
     print(f"GUI-thread stalls, {width} x {height} ({width * height / 1e6:.1f} MP), "
           f"heartbeat {HEARTBEAT_MS} ms")
     print(table(rows))
