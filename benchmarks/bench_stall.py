@@ -13,7 +13,8 @@ With --stacks, whenever no beat comes for STACKS_AFTER_MS the stacks of all thre
 written to that file, under the name of the action, every STACKS_AFTER_MS until the next
 beat. faulthandler's watchdog writes them without the interpreter lock, so a worker thread
 that holds the lock (and so stalls the GUI thread) is caught in the act.
-The tiny models are built into a temporary folder unless --models names one.
+The tiny models are built into a temporary folder unless --models names one (in another
+process either way, so that the first Find imports torch as it does for a user).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import itertools
 import json
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HEARTBEAT_MS = 5
 STACKS_AFTER_MS = 40
 ACTION_TIMEOUT_S = 600.0
+BUILD_MODELS = ("import sys; from pathlib import Path; from tests.tinymodels import build_all; "
+                "build_all(Path(sys.argv[1]))")
 ACTIONS = ("open", "20 brush strokes", "grow", "invert", "undo x5", "redo x5", "find",
            "replace", "variant hover", "save")
 
@@ -241,11 +245,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-stall-") as folder:
         work = Path(folder)
         models = args.models
-        if models is None:
-            from tests.tinymodels import build_all
-
+        if models is None:  # built in another process: the first job imports torch here
             models = work / "models"
-            build_all(models)
+            subprocess.run([sys.executable, "-c", BUILD_MODELS, str(models)], check=True,
+                           cwd=ROOT, stdout=subprocess.DEVNULL)
         if args.stacks is None:
             rows = run(width, height, models, work)
         else:
