@@ -3,7 +3,9 @@
 One collapsible panel, every control bound to its setting in AppSettings, so a change made
 here, in the Settings dialog or by code shows everywhere at once and is remembered. The dock
 around it carries the title; its own header sums up what Replace will use, so it says
-something even while folded.
+something even while folded. Opening it never widens the column of panels (the fields take
+the column's width) nor makes the window taller (the form scrolls when the column is short),
+so the photo keeps its zoom and the prompt bar its place.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QToolButton,
@@ -42,6 +45,7 @@ INPAINTER_CHOICES = (("opencv-telea", "OpenCV Telea (no model)"),
                      ("opencv-ns", "OpenCV Navier-Stokes (no model)"),
                      ("sd2-inpainting", "Stable Diffusion 2 inpainting"),
                      ("sd15-inpainting", "Stable Diffusion 1.5 inpainting"))
+NARROW_CHOICE = 12  # characters a choice shows in its closed combo
 NO_DIFFUSION_INPAINTERS = ("opencv-telea", "opencv-ns")  # steps, guidance ... do not apply
 DIFFUSION_ONLY_HINT = "Steps, guidance, strength and the negative prompt apply to Stable " \
                       "Diffusion only."
@@ -87,6 +91,11 @@ class GenerationPanel(QWidget):
         self.inpainter_combo = choices_combo("generationInpainterCombo",
                                              inpainter_choices(engine_settings or EngineSettings()))
         self.inpainter_combo.setToolTip("What paints the masked region")
+        # As narrow as a short choice (a long one shows whole in the open list), and as wide
+        # as the column lets it be.
+        self.inpainter_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.inpainter_combo.setMinimumContentsLength(NARROW_CHOICE)
+        self.inpainter_combo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.steps_spin = QSpinBox(objectName="generationStepsSpin")
         self.steps_spin.setToolTip("Sampling steps: more is slower and often finer")
         self.guidance_spin = QDoubleSpinBox(objectName="generationGuidanceSpin", decimals=1,
@@ -125,7 +134,11 @@ class GenerationPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.toggle)
-        layout.addWidget(self.body)
+        self.scroll = QScrollArea(objectName="generationScroll", widgetResizable=True)
+        self.scroll.setFrameShape(QScrollArea.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.body)
+        layout.addWidget(self.scroll)
 
         for name, widget in (("inpainter", self.inpainter_combo), ("steps", self.steps_spin),
                              ("guidance", self.guidance_spin), ("strength", self.strength_spin),
@@ -159,7 +172,7 @@ class GenerationPanel(QWidget):
                 self.inpainter_combo.insertItem(index, label, value)
 
     def _open(self, on: bool) -> None:
-        self.body.setVisible(on)
+        self.scroll.setVisible(on)
         self.toggle.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
         self.settings.generation_panel_open = on
 

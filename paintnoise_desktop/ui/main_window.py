@@ -48,6 +48,10 @@ from .window_actions import WindowActions
 
 APP_NAME = "PaintNoise"
 TITLE = f"{APP_NAME} Desktop"  # the window's title and the About box name the app alike
+# The panels' arrangement; a layout saved under another number is not restored (this one
+# tabs the candidates with the history, where an older one opened them in a column of their own).
+LAYOUT_VERSION = 2
+WINDOW_KEYS = (("Hold \\", "See the photo as it was opened"),)  # see keyPressEvent
 
 
 class MainWindow(QMainWindow):
@@ -200,6 +204,7 @@ class MainWindow(QMainWindow):
             control, panel.found_settings(self.settings.mask_settings)))
         mask_steps.busyChanged.connect(lambda _busy: self._update_mask_actions())
         self.history_panel.stepChosen.connect(session.go_to_step)
+        self.generation_panel.toggle.toggled.connect(self._make_room_for_generation)
         self.candidate_panel.selectionChanged.connect(jobs.choose_candidates)
         self.variants_panel.variantChosen.connect(jobs.choose_variant)
         self.variants_panel.previewRequested.connect(session.preview_variant)
@@ -223,7 +228,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)
 
     # -- views of the session -----------------------------------------------------------------
 
@@ -273,6 +278,7 @@ class MainWindow(QMainWindow):
         found, document = self.session.found, self.document
         if found is not None and found.candidates and document is not None:
             self.candidate_panel.set_candidates(found.candidates, document.rgb, found.chosen)
+            self.candidate_dock.show()  # in its tab, unless the user moved it
             self.candidate_dock.raise_()
         else:
             self.candidate_panel.clear()
@@ -326,6 +332,13 @@ class MainWindow(QMainWindow):
         self.canvas.set_overlay_visible(visible)
         self.mask_panel.set_overlay_visible(visible)
         self.commands.toggle_overlay.setChecked(visible)
+
+    def _make_room_for_generation(self, opened: bool) -> None:
+        """An opened generation panel takes the height it asks for from the panels beside
+        it, as far as they can give it (the column's height stays)."""
+        if opened:
+            self.resizeDocks([self.generation_dock], [self.generation_dock.sizeHint().height()],
+                             Qt.Vertical)
 
     def _brush_size_changed(self, size: int) -> None:
         self.canvas.set_brush_size(size)  # the canvas clamps it and remembers it
@@ -397,7 +410,7 @@ class MainWindow(QMainWindow):
                 or not self.files.maybe_keep_changes()):
             event.ignore()
             return
-        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.save_window(self.saveGeometry(), self.saveState(LAYOUT_VERSION))
         self.settings.sync()
         self.bridge.shutdown()
         self.mask_steps.shutdown()
@@ -425,7 +438,7 @@ class MainWindow(QMainWindow):
         return manager
 
     def open_shortcuts(self) -> ShortcutsDialog:
-        sheet = ShortcutsDialog(self.actions(), CANVAS_KEYS + PROMPT_KEYS, self)
+        sheet = ShortcutsDialog(self.actions(), CANVAS_KEYS + PROMPT_KEYS + WINDOW_KEYS, self)
         sheet.setAttribute(Qt.WA_DeleteOnClose)
         sheet.open()
         return sheet

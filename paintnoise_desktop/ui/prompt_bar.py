@@ -36,7 +36,7 @@ PROGRESS_HEIGHT = 5
 GAP = 12  # between the Find and the Replace group
 #: The keys the bar handles itself, for the shortcuts sheet.
 PROMPT_KEYS = (
-    ("Enter in Find", "Find the words; the keyboard goes back to the photo"),
+    ("Enter in Find", "Find the words (keys then act on the photo)"),
     ("Enter in Replace with", "Replace (or remove) what is masked"),
     ("Esc", "Cancel the running job"),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -79,7 +79,23 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(self.filter_edit)
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
-        self.resize(520, 560)
+        self.resize(self._whole_table_size())
+
+    def _whole_table_size(self) -> QSize:
+        """Room for every row and the longest text whole, within most of the screen."""
+        table = self.table
+        table.resizeColumnsToContents()
+        width = (table.horizontalHeader().length() + table.verticalScrollBar().sizeHint().width()
+                 + 2 * table.frameWidth())
+        height = (table.verticalHeader().length() + table.horizontalHeader().height()
+                  + 2 * table.frameWidth())
+        margins = self.layout().contentsMargins()
+        others = (self.filter_edit.sizeHint().height() + self.findChild(QDialogButtonBox)
+                  .sizeHint().height() + 2 * self.layout().spacing())
+        wanted = QSize(width + margins.left() + margins.right(),
+                       height + others + margins.top() + margins.bottom())
+        screen = (self.parentWidget() or self).screen().availableGeometry().size()
+        return wanted.boundedTo(screen * 0.85)
 
     def visible_rows(self) -> list[tuple[str, str]]:
         return [row for index, row in enumerate(self.rows) if not self.table.isRowHidden(index)]

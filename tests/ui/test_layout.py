@@ -242,3 +242,28 @@ def test_the_generation_settings_are_one_collapsible_panel_bound_to_the_settings
     assert app_settings.variants == 3 and window.prompt_bar.variants_spin.value() == 3
     window.prompt_bar.variants_spin.setValue(2)
     assert panel.variants_spin.value() == 2
+
+
+def test_a_layout_saved_by_an_older_version_is_not_restored(qtbot, make_window, app_settings):
+    old = make_window()
+    old.addDockWidget(Qt.LeftDockWidgetArea, old.candidate_dock)  # where it used to open
+    old.candidate_dock.hide()
+    old.close()  # saves its own layout, which an older version's replaces:
+    app_settings.save_window(old.saveGeometry(), old.saveState(1))
+    window = make_window()
+    assert window.dockWidgetArea(window.candidate_dock) == Qt.RightDockWidgetArea
+    assert window.tabifiedDockWidgets(window.candidate_dock) == [window.history_dock]
+
+
+def test_opening_the_generation_panel_moves_neither_the_photo_nor_the_prompt_bar(
+        qtbot, make_window, sample_photo):
+    window = make_window()
+    window.resize(1280, 800)
+    assert open_photo(qtbot, window, sample_photo)
+    settle()
+    before, size = photo_on_screen(window), window.size()
+    window.generation_panel.set_expanded(True)
+    settle()
+    assert window.generation_panel.body.isVisible()
+    assert window.size() == size
+    assert photo_on_screen(window) == before

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QFontMetrics, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QStyle
 
 from paintnoise_desktop.ui.window_actions import WindowActions
@@ -53,3 +53,20 @@ def test_help_lists_every_shortcut_cancel_all_included(qtbot, make_window):
     assert rows["Cancel All Jobs"] == QKeySequence("Shift+Esc").toString(QKeySequence.NativeText)
     assert rows["Keyboard Shortcuts"] and rows["Undo"] and "Pan the photo" in rows
     assert "Cancel the running job" in rows  # a key the prompt bar handles itself
+
+
+def test_the_sheet_names_the_compare_key_and_shows_every_row_whole(qtbot, make_window):
+    window = make_window()
+    sheet = window.open_shortcuts()
+    qtbot.addWidget(sheet)
+    qtbot.waitExposed(sheet)
+    rows = {does: keys for keys, does in sheet.rows}
+    assert rows["See the photo as it was opened"] == "Hold \\"
+    table = sheet.table
+    assert table.verticalScrollBar().maximum() == 0, "every row in sight"
+    for row in range(table.rowCount()):
+        for column in (0, 1):
+            item = table.item(row, column)
+            text = QFontMetrics(item.font()).horizontalAdvance(item.text())
+            assert table.columnWidth(column) >= text, item.text()
+    assert sheet.width() <= window.screen().availableGeometry().width()
