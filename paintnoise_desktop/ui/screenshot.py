@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QEventLoop, QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -37,7 +37,8 @@ def render(out: Path, photo: Path = RESOURCES_DIR / "sample.jpg") -> None:
         window.resize(*SIZE)
         window.show()
         QTest.qWaitForWindowExposed(window)
-        if not window.files.open_photo(photo):
+        if not _open(window, photo):
+            window.close()
             raise SystemExit(f"could not open {photo}")
         window.canvas.flush()
         for diameter, points in SPOON_STROKES:
@@ -50,6 +51,17 @@ def render(out: Path, photo: Path = RESOURCES_DIR / "sample.jpg") -> None:
         window.grab().save(str(out))
         window.document.history.mark_clean()
         window.close()
+
+
+def _open(window: MainWindow, photo: Path) -> bool:
+    """Open `photo` as the File menu does (on a worker thread) and wait until it is shown."""
+    outcome: list[bool] = []
+    waiting = QEventLoop()
+    window.files.opened.connect(lambda shown: (outcome.append(shown), waiting.quit()))
+    window.files.open_photo(photo)
+    if not outcome:
+        waiting.exec()
+    return outcome[0]
 
 
 def _stroke(window: MainWindow, points: list[tuple[int, int]]) -> None:
