@@ -180,12 +180,12 @@ class EditingSession(QObject):
     def undo(self) -> None:
         if self.document is not None and self.document.history.can_undo:
             self.outdated.emit(UNDO_REASON)
-            self._changed(self.document.undo())
+            self._moved(self.document.undo())
 
     def redo(self) -> None:
         if self.document is not None and self.document.history.can_redo:
             self.outdated.emit(UNDO_REASON)
-            self._changed(self.document.redo())
+            self._moved(self.document.redo())
 
     def go_to_step(self, step: int) -> None:
         """Undo or redo until `step` edits are applied (the history panel's rows)."""
@@ -198,7 +198,7 @@ class EditingSession(QObject):
             changed = union(changed, document.undo())
         while document.history.index < step and document.history.can_redo:
             changed = union(changed, document.redo())
-        self._changed(changed)
+        self._moved(changed)
 
     def mark_saved(self, path: Path, revision: int) -> bool:
         """The photo as it was at `revision` was written to `path`; False when it has been
@@ -209,6 +209,14 @@ class EditingSession(QObject):
         document.mark_saved(path)
         self.historyChanged.emit(None)
         return True
+
+    def _moved(self, box: Box | None) -> None:
+        """After undo, redo or a history click: back at a mask step, the mask is what the step
+        is about, so it is shown again (a Replace hid it to show the painting)."""
+        top = self.document.history.top
+        if top is not None and not top.changes_pixels:
+            self.overlayWanted.emit(True)
+        self._changed(box)
 
     def _changed(self, box: Box | None) -> None:
         self._clear_display()
