@@ -13,6 +13,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
+    QGridLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -107,18 +108,24 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.prompt_bar)
-        column.addWidget(self.canvas, 1)
+        # The variants strip lies over the canvas's bottom edge: appearing after a Replace it
+        # neither shrinks the canvas (no re-zoom) nor covers the mask panel (the brush).
+        photo_area = QWidget()
+        grid = QGridLayout(photo_area)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.canvas, 0, 0)
+        grid.addWidget(self.variants_panel, 0, 0, Qt.AlignBottom | Qt.AlignHCenter)
+        self.variants_panel.setAutoFillBackground(True)
+        self.variants_panel.setVisible(False)
+        column.addWidget(photo_area, 1)
         self.setCentralWidget(central)
 
         self.commands.build_menus(self)
         self.toolbar = self.commands.build_toolbar(self)
         # One column of panels (a second would not fit a small screen), each there from the
-        # start or tabbed with one that is, so none appearing after a Find or a Replace
-        # narrows the photo: the variants share the mask panel's place, the candidates the
-        # history's.
+        # start or tabbed with one that is, so none appearing after a Find narrows the photo:
+        # the candidates share the history's place.
         self.mask_dock = self._dock("Mask", "maskDock", self.mask_panel)
-        self.variants_dock = self._dock("Variants", "variantsDock", self.variants_panel)
-        self.tabifyDockWidget(self.mask_dock, self.variants_dock)
         self.generation_dock = self._dock("Generation", "generationDock", self.generation_panel)
         self.candidate_dock = self._dock("Candidates", "candidateDock", self.candidate_panel)
         self.history_dock = self._dock("History", "historyDock", self.history_panel)
@@ -289,11 +296,9 @@ class MainWindow(QMainWindow):
         replaced = self.session.replaced
         variants = replaced.variants if replaced is not None else ()
         self.variants_panel.set_variants(variants, replaced.applied if replaced else 0)
-        self.variants_dock.setVisible(bool(variants))
+        self.variants_panel.setVisible(bool(variants))
         if variants:
-            self.variants_dock.raise_()
-        else:
-            self.mask_dock.raise_()
+            self.variants_panel.raise_()
 
     def _show_display(self) -> None:
         session, canvas = self.session, self.canvas

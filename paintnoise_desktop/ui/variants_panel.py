@@ -108,8 +108,10 @@ class VariantsPanel(QWidget):
         self._show_seed(-1)
 
     def sizeHint(self) -> QSize:
-        """One thumbnail and the seeds: showing the strip never widens the panels' column."""
-        return QSize(self._text_room(), self.height())
+        """Every thumbnail and the seeds (the window lays the strip over the canvas, so
+        its width moves nothing; a narrower canvas gets a scrolling strip)."""
+        thumbnails = max(1, self.list.count()) * self.list.gridSize().width()
+        return QSize(thumbnails + 2 * self.list.frameWidth() + TEXT_WIDTH + 16, self.height())
 
     def minimumSizeHint(self) -> QSize:
         """One thumbnail: the strip never makes the window wider (the seeds go when narrow;
@@ -138,6 +140,7 @@ class VariantsPanel(QWidget):
                 self.list.addItem(item)
         finally:
             self.list.blockSignals(False)
+        self.updateGeometry()
         self._seeds = [variant.seed for variant in variants]
         self._previewed = -1
         self.seed_label.setToolTip("Seeds: " + ", ".join(map(str, self._seeds)) if variants else "")

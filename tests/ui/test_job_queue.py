@@ -96,6 +96,6 @@ def test_cancel_stops_the_running_job_and_shift_cancel_the_queue_too(qtbot, pain
     engine.gate.set()
     assert document.history.names == steps and np.array_equal(document.rgb, before)
     # The variants a finished Replace made are still there to choose from.
-    assert window.variants_dock.isVisible() and window.variants_panel.list.count() == 3
+    assert window.variants_panel.isVisible() and window.variants_panel.list.count() == 3
     window.variants_panel.variantChosen.emit(2)
     assert np.array_equal(document.rgb[60, 80], COLOURS[2])

@@ -167,7 +167,7 @@ def test_a_replace_with_words_but_no_painting_model_offers_it_and_never_removes(
     assert document.history.names == ["Brush"]  # nothing was removed in its place
     assert np.array_equal(document.rgb, before)
     assert status(window).endswith("not installed; the photo is unchanged.")
-    assert not window.variants_dock.isVisible() and not window.jobs.running
+    assert not window.variants_panel.isVisible() and not window.jobs.running
 
 
 def test_a_mask_over_the_whole_photo_is_refused_with_no_step(qtbot, make_window, sample_photo):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from paintnoise_desktop.core.jobs import InpaintVariant, MaskCandidate
@@ -115,8 +115,7 @@ def test_eight_variants_with_long_seeds_leave_the_window_its_width(qtbot, make_w
         show_variants(window, variants(window.document.rgb, count))
         window.prompt_bar.set_busy(True)
         settle()
-        assert window.variants_dock.isVisible()
-        assert window.variants_dock.minimumSizeHint().width() <= 200
+        assert window.variants_panel.isVisible()
         assert window.minimumSizeHint().width() <= width
         assert window.width() == width
         bar = window.prompt_bar
@@ -182,7 +181,7 @@ def test_variants_after_a_replace_do_not_move_the_photo(qtbot, make_window, samp
     before = photo_on_screen(window)
     show_variants(window, variants(window.document.rgb, 4))
     settle()
-    assert on_screen(window.variants_dock)
+    assert on_screen(window.variants_panel)
     assert photo_on_screen(window) == before
 
 
@@ -207,21 +206,27 @@ def test_a_zoomed_photo_keeps_its_zoom_and_centre_when_the_canvas_resizes(qtbot,
     assert canvas.zoom > fitted, "at fit the photo refits a larger canvas"
 
 
-def test_variants_share_the_mask_panels_column_so_a_small_window_keeps_its_width(
+def test_variants_lie_over_the_canvas_and_leave_the_brush_in_sight(
         qtbot, make_window, sample_photo):
+    """After a Replace the strip shows at the canvas's bottom edge; the Mask panel (the brush)
+    stays on screen and a small window keeps its width."""
     window = make_window()
     window.resize(800, 600)
     assert open_photo(qtbot, window, sample_photo)
     settle()
+    canvas_size = window.canvas.size()
     show_variants(window, variants(window.document.rgb, 8))
     settle()
-    assert window.variants_dock.isVisible()
-    assert window.dockWidgetArea(window.variants_dock) == window.dockWidgetArea(window.mask_dock)
-    assert window.tabifiedDockWidgets(window.variants_dock) == [window.mask_dock]
-    assert window.width() == 800
+    strip = window.variants_panel
+    assert on_screen(strip) and on_screen(window.mask_dock)
+    assert not window.mask_panel.size_slider.visibleRegion().isEmpty()
+    canvas_rect = QRect(window.canvas.mapTo(window, QPoint(0, 0)), window.canvas.size())
+    strip_rect = QRect(strip.mapTo(window, QPoint(0, 0)), strip.size())
+    assert canvas_rect.contains(strip_rect) and strip_rect.bottom() == canvas_rect.bottom()
+    assert window.canvas.size() == canvas_size and window.width() == 800
     show_variants(window, [])
     settle()
-    assert not window.variants_dock.isVisible()
+    assert not strip.isVisible()
 
 
 def test_actions_that_need_a_photo_wait_for_one(qtbot, make_window, sample_photo):

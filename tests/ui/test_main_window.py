@@ -639,7 +639,7 @@ def test_replace_variants_are_compared_and_swapped_within_one_undo_step(
     assert result.ok, result.message
     first, second = result.variants
     assert not np.array_equal(first.image, second.image)
-    assert window.variants_dock.isVisible() and window.variants_panel.list.count() == 2
+    assert window.variants_panel.isVisible() and window.variants_panel.list.count() == 2
     assert np.array_equal(document.rgb, first.image)
 
     shown = []

@@ -111,7 +111,7 @@ def test_an_edit_or_another_photo_clears_the_variant_preview(qtbot, painted, tmp
     Image.fromarray(photo(64, 48)).save(other)
     assert open_photo(qtbot, window, other)
     assert session.display_image is None and session.replaced is None
-    assert not window.variants_dock.isVisible()
+    assert not window.variants_panel.isVisible()
 
 
 def test_choosing_variants_one_after_another_is_one_undo_step(qtbot, painted):
