@@ -15,7 +15,6 @@ from paintnoise_desktop.engine.models import download
 from paintnoise_desktop.engine.models.catalog import get_spec
 from paintnoise_desktop.engine.models.download import DownloadPolicy, install_model
 from paintnoise_desktop.engine.models.registry import INCOMPLETE_MARKER, MANIFEST, find_model
-from paintnoise_desktop.engine.settings import EngineSettings
 from tests.model_server import ModelServer, checkpoint_bytes, hub_model, url_model, write_catalog
 
 FAST = DownloadPolicy(stall_timeout=5.0, retries=2, backoff=0.01)
@@ -28,11 +27,6 @@ def server(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", served.url)
     yield served
     served.stop()
-
-
-@pytest.fixture
-def settings(tmp_path) -> EngineSettings:
-    return EngineSettings(models_dir=tmp_path / "models")
 
 
 @pytest.fixture

@@ -53,11 +53,6 @@ def cdn(tmp_path):
 
 
 @pytest.fixture
-def settings(tmp_path) -> EngineSettings:
-    return EngineSettings(models_dir=tmp_path / "models")
-
-
-@pytest.fixture
 def catalog(tmp_path, monkeypatch):
     """A catalogue with the model under test and another of the same role (the alternative)."""
     other = hub_model("other-clip", "org/other-clip", "4567cdef", [{"path": "config.json",

@@ -16,6 +16,7 @@ from paintnoise_desktop.core.box import slices
 from paintnoise_desktop.core.jobs import InpaintJob, InpaintVariant, Result, Status
 from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.ui.app_settings import AppSettings
+from paintnoise_desktop.ui.canvas import Canvas
 from paintnoise_desktop.ui.dialogs import Dialogs, UnsavedChoice
 from paintnoise_desktop.ui.engine_bridge import EngineBridge
 from paintnoise_desktop.ui.main_window import MainWindow
@@ -194,3 +195,17 @@ def painted(qtbot, make_window, app_settings, tmp_path):
         window.jobs.replace("", "a silver fork")
     assert window.variants_panel.list.count() == 3
     return window, engine
+
+
+CANVAS_W, CANVAS_H = 200, 150  # the `canvas` fixture's size
+
+
+@pytest.fixture
+def canvas(qtbot) -> Canvas:
+    """A canvas of its own, shown, CANVAS_W x CANVAS_H."""
+    widget = Canvas()
+    qtbot.addWidget(widget)
+    widget.resize(CANVAS_W, CANVAS_H)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

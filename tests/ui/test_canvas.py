@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLineEdit, QPushButton,
 from paintnoise_desktop.core.document import Document
 from paintnoise_desktop.ui.canvas import Canvas
 
-W, H = 200, 150
+from .conftest import CANVAS_H as H
+from .conftest import CANVAS_W as W
+
 GREY = (90, 110, 130)
 LEFT = Qt.MouseButton.LeftButton
 NO_KEYS = Qt.KeyboardModifier.NoModifier
@@ -22,16 +24,6 @@ def make_document(width: int = W, height: int = H) -> Document:
     rgb = np.empty((height, width, 3), np.uint8)
     rgb[:] = GREY
     return Document(rgb)
-
-
-@pytest.fixture
-def canvas(qtbot) -> Canvas:
-    widget = Canvas()
-    qtbot.addWidget(widget)
-    widget.resize(W, H)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
 
 
 def drag(canvas: Canvas, points: list[tuple[int, int]], button=LEFT, keys=NO_KEYS) -> None:

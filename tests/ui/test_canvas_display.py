@@ -13,8 +13,10 @@ from paintnoise_desktop.core.document import Document
 from paintnoise_desktop.ui.app_settings import MAX_BRUSH
 from paintnoise_desktop.ui.canvas import Canvas
 
-W, H = 200, 150
-GREY = (90, 110, 130)
+from .conftest import CANVAS_H as H
+from .conftest import CANVAS_W as W
+from .test_canvas import GREY
+
 GOLD = (250, 200, 0)
 
 
@@ -25,16 +27,6 @@ def document(width: int = W, height: int = H, seed: int | None = None) -> Docume
     else:
         rgb = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
     return Document(rgb)
-
-
-@pytest.fixture
-def canvas(qtbot) -> Canvas:
-    widget = Canvas()
-    qtbot.addWidget(widget)
-    widget.resize(W, H)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
 
 
 def colour_at(canvas: Canvas, x: int, y: int) -> tuple[int, int, int]:
