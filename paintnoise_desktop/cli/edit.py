@@ -25,6 +25,7 @@ from ..engine.models.needs import (
     find_needs,
     inpaint_action,
     inpaint_needs,
+    not_installed,
 )
 from ..engine.settings import EngineSettings
 from .jobs import TextProgress, add_engine_options, check_models, engine_for, run_job
@@ -61,11 +62,14 @@ def check_edit_models(args: argparse.Namespace, settings: EngineSettings) -> Non
     Painting words with no Stable Diffusion model fails too: it never removes instead
     unless --inpainter names the offline inpainter.
     """
-    steps = [(find_action(args.find), find_needs("segclip", settings))] if args.find else []
+    find_models = find_needs("segclip", settings) if args.find else ()
+    steps = [(find_action(args.find), find_models)] if args.find else []
     inpainter = args.inpainter or AUTOMATIC_INPAINTER
     steps.append((inpaint_action(args.replace), inpaint_needs(inpainter, args.replace, settings)))
+    # Removing instead is a way out only when the find can run: it needs its models either way.
     instead = (f"add `--inpainter {OFFLINE_INPAINTER}` to remove what is masked instead"
-               if args.replace.strip() and inpainter not in OPENCV_METHODS else "")
+               if args.replace.strip() and inpainter not in OPENCV_METHODS
+               and not not_installed(find_models, settings) else "")
     check_models(steps, settings, instead)
 
 
