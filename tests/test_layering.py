@@ -124,3 +124,18 @@ def test_the_entry_point_imports_neither_torch_nor_qt():
                    "{'torch', 'torchvision', 'diffusers', 'transformers', 'PySide6'}))")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_download_job_imports_no_torch():
+    """Downloads run on the window's I/O thread: nothing there may pull torch in."""
+    done = _python(
+        "import os, sys, tempfile\n"
+        "os.environ['HF_HUB_OFFLINE'] = '1'\n"
+        "from paintnoise_desktop.core.jobs import CancelToken, DownloadJob\n"
+        "from paintnoise_desktop.engine.runner import Engine\n"
+        "from paintnoise_desktop.engine.settings import EngineSettings\n"
+        "engine = Engine(EngineSettings(models_dir=tempfile.mkdtemp()))\n"
+        "result = engine.run(DownloadJob(1, 'sam-vit-b'), lambda progress: None, CancelToken())\n"
+        "print(result.status.value, 'torch' in sys.modules)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "failed False"

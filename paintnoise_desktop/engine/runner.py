@@ -46,8 +46,13 @@ class Engine:
             self.models.settings = settings
 
     def run(self, job: Job, report: ProgressCallback, cancel: CancelToken) -> Result:
-        """Run `job`; the result also says how the device's memory stands after it."""
-        return replace(self._run(job, report, cancel), device_status=self.device_status())
+        """Run `job`; the result also says how the device's memory stands after a job that
+        used it (a download does not: reading the device would import torch on the window's
+        I/O thread for nothing)."""
+        result = self._run(job, report, cancel)
+        if isinstance(job, DownloadJob):
+            return result
+        return replace(result, device_status=self.device_status())
 
     def device_status(self) -> str:
         """The status bar's device line; "" when it cannot be had (it never fails a job)."""
