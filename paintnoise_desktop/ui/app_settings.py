@@ -13,7 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 
 from ..core.jobs import MaskSettings
-from ..engine.inpaint.replace import AUTOMATIC_INPAINTER, MAX_VARIANTS
+from ..engine.inpaint.replace import MAX_VARIANTS
+from ..engine.models.needs import AUTOMATIC_INPAINTER
 from .properties import Flag, FloatRange, IntRange, Name, OneOf, OptionalInt, Setting, Text
 
 MAX_RECENT = 10

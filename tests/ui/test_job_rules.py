@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from paintnoise_desktop.core.document import Document
 from paintnoise_desktop.core.jobs import InpaintJob
 from paintnoise_desktop.engine.inpaint.opencv import WHOLE_PHOTO_MASKED
-from paintnoise_desktop.engine.inpaint.replace import AUTOMATIC_INPAINTER
+from paintnoise_desktop.engine.models.needs import AUTOMATIC_INPAINTER
 from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
 from paintnoise_desktop.ui.edit_jobs import NOTHING_CHANGED, edit_name
