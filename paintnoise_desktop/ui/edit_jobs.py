@@ -142,13 +142,14 @@ class EditJobs(QObject):
         self.queue.clear()
         self._session.set_live_preview(None)
 
-    def _queue(self, request: _Request) -> WindowJob:
+    def _queue(self, request: _Request, first: bool = False) -> WindowJob:
+        """Run `request` when the queue gets to it (`first`: next, the rest of a gesture)."""
         job = WindowJob(request.title, self._start)
         self._requests[job] = request
-        if self.queue.busy:
+        if self.queue.busy and not first:
             self._session.message.emit(f"{request.title} queued; it runs after "
                                        f"{self.queue.running.title}.")
-        return self.queue.add(job)
+        return self.queue.add(job, first=first)
 
     def _start(self, job: WindowJob) -> int | None:
         request, session = self._requests[job], self._session
@@ -351,10 +352,7 @@ class EditJobs(QObject):
                 found.steps.add(edit)
             session.set_found(found)
             if replace_text is not None:  # the Replace this Find was for runs next
-                request = _Request("inpaint", found.text, replace_text)
-                job = WindowJob(request.title, self._start)
-                self._requests[job] = request
-                self.queue.add(job, first=True)
+                self._queue(_Request("inpaint", found.text, replace_text), first=True)
 
         self._mask_steps.request(
             MaskStep(name, merge_key, then=applied),
