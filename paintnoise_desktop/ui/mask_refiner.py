@@ -10,14 +10,11 @@ are cancelled, and the answer of one already running is dropped on arrival.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
-
-from ..core import masks
-from ..core.jobs import MaskSettings
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +54,6 @@ class MaskRefiner(QObject):
         if not was_busy:
             self.busyChanged.emit(True)
         return request
-
-    def refine(self, found: Sequence[np.ndarray], width: int, height: int,
-               settings: MaskSettings) -> int:
-        """Start making the full-size mask from chosen candidates' working-size masks."""
-        chosen = list(found)
-        return self.compute(lambda: masks.mask_from_candidates(chosen, width, height, settings))
 
     def drop(self) -> None:
         """Answer nothing that was asked so far (a newer edit made it moot)."""
