@@ -10,7 +10,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication
 
 from paintnoise_desktop.core.document import Document
-from paintnoise_desktop.ui.session import SpareArrays
+from paintnoise_desktop.ui.spare_arrays import SpareArrays
 
 from .conftest import COLOURS, YELLOW, photo
 from .test_main_window import WAIT_MS, open_photo, saved
