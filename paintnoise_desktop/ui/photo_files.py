@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 UNTITLED = "untitled.png"
 
 
-def _open(path: Path) -> tuple[Document, object]:
+def _open(path: Path) -> tuple[Document, np.ndarray]:
     """On the worker: the photo and a copy of its pixels as opened (for Compare)."""
     document = Document.open(path)
     return document, document.rgb.copy()
