@@ -7,16 +7,28 @@ caller with `engine.ranking.select`, which needs no torch.
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from ...core.errors import PaintNoiseError
 from ...core.jobs import CancelToken, FindJob, MaskCandidate, StepCallback
 from ..models.model_store import ModelStore
+
+# method -> (module in this package, function); modules import torch, so they load on use
+METHODS: dict[str, tuple[str, str]] = {
+    "segclip": ("segclip", "find_segclip"),
+    "clipseg": ("clipseg", "find_clipseg"),
+    "segformer": ("segformer", "find_segformer"),
+}
 
 
 def find(
     job: FindJob, models: ModelStore, step: StepCallback, cancel: CancelToken
 ) -> list[MaskCandidate]:
-    if job.method == "segclip":
-        from .segclip import find_segclip
-
-        return find_segclip(job, models, step, cancel)
-    raise PaintNoiseError(f"There is no way to find things called '{job.method}'. Use 'segclip'.")
+    if job.method not in METHODS:
+        raise PaintNoiseError(
+            f"There is no way to find things called '{job.method}'. "
+            f"Use one of: {', '.join(METHODS)}."
+        )
+    module, function = METHODS[job.method]
+    method = getattr(import_module(f".{module}", __package__), function)
+    return method(job, models, step, cancel)
