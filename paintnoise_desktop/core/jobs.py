@@ -90,6 +90,7 @@ class FindJob:
     mode: Literal["best", "all"] = "best"
     method: str = "segclip"
     reference: bool = False  # Segment Anything with its library's own settings (slower)
+    threshold: float | None = None  # CLIPSeg heatmap cut-off, 0..1; None: the method's default
 
 
 @dataclass(frozen=True)
