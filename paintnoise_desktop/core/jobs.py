@@ -91,6 +91,8 @@ class FindJob:
     method: str = "segclip"
     reference: bool = False  # Segment Anything with its library's own settings (slower)
     threshold: float | None = None  # CLIPSeg heatmap cut-off, 0..1; None: the method's default
+    points: tuple[tuple[float, float, bool], ...] = ()  # clicks: (x, y) photo px, True = positive
+    box: Box | None = None  # a dragged box, photo pixels, for the "points" method
 
 
 @dataclass(frozen=True)
