@@ -93,6 +93,7 @@ class FindJob:
     threshold: float | None = None  # CLIPSeg heatmap cut-off, 0..1; None: the method's default
     points: tuple[tuple[float, float, bool], ...] = ()  # clicks: (x, y) photo px, True = positive
     box: Box | None = None  # a dragged box, photo pixels, for the "points" method
+    replace_text: str = ""  # what the Replace box says; DiffEdit contrasts it with the text
 
 
 @dataclass(frozen=True)
