@@ -12,12 +12,11 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from ...core.errors import ModelError
 from ..models.device import pick_device, pick_dtype
 from ..models.model_choice import CLIP_MODEL_IDS, preferred_model
 from ..models.model_store import ModelStore
+from ..models.pretrained import load_pretrained
 from ..models.registry import require_model
-from ..models.safe_load import quiet_library_loading
 
 
 class Embedder(Protocol):
@@ -79,44 +78,13 @@ class ClipEmbedder:
         return np.concatenate(rows)
 
 
-def _unusable_folder(folder: Path, model_id: str, detail: str) -> ModelError:
-    return ModelError(
-        f"The CLIP model in {folder} could not be loaded; it may be incomplete or damaged. "
-        f"Run: paintnoise models verify {model_id}  (or download it again).",
-        detail=detail,
-    )
-
-
 def load_clip(
     folder: Path, model_id: str, device: torch.device, dtype: torch.dtype
 ) -> ClipEmbedder:
-    """A CLIP from a save_pretrained folder or cache snapshot: safetensors or .bin, sharded or not.
-
-    `.bin` weights are unpickled with weights_only=True (no code runs); no remote code is
-    trusted. Weights missing from the files are an error, not random values.
-    """
+    """A CLIP from a save_pretrained folder or cache snapshot (see `load_pretrained`)."""
     from transformers import CLIPModel, CLIPProcessor
 
-    try:
-        with quiet_library_loading():
-            model, info = CLIPModel.from_pretrained(
-                folder, local_files_only=True, weights_only=True, output_loading_info=True
-            )
-            processor = CLIPProcessor.from_pretrained(folder, local_files_only=True)
-    except Exception as error:  # OS, JSON, safetensors and config errors all mean "unusable folder"
-        raise _unusable_folder(folder, model_id, f"{type(error).__name__}: {error}") from error
-    missing = sorted(info.get("missing_keys") or ())
-    mismatched = info.get("mismatched_keys") or ()
-    if missing or mismatched:
-        raise _unusable_folder(
-            folder, model_id, f"weights missing: {missing[:3]}; of the wrong shape: {mismatched[:3]}"
-        )
-    words = len(processor.tokenizer)
-    if words <= len(processor.tokenizer.all_special_tokens) or \
-            words > model.config.text_config.vocab_size:
-        # transformers makes an empty tokenizer, with a warning, when its files are missing
-        raise _unusable_folder(folder, model_id, f"the tokenizer has {words} tokens, the model "
-                                                 f"{model.config.text_config.vocab_size}")
+    model, processor = load_pretrained("CLIP", folder, model_id, CLIPModel, CLIPProcessor)
     return ClipEmbedder(model.to(device=device, dtype=dtype).eval(), processor, device, dtype)
 
 
