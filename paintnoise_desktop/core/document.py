@@ -16,6 +16,7 @@ from .box import Box, slices
 from .history import Edit, History
 from .imagefile import load_image, save_image
 from .masks import changed_box
+from .recipe import Recipe
 
 
 def _frozen_copy(array: np.ndarray) -> np.ndarray:
@@ -51,6 +52,8 @@ class Document:
         self.mask = np.zeros(rgb.shape[:2], np.uint8)
         self.path = path  # the source photo; saving elsewhere does not change it
         self.saved_path: Path | None = None  # where it was last saved, if anywhere
+        self.project_path: Path | None = None  # the project file it was saved in or opened from
+        self._project_revision: int | None = None  # the history's revision that project holds
         self.format = format
         self.exif = exif
         self.icc_profile = icc_profile
@@ -116,13 +119,30 @@ class Document:
         """Whether closing would lose work: changed pixels, or a mask made since the save.
 
         The mask is not saved with the photo, so it never makes the photo dirty (no `*`),
-        but a mask brushed or found since opening or saving is work to ask about.
+        but a mask brushed or found since opening or saving is work to ask about. A project
+        file keeps everything, so nothing is unsaved while the session is as saved in one.
         """
+        if self.is_saved_in_project:
+            return False
         return self.is_dirty or (not self.history.is_at_saved_step and bool(self.mask.any()))
+
+    @property
+    def is_saved_in_project(self) -> bool:
+        """Whether `project_path` holds the session as it is now (nothing moved since)."""
+        return self._project_revision == self.history.revision
+
+    def mark_project_saved(self, path: str | Path, revision: int) -> bool:
+        """The session as it was at `revision` was written to the project `path`; False
+        (and still unsaved there) when the history moved since."""
+        self.project_path = Path(path)
+        if revision != self.history.revision:
+            return False
+        self._project_revision = revision
+        return True
 
     def apply(
         self, name: str, box: Box, rgb: np.ndarray | None = None, mask: np.ndarray | None = None,
-        merge_key: str = "",
+        merge_key: str = "", recipe: Recipe | None = None,
     ) -> Edit:
         """Write new pixels and/or mask values into `box` as one undo step (joined with the
         step on top when it has the same `merge_key`; see `History.push`)."""
@@ -141,16 +161,18 @@ class Document:
         if mask is not None:
             mask_before, mask_after = _frozen_copy(self.mask[slices(box)]), _frozen_copy(mask)
             self.mask[slices(box)] = mask
-        edit = Edit(name, box, rgb_before, rgb_after, mask_before, mask_after)
+        edit = Edit(name, box, rgb_before, rgb_after, mask_before, mask_after, recipe=recipe)
         return self.history.push(edit, merge_key)
 
-    def set_mask(self, name: str, new_mask: np.ndarray, merge_key: str = "") -> Edit | None:
+    def set_mask(self, name: str, new_mask: np.ndarray, merge_key: str = "",
+                 recipe: Recipe | None = None) -> Edit | None:
         """Replace the whole mask as one undo step that keeps only the box where it changed."""
         self._check_patch("mask", new_mask, self.mask.shape)
         box = changed_box(self.mask, new_mask)
         if box is None:
             return None
-        return self.apply(name, box, mask=new_mask[slices(box)], merge_key=merge_key)
+        return self.apply(name, box, mask=new_mask[slices(box)], merge_key=merge_key,
+                          recipe=recipe)
 
     def record_stroke(self, name: str, box: Box, mask_before: np.ndarray) -> Edit:
         """Record a brush stroke that already painted `self.mask` in place (see `Stroke.finish`)."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .box import Box, union
+from .recipe import Recipe
 
 _revisions = itertools.count(1)
 
@@ -37,6 +38,7 @@ class Edit:
     # one's (boxes that do not nest, or other layers): undone after it, redone before it.
     # `box` is then this step's own box; `extent` covers both.
     earlier: Edit | None = None
+    recipe: Recipe | None = None  # how a generated step was made (None: brush, undo-only)
 
     @property
     def changes_pixels(self) -> bool:
@@ -82,7 +84,7 @@ def merge(first: Edit, then: Edit) -> Edit:
                            mask_before=_paste(then.mask_before, first.mask_before,
                                               then.box, first.box))
         if _inside(then.box, first.box):
-            return replace(first, name=then.name,
+            return replace(first, name=then.name, recipe=then.recipe,
                            rgb_after=_paste(first.rgb_after, then.rgb_after, first.box, then.box),
                            mask_after=_paste(first.mask_after, then.mask_after,
                                              first.box, then.box))
@@ -122,6 +124,30 @@ class History:
         self._clean_index: int | None = 0
         self._merge_key = ""  # the top step's, while nothing moved since it was pushed
         self._revision = next(_revisions)
+        self.forgotten = 0  # how many of the oldest steps went over budget
+
+    @classmethod
+    def restored(cls, edits: list[Edit], index: int, forgotten: int = 0,
+                 budget_bytes: int = 1 << 30) -> History:
+        """A history holding `edits` with `index` of them applied (a project reopened).
+
+        The state before the first step counts as saved (it is the photo as opened), unless
+        `forgotten` older steps lie before it.
+        """
+        if not 0 <= index <= len(edits):
+            raise ValueError(f"{index} of {len(edits)} steps cannot be applied")
+        history = cls(max(budget_bytes, sum(edit.nbytes for edit in edits)))
+        history._edits = list(edits)
+        history._index = index
+        history._nbytes = sum(edit.nbytes for edit in edits)
+        history.forgotten = forgotten
+        history._clean_index = None if forgotten else 0
+        return history
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:
+        """Every step, applied ones first (the redo tail after `index`)."""
+        return tuple(self._edits)
 
     @property
     def revision(self) -> int:
@@ -169,6 +195,7 @@ class History:
     def _forget_over_budget(self) -> None:
         while self._nbytes > self.budget_bytes and len(self._edits) > 1:
             forgotten = self._edits.pop(0)
+            self.forgotten += 1
             self._nbytes -= forgotten.nbytes
             self._index -= 1
             if self._clean_index is not None and self._clean_index > 0:
