@@ -98,9 +98,9 @@ def test_reference_settings_are_asked_for_by_the_job_and_cached_apart(models_env
     used = []
     real = proposals.generate_proposals
 
-    def recording(sam, image, step, settings):
+    def recording(sam, image, step, settings, embedding=None):
         used.append(settings)
-        return real(sam, image, step, settings)
+        return real(sam, image, step, settings, embedding)
 
     monkeypatch.setattr(proposals, "generate_proposals", recording)
     photo = np.full((96, 128, 3), 210, np.uint8)
@@ -110,4 +110,5 @@ def test_reference_settings_are_asked_for_by_the_job_and_cached_apart(models_env
     engine.run(FindJob(2, photo, "red square", reference=True), lambda p: None, CancelToken())
     engine.run(FindJob(3, photo, "red square", reference=True), lambda p: None, CancelToken())
     assert used == [proposals.ProposalSettings(points_per_side=16), proposals.REFERENCE]
-    assert len(engine.models.get("photo-cache", PhotoCache)) == 2
+    # two sets of proposals, and on the CPU (no half precision) one image embedding for both
+    assert len(engine.models.get("photo-cache", PhotoCache)) == 3

@@ -18,6 +18,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "segclip": ("segclip", "find_segclip"),
     "clipseg": ("clipseg", "find_clipseg"),
     "segformer": ("segformer", "find_segformer"),
+    "points": ("points", "find_points"),
 }
 
 

@@ -2,7 +2,8 @@
 
 Entries are keyed by a hash of the pixels (plus the models that made them), so a
 repainted photo is a new key. Masks are stored bit-packed; the cache is bounded
-by bytes and evicts the least recently used photo.
+by bytes and evicts the least recently used photo. Besides SegCLIP's proposals it holds
+each photo's Segment Anything image embedding (sam_embedding.py), for every SAM method.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -51,19 +53,24 @@ class PhotoEntry:
         return self.packed_masks.nbytes + self.image_rows.nbytes
 
 
+class Entry(Protocol):
+    @property
+    def nbytes(self) -> int: ...
+
+
 class PhotoCache:
     def __init__(self, max_bytes: int = 256 * 2**20, max_photos: int = 8) -> None:
         self.max_bytes = max_bytes
         self.max_photos = max_photos
-        self._entries: OrderedDict[str, PhotoEntry] = OrderedDict()
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
 
-    def get(self, key: str) -> PhotoEntry | None:
+    def get(self, key: str) -> Entry | None:
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)
         return entry
 
-    def put(self, key: str, entry: PhotoEntry) -> None:
+    def put(self, key: str, entry: Entry) -> None:
         self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > 1 and (

@@ -4,7 +4,8 @@ The image is encoded once; the grid's points go through the mask decoder many at
 a time. By default filtering (predicted IoU, stability) and box NMS run on the
 decoder's low-resolution logits, so only the surviving masks are ever upsampled, to
 the working copy's size (long side at most `WORKING_SIDE`), and on CUDA the image
-encoder runs under bf16/fp16 autocast. `REFERENCE` instead follows
+encoder runs under bf16/fp16 autocast (its embedding is shared, see sam_embedding.py).
+`REFERENCE` instead follows
 `segment_anything.SamAutomaticMaskGenerator` with its defaults step for step (fp32, a
 32 x 32 grid, stability scored on masks upsampled to the image, one NMS over them all, no
 cap), so the faster defaults can be measured against it: given the same working copy,
@@ -13,7 +14,7 @@ the library returns the same masks (tests/engine/test_sam_reference.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -28,6 +29,7 @@ from segment_anything.utils.amg import (
 from torchvision.ops import batched_nms
 
 from ...core.masks import bounding_box
+from .sam_embedding import ImageEmbedding, encode, predictor_for
 
 WORKING_SIDE = 1024
 LIBRARY_CROP_NMS_IOU = 0.7  # SamAutomaticMaskGenerator's crop_nms_thresh, used again after tidying
@@ -75,33 +77,6 @@ def working_copy(image: np.ndarray, side: int = WORKING_SIDE) -> np.ndarray:
         return image
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
-def _encode(predictor, image: np.ndarray, step: Progress, half: bool) -> None:
-    """Encode the image, reporting (and so checking for Cancel) before every encoder block:
-    ViT-H takes a minute on a CPU, far too long to be deaf to Cancel."""
-    device = predictor.model.device
-    blocks = predictor.model.image_encoder.blocks
-    hooks = [
-        block.register_forward_pre_hook(
-            lambda module, inputs, number=number: step(
-                0.2 * number / len(blocks), "Looking at the photo"
-            )
-        )
-        for number, block in enumerate(blocks)
-    ]
-    dtype = (
-        torch.bfloat16
-        if device.type == "cuda" and torch.cuda.is_bf16_supported()
-        else torch.float16
-    )
-    try:
-        with torch.autocast(device.type, dtype=dtype, enabled=half and device.type == "cuda"):
-            predictor.set_image(image)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    predictor.features = predictor.features.float()
 
 
 def _decode(
@@ -164,6 +139,36 @@ class _Pool:
         return logits[order], scores[order]
 
 
+def surviving_logits(
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    valid: tuple[int, int],
+    threshold: float,
+    settings: ProposalSettings,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The low-resolution logits (and predicted IoU) of the decoded masks that pass the
+    filters (predicted IoU, stability) and box NMS, best first, at most `max_proposals`.
+
+    `batches` yields (N x h x w logits, N predicted IoUs); only their top-left `valid`
+    (h, w) is the image, the rest is the encoder's padding. Any Segment Anything decoder's
+    output goes through here, so every proposal model is filtered the same way.
+    """
+    valid_h, valid_w = valid
+    pool = _Pool([], [], [])
+    for logits, iou in batches:
+        inside = logits[:, :valid_h, :valid_w]
+        nonempty = (inside > threshold).flatten(1).any(dim=1)
+        passed = _confident(iou, settings) & _stable(inside, threshold, settings)
+        keep = torch.nonzero(nonempty).flatten()
+        pool.add(logits[keep], iou[keep], passed[keep], settings.min_keep)
+    if sum(len(item) for item in pool.logits) == 0:
+        return torch.zeros((0, 1, 1)), torch.zeros(0)
+    logits, scores = pool.best(settings)
+    boxes = batched_mask_to_box(logits[:, :valid_h, :valid_w] > threshold).float()
+    kept = batched_nms(boxes, scores, torch.zeros_like(scores), settings.nms_iou)
+    kept = kept[: settings.max_proposals]
+    return logits[kept], scores[kept]
+
+
 def _low_resolution_masks(
     predictor, points: torch.Tensor, settings: ProposalSettings, step: Progress
 ) -> tuple[list[np.ndarray], list[float]]:
@@ -172,29 +177,19 @@ def _low_resolution_masks(
     h, w = predictor.original_size
     low_size = model.prompt_encoder.mask_input_size[0]
     scale = low_size / model.image_encoder.img_size
-    valid_h, valid_w = (int(np.ceil(side * scale)) for side in predictor.input_size)
+    valid = tuple(int(np.ceil(side * scale)) for side in predictor.input_size)
 
-    pool = _Pool([], [], [])
-    batches = range(0, len(points), settings.points_per_batch)
-    for number, start in enumerate(batches):
-        step(0.2 + 0.6 * number / len(batches), "Finding objects")
-        logits, iou = _decode(
-            model, predictor.features, points[start : start + settings.points_per_batch]
-        )
-        valid = logits[:, :valid_h, :valid_w]
-        nonempty = (valid > model.mask_threshold).flatten(1).any(dim=1)
-        passed = _confident(iou, settings) & _stable(valid, model.mask_threshold, settings)
-        keep = torch.nonzero(nonempty).flatten()
-        pool.add(logits[keep], iou[keep], passed[keep], settings.min_keep)
-    if sum(len(item) for item in pool.logits) == 0:
-        return [], []
+    def batches():
+        starts = range(0, len(points), settings.points_per_batch)
+        for number, start in enumerate(starts):
+            step(0.2 + 0.6 * number / len(starts), "Finding objects")
+            yield _decode(
+                model, predictor.features, points[start : start + settings.points_per_batch]
+            )
 
-    logits, scores = pool.best(settings)
-    boxes = batched_mask_to_box(logits[:, :valid_h, :valid_w] > model.mask_threshold).float()
-    kept = batched_nms(boxes, scores, torch.zeros_like(scores), settings.nms_iou)
-    kept = kept[: settings.max_proposals]
+    logits, scores = surviving_logits(batches(), valid, model.mask_threshold, settings)
     masks, quality = [], []
-    for chunk in kept.split(16):
+    for chunk in torch.arange(len(scores)).split(16):
         upsampled = model.postprocess_masks(logits[chunk][:, None], predictor.input_size, (h, w))
         masks.extend((upsampled[:, 0] > model.mask_threshold).cpu().numpy())
         quality.extend(scores[chunk].tolist())
@@ -263,18 +258,20 @@ def _tidied(
 
 @torch.inference_mode()
 def generate_proposals(
-    sam, image: np.ndarray, step: Progress, settings: ProposalSettings = ProposalSettings()
+    sam, image: np.ndarray, step: Progress, settings: ProposalSettings = ProposalSettings(),
+    embedding: ImageEmbedding | None = None,
 ) -> Proposals:
     """Object masks for `image` (RGB uint8, the working copy), best first by SAM's own score.
 
     `step(fraction, message)` is called between encoder blocks and decoder batches; it may
-    raise to cancel. Empty masks are never returned.
+    raise to cancel. `embedding`: the image's, encoded before (see sam_embedding.py). Empty
+    masks are never returned.
     """
-    from segment_anything import SamPredictor
-
     h, w = image.shape[:2]
-    predictor = SamPredictor(sam)
-    _encode(predictor, image, step, half=not settings.library_order)
+    if embedding is None:
+        embedding = encode(sam, image, lambda fraction, message: step(0.2 * fraction, message),
+                           half=not settings.library_order)
+    predictor = predictor_for(sam, embedding)
     grid = build_point_grid(settings.points_per_side) * np.array([w, h])
     points = torch.as_tensor(
         predictor.transform.apply_coords(grid, (h, w)),
@@ -285,6 +282,16 @@ def generate_proposals(
     masks, quality = route(predictor, points, settings, step)
 
     step(0.85, "Tidying the outlines")
+    return tidy_proposals(masks, quality, (h, w), settings)
+
+
+def tidy_proposals(
+    masks: list[np.ndarray], quality: list[float], size: tuple[int, int],
+    settings: ProposalSettings,
+) -> Proposals:
+    """Masks of the working copy's `size` (h, w) with their small holes and islands
+    removed, as `Proposals`, empty ones left out."""
+    h, w = size
     min_area = settings.min_region_fraction * h * w
     masks, quality = _tidied(masks, quality, min_area, settings)
     pairs = [(mask, score) for mask, score in zip(masks, quality) if mask.any()]

@@ -18,6 +18,7 @@ from . import proposals
 from .clip_model import Embedder, get_clip
 from .photo_cache import PhotoCache, PhotoEntry, photo_key
 from .ranking import phrase_rows, prompts, rank
+from .sam_embedding import photo_embedding
 from .sam_model import get_sam
 
 GREY = 127
@@ -122,7 +123,10 @@ def find_segclip(
     entry = cache.get(key)
     if entry is None:
         working = proposals.working_copy(job.image)
-        found = proposals.generate_proposals(sam, working, _within(step, 0.1, 0.75), settings)
+        embedding = photo_embedding(models, sam_id, sam, working, _within(step, 0.1, 0.25),
+                                    half=not settings.library_order)
+        found = proposals.generate_proposals(sam, working, _within(step, 0.1, 0.75), settings,
+                                             embedding)
         entry = describe_photo(
             working, job.image.shape[:2], found, embedder, _within(step, 0.75, 0.95)
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ...core.errors import ModelMissingError
 from ...core.jobs import FindJob, InpaintJob, Job
-from ..inpaint.inpainter import OPENCV_METHODS
+from ..inpaint.inpainter import CLIPAWAY, OPENCV_METHODS
 from ..settings import EngineSettings
 from .catalog import known_spec
 from .model_choice import CLIP_MODEL_IDS, SAM_MODEL_IDS, preferred_model
@@ -24,6 +24,8 @@ OFFLINE_INPAINTER = "opencv-telea"
 #: Asks for the best inpainter installed. It is chosen on the engine thread: looking through
 #: the models folder and the Hugging Face cache takes too long for the window.
 AUTOMATIC_INPAINTER = "auto"
+#: What CLIPAway removes with: SD 1.5 inpainting, AlphaCLIP, its MLP, IP-Adapter (in that order).
+CLIPAWAY_MODELS = ("sd15-inpainting", "alpha-clip-l14", "clipaway-mlp", "ip-adapter-sd15")
 
 #: What a model of each catalogue role does, in the user's words.
 PURPOSES = {
@@ -32,6 +34,7 @@ PURPOSES = {
     "text-to-mask": "makes a mask from your words",
     "inpainting": "paints what you type into the photo",
     "semantic segmentation": "names the parts of the photo",
+    "removal guidance": "steers CLIPAway's removal to paint the background",
 }
 
 
@@ -56,6 +59,8 @@ def automatic_inpainter(prompt: str, settings: EngineSettings) -> str:
 
 def find_needs(method: str, settings: EngineSettings) -> tuple[str, ...]:
     """The models a Find uses: for SegCLIP the best installed Segment Anything and CLIP."""
+    if method == "points":  # clicks: Segment Anything alone
+        return (preferred_model(SAM_MODEL_IDS, settings),)
     if method != "segclip":
         return ()
     return (preferred_model(SAM_MODEL_IDS, settings), preferred_model(CLIP_MODEL_IDS, settings))
@@ -65,6 +70,8 @@ def inpaint_needs(inpainter: str, prompt: str, settings: EngineSettings) -> tupl
     """The model a Replace or Remove uses; none for the offline inpainter."""
     if inpainter == AUTOMATIC_INPAINTER:
         inpainter = automatic_inpainter(prompt, settings)
+    if inpainter == CLIPAWAY:  # asked to paint words it is refused before any model is read
+        return () if prompt.strip() else CLIPAWAY_MODELS
     if inpainter in OPENCV_METHODS or known_spec(inpainter) is None:
         return ()  # a path to model files is checked by the loader, when it reads them
     return (inpainter,)
@@ -74,7 +81,9 @@ def job_needs(job: Job, settings: EngineSettings) -> tuple[str, ...]:
     if isinstance(job, FindJob):
         return find_needs(job.method, settings)
     if isinstance(job, InpaintJob):
-        return inpaint_needs(job.inpainter, job.prompt, settings)
+        needs = inpaint_needs(job.inpainter, job.prompt, settings)
+        # A verified removal finds again with a Find of FindJob's default method.
+        return needs + find_needs(FindJob.method, settings) if job.verifies else needs
     return ()
 
 
@@ -82,6 +91,9 @@ def not_installed(model_ids: tuple[str, ...], settings: EngineSettings) -> tuple
     """The ones of `model_ids` that are not installed, in order, each once."""
     return tuple(dict.fromkeys(model_id for model_id in model_ids
                                if find_model(model_id, settings) is None))
+
+
+CLICK_ACTION = "Masking what was clicked"
 
 
 def find_action(text: str) -> str:
@@ -95,7 +107,7 @@ def inpaint_action(prompt: str) -> str:
 def action_name(job: Job) -> str:
     """The action as the user asked for it: 'Finding “spoon”', 'Painting “a fork”'."""
     if isinstance(job, FindJob):
-        return find_action(job.text)
+        return CLICK_ACTION if job.method == "points" else find_action(job.text)
     return inpaint_action(job.prompt if isinstance(job, InpaintJob) else "")
 
 
