@@ -110,6 +110,13 @@ class InpaintJob:
     strength: float = 1.0
     seed: int | None = None  # None: pick one and report it
     variants: int = 1
+    verify: bool = False  # after removing what find_text found, find it again there
+    verify_retries: int = 2  # repaints with a larger mask while it is still found
+
+    @property
+    def verifies(self) -> bool:
+        """Whether this job checks its removal: it removes something found by words."""
+        return self.verify and not self.prompt.strip() and bool(self.find_text.strip())
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,25 @@ class InpaintVariant:
     note: str = ""  # e.g. "ran out of GPU memory; retried with VAE tiling"
 
 
+@dataclass(frozen=True)
+class Verification:
+    """What a verified removal found in the removed region before and after painting.
+
+    Scores are the best of the candidates lying in the region, as Find scores them
+    (0 when none lies there); `after` has one per attempt, and the candidates are those
+    of the check before painting and of the last check.
+    """
+
+    phrase: str
+    before: float
+    after: tuple[float, ...]
+    attempts: int
+    gone: bool
+    sentence: str  # "the spoon is gone", for the user
+    before_candidates: tuple[MaskCandidate, ...] = ()
+    after_candidates: tuple[MaskCandidate, ...] = ()
+
+
 class Status(Enum):
     FINISHED = "finished"
     FAILED = "failed"
@@ -151,6 +177,7 @@ class Result:
     variants: tuple[InpaintVariant, ...] = ()
     missing_models: tuple[str, ...] = ()  # set when the job failed for want of these models
     device_status: str = ""  # e.g. "CPU" or "CUDA 0: 3.1 / 80 GB" after the job, for the status bar
+    verification: Verification | None = None  # a verified removal's check
 
     @property
     def ok(self) -> bool:

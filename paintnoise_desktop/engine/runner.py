@@ -102,6 +102,12 @@ class Engine:
 
             candidates = find(job, self.models, step, cancel)
             return Result(job.job_id, Status.FINISHED, candidates=tuple(candidates))
+        if isinstance(job, InpaintJob) and job.verifies:
+            from .inpaint.verified_removal import verified_replace
+
+            variants, verification = verified_replace(job, self.models, step, cancel)
+            return Result(job.job_id, Status.FINISHED, variants=tuple(variants),
+                          verification=verification)
         if isinstance(job, InpaintJob):
             from .inpaint.replace import replace
 
