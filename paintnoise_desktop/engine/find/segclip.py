@@ -83,8 +83,10 @@ def rank_candidates(
     exclude: tuple[str, ...] = (),
     limit: int = MAX_CANDIDATES,
 ) -> list[MaskCandidate]:
-    """The proposals best matching `text` (and beating every `exclude` phrase), best first."""
+    """The proposals best matching `text` (and beating every `exclude` phrase), best first;
+    `source` names the method that proposed them."""
     if len(entry.boxes) == 0:
+    source: str = "segclip",
         return []
     phrases = [text, *exclude]
     text_rows = phrase_rows(
@@ -93,7 +95,7 @@ def rank_candidates(
     ranking = rank(entry.image_rows, text_rows[0], text_rows[1:], limit=limit)
     return [
         MaskCandidate(
-            entry.mask(int(index)), float(score), entry.boxes[int(index)], "segclip", text
+            entry.mask(int(index)), float(score), entry.boxes[int(index)], source, text
         )
         for index, score in zip(ranking.order, ranking.scores)
     ]

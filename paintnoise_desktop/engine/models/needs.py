@@ -15,7 +15,14 @@ from ...core.jobs import FindJob, InpaintJob, Job
 from ..inpaint.inpainter import CLIPAWAY, OPENCV_METHODS
 from ..settings import EngineSettings
 from .catalog import known_spec
-from .model_choice import CLIP_MODEL_IDS, SAM_MODEL_IDS, preferred_model
+from .model_choice import (
+    CLIP_MODEL_IDS,
+    DIFFEDIT_MODEL,
+    SAM3_MODEL,
+    SAM_MODEL_IDS,
+    preferred_model,
+    proposal_model,
+)
 from .registry import MODEL_MANAGER_MENU, find_model, models_dir
 
 #: The inpainters "auto" paints with, best first; the first is the one offered when none is.
@@ -24,7 +31,10 @@ OFFLINE_INPAINTER = "opencv-telea"
 #: Asks for the best inpainter installed. It is chosen on the engine thread: looking through
 #: the models folder and the Hugging Face cache takes too long for the window.
 AUTOMATIC_INPAINTER = "auto"
+#: Asks for the best way to find things installed (`automatic_finder`).
+AUTOMATIC_FINDER = "auto"
 #: What CLIPAway removes with: SD 1.5 inpainting, AlphaCLIP, its MLP, IP-Adapter (in that order).
+LPIPS_MODEL = "lpips-alexnet"
 CLIPAWAY_MODELS = ("sd15-inpainting", "alpha-clip-l14", "clipaway-mlp", "ip-adapter-sd15")
 
 #: What a model of each catalogue role does, in the user's words.
@@ -35,6 +45,7 @@ PURPOSES = {
     "inpainting": "paints what you type into the photo",
     "semantic segmentation": "names the parts of the photo",
     "removal guidance": "steers CLIPAway's removal to paint the background",
+    "perceptual distance": "keeps the background as it was in CLIP-guided replacement",
 }
 
 
@@ -57,13 +68,32 @@ def automatic_inpainter(prompt: str, settings: EngineSettings) -> str:
     return DIFFUSION_DEFAULTS[0] if prompt.strip() else OFFLINE_INPAINTER
 
 
+def automatic_finder(settings: EngineSettings) -> str:
+    """What the "auto" Find method finds with: SAM 3 when it is installed, else SegCLIP."""
+    return SAM3_MODEL if find_model(SAM3_MODEL, settings) is not None else "segclip"
+
+
 def find_needs(method: str, settings: EngineSettings) -> tuple[str, ...]:
-    """The models a Find uses: for SegCLIP the best installed Segment Anything and CLIP."""
+    """The models a Find uses: for SegCLIP what proposes the objects (the fast model on the
+    CPU when installed, else the best Segment Anything) and the best installed CLIP."""
+    if method == AUTOMATIC_FINDER:
+        method = automatic_finder(settings)
+    if method == "sam3":
+        return (SAM3_MODEL,)
+    if method == "diffedit":
+        return (DIFFEDIT_MODEL,)
+    if method == "clipseg":
+        return ("clipseg-rd64-refined",)
+    if method == "segformer":  # its segments, ranked by CLIP as SegCLIP ranks proposals
+        return ("segformer-b5-ade", preferred_model(CLIP_MODEL_IDS, settings))
     if method == "points":  # clicks: Segment Anything alone
         return (preferred_model(SAM_MODEL_IDS, settings),)
     if method != "segclip":
         return ()
-    return (preferred_model(SAM_MODEL_IDS, settings), preferred_model(CLIP_MODEL_IDS, settings))
+    # The device is not known here without torch; a fast model that is installed is used
+    # whenever no Segment Anything is, so only an explicit "cpu" decides between two installed.
+    return (proposal_model(settings, on_cpu=settings.device == "cpu"),
+            preferred_model(CLIP_MODEL_IDS, settings))
 
 
 def inpaint_needs(inpainter: str, prompt: str, settings: EngineSettings) -> tuple[str, ...]:
@@ -77,12 +107,19 @@ def inpaint_needs(inpainter: str, prompt: str, settings: EngineSettings) -> tupl
     return (inpainter,)
 
 
+def guide_needs(settings: EngineSettings) -> tuple[str, ...]:
+    """CLIP-guided replacement scores with the best installed CLIP and LPIPS's AlexNet."""
+    return (preferred_model(CLIP_MODEL_IDS, settings), LPIPS_MODEL)
+
+
 def job_needs(job: Job, settings: EngineSettings) -> tuple[str, ...]:
     if isinstance(job, FindJob):
         return find_needs(job.method, settings)
     if isinstance(job, InpaintJob):
         needs = inpaint_needs(job.inpainter, job.prompt, settings)
         # A verified removal finds again with a Find of FindJob's default method.
+        if job.guidance_mode == "clip" and job.prompt.strip():
+            needs += guide_needs(settings)
         return needs + find_needs(FindJob.method, settings) if job.verifies else needs
     return ()
 
