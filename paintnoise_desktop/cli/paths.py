@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..core.errors import PaintNoiseError
+from ..core.safe_write import check_can_write
 
 
 def output_paths(output: str | Path, count: int) -> list[Path]:
@@ -16,12 +18,15 @@ def output_paths(output: str | Path, count: int) -> list[Path]:
 
 
 def check_writable(paths: list[Path], photo: str | Path, overwrite: bool) -> None:
-    """Refuse, before any work is done, to write over the input photo or an existing file."""
+    """Refuse, before any work is done, to write over the input photo or an existing file,
+    or to a name that cannot be written (a loop of links, a read-only folder)."""
+    for path in paths:
+        check_can_write(path)
     if overwrite:
         return
-    photo = Path(photo).resolve()
+    photo = Path(os.path.realpath(photo))
     for path in paths:
-        if path.resolve() == photo:
+        if Path(os.path.realpath(path)) == photo:
             raise PaintNoiseError(
                 f"Refusing to write over the input photo {path}. "
                 "Choose another output name, or add --overwrite."

@@ -1,4 +1,4 @@
-"""Opening and saving photos: JPEG, PNG, WebP, TIFF, and HEIC/HEIF when pillow-heif is installed.
+"""Opening and saving photos: JPEG, PNG, WebP, TIFF, AVIF (when Pillow has it) and HEIC/HEIF.
 
 What a loaded photo becomes, whatever the file holds:
 
@@ -15,20 +15,21 @@ What a loaded photo becomes, whatever the file holds:
 Every conversion that loses something adds a one-line note for the status bar. `photo_pixels`
 carries out the pixel part of this rule and `exif` the EXIF part.
 
-Safety: the pixel count is read from the header and refused above `MAX_PIXELS` before anything
-is decoded. Saving is atomic: the photo is written to a temporary file beside the target, synced,
-then moved over it, so a failed save leaves the old file as it was.
+Safety: only plain files are opened (a pipe, socket or device is refused from its status, without
+opening it, since reading one can block for ever); the pixel count is read from the header and
+refused above `MAX_PIXELS` before anything is decoded; running out of memory, a damaged file of a
+known format and an unknown format each give their own sentence; decoders' warnings go to the
+log (`decoder_messages`). Saving is atomic (`safe_write`): the photo is written to a temporary file beside the
+target, synced, then moved over it, so a failed save leaves the old file as it was.
 """
 
 from __future__ import annotations
 
-import errno
 import itertools
 import os
 import re
-import secrets
-import shutil
-from collections.abc import Callable, Iterator
+import stat
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,17 +37,27 @@ from typing import BinaryIO
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, features
 
+from paintnoise_desktop.core.decoder_messages import decoder_messages_logged
 from paintnoise_desktop.core.errors import ImageFileError
 from paintnoise_desktop.core.exif import orientation_and_exif, upright_exif
-from paintnoise_desktop.core.photo_pixels import bits_per_channel, eight_bit_pixels, upright
+from paintnoise_desktop.core.photo_pixels import (
+    bits_per_channel,
+    decodes_straight_to_8_bits,
+    eight_bit_pixels,
+    upright,
+    wide_png_pixels,
+)
+from paintnoise_desktop.core.safe_write import os_reason, write_atomically
 
 MAX_PIXELS = 160_000_000
 """Largest photo opened, in pixels. Above the biggest camera sensors (about 150 megapixels) and
 below Pillow's own bomb threshold (about 179 megapixels), so this limit is the one users meet."""
 
-OPEN_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.heic *.heif)"
+AVIF = features.check("avif")  # Pillow reads and writes AVIF since 11.2, when built with libavif
+OPEN_FILTER = ("Images (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.heic *.heif"
+               f"{' *.avif' if AVIF else ''})")
 
 _SAVE_FORMATS = {
     ".jpg": "JPEG",
@@ -55,21 +66,18 @@ _SAVE_FORMATS = {
     ".webp": "WEBP",
     ".tif": "TIFF",
     ".tiff": "TIFF",
+    **({".avif": "AVIF"} if AVIF else {}),
 }
 SAVE_SUFFIXES: tuple[str, ...] = tuple(_SAVE_FORMATS)
 
-_OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")  # JPEG's opener also reads MPO
+_OPEN_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", *(("AVIF",) if AVIF else ()))  # JPEG: MPO too
+_KNOWN_NAMES = "JPEG, PNG, WebP, TIFF, HEIC" + (" or AVIF" if AVIF else "")
+#: How each format a photo may be in starts, to tell a damaged photo from something else.
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\0", b"MM\0*", b"RIFF")
+_FILE_KINDS = {stat.S_IFIFO: "a pipe", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device",
+               stat.S_IFBLK: "a device"}
 _HEIF_SUFFIXES = (".heic", ".heif", ".hif")
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1")
-_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows needs it; elsewhere it does not exist
-_OS_REASONS = {
-    errno.ENOENT: "the file or its folder does not exist",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.ENOSPC: "the disk is full",
-    errno.EROFS: "the disk is read-only",
-    errno.EISDIR: "it is a folder",
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,18 +95,30 @@ class LoadedImage:
 def load_image(path: str | Path) -> LoadedImage:
     """Open a photo by its content (not its suffix). Raises ImageFileError with a clear message."""
     path = Path(path)
-    if path.is_dir():
-        raise _cannot_open(path, "it is a folder, not a photo")
     try:
+        _check_plain_file(path, os.stat(path).st_mode)
         with open(path, "rb") as file:
+            _check_plain_file(path, os.fstat(file.fileno()).st_mode)  # if swapped meanwhile
             head = file.read(16)
             if not head:
                 raise _cannot_open(path, "the file is empty")
-            return _decode(path, file, _formats_to_try(path, head))
+            with decoder_messages_logged():
+                return _decode(path, file, head)
     except FileNotFoundError:
         raise _cannot_open(path, "the file does not exist") from None
+    except MemoryError as error:
+        raise _cannot_open(path, "there is not enough memory to open a photo this large. "
+                                 "Close other programs and try again", error) from None
     except OSError as error:  # only the file system's errors get here; _decode wraps Pillow's
-        raise _cannot_open(path, _os_reason(error), error) from error
+        raise _cannot_open(path, os_reason(error), error) from error
+
+
+def _check_plain_file(path: Path, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise _cannot_open(path, "it is a folder, not a photo")
+    if not stat.S_ISREG(mode):
+        kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a plain file")
+        raise _cannot_open(path, f"it is {kind}, not a photo file")
 
 
 def save_image(
@@ -121,9 +141,8 @@ def save_image(
     path = Path(path)
     format = format.upper() if format else format_for_path(path)
     if format not in _SAVE_FORMATS.values():
-        raise ImageFileError(
-            f"Cannot save {path.name} as {format}: choose JPEG, PNG, WebP or TIFF."
-        )
+        choices = "JPEG, PNG, WebP, TIFF or AVIF" if AVIF else "JPEG, PNG, WebP or TIFF"
+        raise ImageFileError(f"Cannot save {path.name} as {format}: choose {choices}.")
     image = _to_pillow(rgb, None if format == "JPEG" else alpha)
     options = _save_options(format, quality)
     if exif:
@@ -163,41 +182,51 @@ def format_for_path(path: str | Path) -> str:
 # --- opening --------------------------------------------------------------------------------------
 
 
-def _decode(path: Path, file: BinaryIO, formats: tuple[str, ...]) -> LoadedImage:
+def _decode(path: Path, file: BinaryIO, head: bytes) -> LoadedImage:
     # Pillow may warn (DecompressionBombWarning) above ~89 megapixels: MAX_PIXELS is the limit
-    # that applies here, and silencing the warning would change process-wide state.
-    with _pillow_errors(path):
+    # that applies here; the warning goes to the log with the others.
+    formats = _formats_to_try(path, head)
+    with _pillow_errors(path, head):
         image = Image.open(file, formats=formats)
     with image:
-        with _pillow_errors(path):
+        notes: list[str] = []
+        with _pillow_errors(path, head):
             _check_pixel_count(path, image.width * image.height)
             bits = bits_per_channel(image)
-            image.load()
+            pixels = None
+            if decodes_straight_to_8_bits(image, bits):
+                pixels = wide_png_pixels(path, file, notes)
+            if pixels is None:
+                image.load()
             frames = getattr(image, "n_frames", 1)
-        return _loaded(image, file, bits, frames)
+        return _loaded(image, file, bits, frames, pixels, notes)
 
 
 @contextmanager
-def _pillow_errors(path: Path) -> Iterator[None]:
+def _pillow_errors(path: Path, head: bytes = b"") -> Iterator[None]:
     """Turn what Pillow raises on a broken or hostile file into one clear ImageFileError."""
     try:
         yield
-    except ImageFileError:
+    except (ImageFileError, MemoryError):
         raise
     except Image.DecompressionBombError as error:
         found = re.search(r"\((\d+) pixels\)", str(error))
         raise _too_large(path, int(found.group(1)) if found else None) from error
     except Image.UnidentifiedImageError as error:
-        reason = "it is not a photo PaintNoise can open (JPEG, PNG, WebP, TIFF or HEIC)"
+        if _known_format(head):
+            raise _cannot_open(path, "the file is damaged or incomplete", error) from None
+        reason = f"it is not a photo PaintNoise can open ({_KNOWN_NAMES})"
         raise _cannot_open(path, reason, error) from None
     except Exception as error:  # decoders fail in many ways on broken files
         raise _cannot_open(path, "the file is damaged or incomplete", error) from error
 
 
-def _loaded(image: Image.Image, file: BinaryIO, bits: int, frames: int) -> LoadedImage:
-    """A fully loaded Pillow image in the editor's form (the module docstring's rule)."""
-    notes: list[str] = []
-    pixels = eight_bit_pixels(image, file, bits, notes)
+def _loaded(image: Image.Image, file: BinaryIO, bits: int, frames: int,
+            pixels: np.ndarray | None, notes: list[str]) -> LoadedImage:
+    """A Pillow image in the editor's form (the module docstring's rule): its pixels as
+    decoded already, or else from the loaded image."""
+    if pixels is None:
+        pixels = eight_bit_pixels(image, file, bits, notes)
     if frames > 1:
         notes.append(f"The file holds {frames} images: only the first is edited")
     orientation, exif = orientation_and_exif(image)
@@ -217,6 +246,11 @@ def _rgb_profile(image: Image.Image) -> bytes | None:
     """The ICC profile when it describes RGB; a grey or CMYK profile does not fit RGB pixels."""
     profile = image.info.get("icc_profile")
     return profile if profile and profile[16:20] == b"RGB " else None
+
+
+def _known_format(head: bytes) -> bool:
+    """Whether `head` starts like a photo format PaintNoise opens (AVIF and HEIF included)."""
+    return head.startswith(_SIGNATURES) or head[4:8] == b"ftyp"
 
 
 def _is_heif(head: bytes) -> bool:
@@ -254,10 +288,6 @@ def _cannot_open(path: Path, reason: str, error: BaseException | None = None) ->
     return ImageFileError(f"Cannot open {path.name}: {reason}.", detail)
 
 
-def _os_reason(error: OSError) -> str:
-    return _OS_REASONS.get(error.errno or 0, error.strerror or str(error))
-
-
 # --- saving ----------------------------------------------------------------------------------
 
 
@@ -279,31 +309,3 @@ def _save_options(format: str, quality: int) -> dict[str, object]:
     if format == "WEBP":  # exact: keep the colour under transparent pixels too
         return {"quality": quality, "lossless": quality >= 100, "exact": True}
     return {}  # TIFF uncompressed, see save_image
-
-
-def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write to a new file beside `path`, sync it, then move it over `path` in one step."""
-    existed = path.exists()
-    if existed and not os.access(path, os.W_OK):  # replacing it would go around that
-        raise ImageFileError(
-            f"Could not save {path.name}: the file is read-only. The original file is unchanged."
-        )
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
-        with os.fdopen(descriptor, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        if existed:
-            shutil.copymode(path, temporary)
-        os.replace(temporary, path)
-    except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if not isinstance(error, Exception):
-            raise
-        reason = _os_reason(error) if isinstance(error, OSError) else str(error)
-        outcome = "The original file is unchanged." if existed else "Nothing was written."
-        raise ImageFileError(
-            f"Could not save {path.name}: {reason}. {outcome}", f"{path}: {error!r}"
-        ) from error

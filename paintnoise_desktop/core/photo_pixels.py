@@ -2,17 +2,26 @@
 
 The conversion rule (deeper data scaled by its full range and never clipped, CMYK through its
 profile) is stated in `core.imagefile`'s docstring; this module carries it out.
+
+Memory: deep photos are converted band by band (`BAND_BYTES` at a time), never as a whole-photo
+float64 copy, and 16-bit colour becomes 8-bit inside its own buffer, which then shrinks: a
+16-bit colour PNG is decoded once, by OpenCV, and peaks at its 16-bit pixels (twice the 8-bit
+result) instead of several copies of them.
 """
 
 from __future__ import annotations
 
+import os
 from io import BytesIO
+from pathlib import Path
 from typing import BinaryIO
 
 import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
+BAND_BYTES = 8 << 20  # what one band of a conversion may take
+_BGR_TO_RGB = (2, 1, 0, 3)  # OpenCV's channel order to ours, for 3 or 4 channels
 _LOSSLESS_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX")
 
 # Each EXIF orientation's turn, as Pillow's ImageOps.exif_transpose makes it; OpenCV's copies
@@ -39,6 +48,21 @@ def bits_per_channel(image: Image.Image) -> int:
     args = image.tile[0].args if image.tile else ()
     rawmode = args if isinstance(args, str) else next((a for a in args if isinstance(a, str)), "")
     return 16 if ";16" in rawmode else 8
+
+
+def decodes_straight_to_8_bits(image: Image.Image, bits: int) -> bool:
+    """Whether `wide_png_pixels` decodes this (unloaded) image: 16-bit colour PNG."""
+    return image.format == "PNG" and bits == 16 and image.mode in ("RGB", "RGBA")
+
+
+def wide_png_pixels(path: Path, file: BinaryIO, notes: list[str]) -> np.ndarray | None:
+    """A 16-bit colour PNG's exact 8-bit RGB(A) pixels, decoded by OpenCV without Pillow's decode
+    (which keeps only each value's high byte); None when OpenCV cannot read it."""
+    wide = _read_unchanged(path, file)
+    if wide is None or wide.dtype != np.uint16 or wide.ndim != 3 or wide.shape[2] not in (3, 4):
+        return None
+    notes.insert(0, "16-bit photo: edited at 8 bits per channel")
+    return _eight_bits_in_place(wide)
 
 
 def eight_bit_pixels(image: Image.Image, file: BinaryIO, bits: int, notes: list[str]) -> np.ndarray:
@@ -107,34 +131,95 @@ def _exact_16bit_colour(file: BinaryIO, decoded: np.ndarray) -> np.ndarray:
     channels = decoded.shape[2]
     if wide is None or wide.dtype != np.uint16 or wide.ndim != 3 or wide.shape[2] != channels:
         return decoded
-    wide = wide[..., [2, 1, 0, 3][:channels]]  # OpenCV reads BGR(A)
-    for orientation in range(1, 9):
+    order = list(_BGR_TO_RGB[:channels])
+    if wide.shape == decoded.shape and _high_bytes_equal(wide, decoded, order):
+        return _eight_bits_in_place(wide)  # the usual case: no turn, no copy
+    wide = wide[..., order]
+    for orientation in range(2, 9):
         turned = upright(wide, orientation)
         if turned.shape == decoded.shape and np.array_equal(turned >> 8, decoded):
             return _to_8bit(turned, 0, 65535)
     return decoded
 
 
+def _read_unchanged(path: Path, file: BinaryIO) -> np.ndarray | None:
+    """OpenCV's decode of the file as it is (no turn, full depth). From the path where OpenCV can
+    open it (no copy of the file in memory), else from the file's bytes."""
+    name = os.fspath(path)
+    if os.name != "nt" or name.isascii():  # OpenCV on Windows opens ASCII paths only
+        return cv2.imread(name, cv2.IMREAD_UNCHANGED)
+    file.seek(0)
+    return cv2.imdecode(np.frombuffer(file.read(), np.uint8), cv2.IMREAD_UNCHANGED)
+
+
+def _band_rows(row_bytes: int) -> int:
+    return max(1, BAND_BYTES // max(1, row_bytes))
+
+
+def _high_bytes_equal(wide: np.ndarray, decoded: np.ndarray, order: list[int]) -> bool:
+    rows = _band_rows(wide[0].nbytes)
+    return all(np.array_equal(wide[top:top + rows][..., order] >> 8, decoded[top:top + rows])
+               for top in range(0, wide.shape[0], rows))
+
+
+def _eight_bits_in_place(wide: np.ndarray) -> np.ndarray:
+    """BGR(A) uint16 pixels (owning their memory) as RGB(A) uint8 round(v * 255 / 65535), written
+    band by band over the buffer's first half, which is then all that is kept."""
+    height, width, channels = wide.shape
+    order = list(_BGR_TO_RGB[:channels])
+    row = width * channels
+    bytes_view = wide.reshape(-1).view(np.uint8)
+    rows = min(_band_rows(row * 2), max(1, height // 2))
+    for top in range(0, height, rows):
+        band = wide[top:top + rows]
+        # round(v / 257) = (v + 128) // 257 exactly; the band is converted before it is
+        # written, and writes land on rows already read (the first band on its own half).
+        eight = ((band.astype(np.uint32) + 128) // 257).astype(np.uint8)[..., order]
+        bytes_view[top * row:(top + len(band)) * row] = eight.reshape(-1)
+    del bytes_view, band
+    total = height * row
+    if wide.flags.owndata and wide.base is None:
+        wide.resize(((total + 1) // 2,), refcheck=False)  # realloc: the second half is freed
+        return wide.view(np.uint8)[:total].reshape(height, width, channels)
+    return wide.reshape(-1).view(np.uint8)[:total].reshape(height, width, channels).copy()
+
+
 def _scale_wide(values: np.ndarray) -> np.ndarray:
     """32-bit integers or floats to 8 bits by their range, as the rule says."""
-    finite = np.isfinite(values)
-    present = values[finite]
-    if present.size == 0:
+    rows = _band_rows(values[0].nbytes * 3)
+    extremes = [(band.min(), band.max()) for band in
+                (_finite(values[top:top + rows]) for top in range(0, values.shape[0], rows))
+                if band.size]
+    if not extremes:
         return np.zeros(values.shape, np.uint8)
-    low, high = present.min(), present.max()
+    low, high = min(low for low, _ in extremes), max(high for _, high in extremes)
     if values.dtype.kind == "f" and low >= 0 and high <= 1:
         low, high = 0, 1
     elif values.dtype.kind != "f" and low >= 0 and high <= 65535:
         low, high = 0, 65535
-    return _to_8bit(np.where(finite, values, low), low, high)
+    return _to_8bit(values, low, high)
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return values[np.isfinite(values)] if values.dtype.kind == "f" else values.reshape(-1)
 
 
 def _to_8bit(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Map low..high linearly onto 0..255, rounding to the nearest level."""
+    """Map low..high linearly onto 0..255, rounding to the nearest level, band by band; values
+    that are not finite count as `low`."""
+    result = np.zeros(values.shape, np.uint8)
     if high <= low:
-        return np.zeros(values.shape, np.uint8)
-    scaled = (values.astype(np.float64) - low) * (255.0 / (float(high) - float(low)))
-    return np.rint(scaled).astype(np.uint8)
+        return result
+    scale = 255.0 / (float(high) - float(low))
+    rows = _band_rows(values[0].size * 8)
+    for top in range(0, values.shape[0], rows):
+        band = values[top:top + rows].astype(np.float64)
+        if values.dtype.kind == "f":
+            band[~np.isfinite(band)] = low
+        band -= low
+        band *= scale
+        result[top:top + rows] = np.rint(band, out=band)
+    return result
 
 
 def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:

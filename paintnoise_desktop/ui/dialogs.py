@@ -15,7 +15,9 @@ from ..core.imagefile import OPEN_FILTER
 
 if TYPE_CHECKING:
     from .engine_bridge import EngineBridge
+    from .recovery_dialog import RecoveryAnswer, RecoveryOffer
 
+PROJECT_FILTER = "PaintNoise projects (*.paintnoise)"
 SAVE_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png);;WebP (*.webp);;TIFF (*.tif *.tiff);;All files (*)"
 
 
@@ -25,9 +27,25 @@ class UnsavedChoice(Enum):
     CANCEL = "cancel"
 
 
+class ChangedOnDiskChoice(Enum):
+    OVERWRITE = "overwrite"
+    SAVE_AS = "save as"
+    CANCEL = "cancel"
+
+
 class Dialogs:
     def open_path(self, parent: QWidget, directory: str) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(parent, "Open photo", directory, OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(parent, "Open photo", directory,
+                                              f"{OPEN_FILTER};;{PROJECT_FILTER}")
+        return path or None
+
+    def open_project_path(self, parent: QWidget, directory: str) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(parent, "Open project", directory, PROJECT_FILTER)
+        return path or None
+
+    def save_project_path(self, parent: QWidget, suggested: str) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(parent, "Save project as", suggested,
+                                              PROJECT_FILTER)
         return path or None
 
     def save_path(self, parent: QWidget, suggested: str) -> str | None:
@@ -46,6 +64,22 @@ class Dialogs:
             return UnsavedChoice.DISCARD
         return UnsavedChoice.CANCEL
 
+    def changed_on_disk(self, parent: QWidget, name: str) -> ChangedOnDiskChoice:
+        """Asked when Save would write over a file another program changed since."""
+        box = QMessageBox(QMessageBox.Warning, "File changed on disk",
+                          f"{name} was changed by another program since PaintNoise opened or "
+                          "saved it. Write over it with this photo?", parent=parent)
+        overwrite = box.addButton("Overwrite", QMessageBox.DestructiveRole)
+        save_as = box.addButton("Save As\u2026", QMessageBox.AcceptRole)
+        box.addButton(QMessageBox.Cancel)
+        box.setDefaultButton(save_as)
+        box.exec()
+        if box.clickedButton() is overwrite:
+            return ChangedOnDiskChoice.OVERWRITE
+        if box.clickedButton() is save_as:
+            return ChangedOnDiskChoice.SAVE_AS
+        return ChangedOnDiskChoice.CANCEL
+
     def cancel_job_and_quit(self, parent: QWidget) -> bool:
         """Asked on quitting while a job runs: True to cancel it and quit."""
         answer = QMessageBox.question(
@@ -60,3 +94,10 @@ class Dialogs:
         from .model_offer import offer_download
 
         offer_download(parent, model_ids, bridge)
+
+    def offer_recovery(self, parent: QWidget, offers: list[RecoveryOffer]
+                       ) -> RecoveryAnswer | None:
+        """Which sessions a crash left to recover and which to throw away; None: later."""
+        from .recovery_dialog import ask_recovery
+
+        return ask_recovery(parent, offers)

@@ -6,25 +6,32 @@ taken when it was asked for; the photo counts as saved only if it was not edited
 
 Saving never writes over the photo that was opened unless the user picks it in
 Save As: until the edit has been saved somewhere, Save asks where, suggesting a
-new name next to the original.
+new name next to the original. Save does not write over a file that another program
+changed since it was opened or saved without asking first. A failed save is one sentence
+naming the file the user chose, and leaves the photo unsaved (so closing stops).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from ..core.document import Document
 from ..core.errors import PaintNoiseError
 from ..core.imagefile import default_export_path, save_image
+from ..core.project import SUFFIX as PROJECT_SUFFIX
+from ..core.project import read_project
+from ..core.safe_write import FileStamp, file_stamp, removing_temporaries_on_signals
 from .app_settings import AppSettings
-from .dialogs import Dialogs, UnsavedChoice
+from .dialogs import ChangedOnDiskChoice, Dialogs, UnsavedChoice
 from .session import EditingSession
 
 log = logging.getLogger(__name__)
@@ -32,10 +39,26 @@ log = logging.getLogger(__name__)
 UNTITLED = "untitled.png"
 
 
-def _open(path: Path) -> tuple[Document, np.ndarray]:
-    """On the worker: the photo and a copy of its pixels as opened (for Compare)."""
+def _open(path: Path) -> tuple[Document, np.ndarray, FileStamp | None]:
+    """On the worker: the photo, a copy of its pixels as opened (for Compare), its stamp.
+    A project file gives back its whole session, saved in it as it is."""
+    if path.suffix.lower() == PROJECT_SUFFIX:
+        document, original = read_project(path)
+        document.mark_project_saved(path, document.history.revision)
+        return document, original, None
+    stamp = file_stamp(path)
     document = Document.open(path)
-    return document, document.rgb.copy()
+    return document, document.rgb.copy(), stamp
+
+
+def _save(path: Path, write: Callable[[], None]) -> FileStamp | None:
+    """On the worker: write, then the stamp of what was written."""
+    write()
+    return file_stamp(path)
+
+
+def _key(path: str | Path) -> str:
+    return os.path.realpath(path)
 
 
 class PhotoFiles(QObject):
@@ -55,6 +78,12 @@ class PhotoFiles(QObject):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-files")
         self._tasks = 0
         self._opening = 0  # the newest open asked for; older ones are not shown
+        self._stamps: dict[str, FileStamp] = {}  # files as last read or written here
+        self._saving = 0
+        self._signals = ExitStack()  # while saving: a signal removes the temporary file first
+        # Python runs signal handlers only between its own steps on this thread: keep it stepping.
+        self._signal_tick = QTimer(self, interval=100)
+        self._signal_tick.timeout.connect(lambda: None)
         self._done.connect(lambda then, future: then(future), Qt.QueuedConnection)
         recent_menu.aboutToShow.connect(self._fill_recent_menu)
 
@@ -95,7 +124,13 @@ class PhotoFiles(QObject):
         if opening != self._opening:
             return  # another photo was asked for since
         try:
-            document, original = future.result()
+            document, original, stamp = future.result()
+        except MemoryError:
+            self._session.error.emit(
+                f"Cannot open {path.name}: there is not enough memory for a photo this large. "
+                "Close other programs and try again.", "")
+            self.opened.emit(False)
+            return
         except PaintNoiseError as error:
             self._session.error.emit(str(error), "")
             self.opened.emit(False)
@@ -106,6 +141,8 @@ class PhotoFiles(QObject):
             self.opened.emit(False)
             return
         self._session.open(document, original)
+        if stamp is not None:
+            self._stamps[_key(path)] = stamp
         self._session.message.emit(f"Opened {self.display_name}.")
         self._settings.add_recent_file(path)
         self.opened.emit(True)
@@ -117,7 +154,19 @@ class PhotoFiles(QObject):
             return False
         if document.saved_path is None:
             return self.save_as(wait)
+        if self.changed_on_disk(document.saved_path):
+            choice = self._dialogs.changed_on_disk(self._parent, Path(document.saved_path).name)
+            if choice is ChangedOnDiskChoice.SAVE_AS:
+                return self.save_as(wait)
+            if choice is ChangedOnDiskChoice.CANCEL:
+                return False
         return self.save_to(document.saved_path, wait)
+
+    def changed_on_disk(self, path: str | Path) -> bool:
+        """Whether another program replaced or changed `path` since it was read or written
+        here (a file never read or written here has not)."""
+        known = self._stamps.get(_key(path))
+        return known is not None and file_stamp(path) not in (known, None)
 
     def save_as(self, wait: bool = False) -> bool:
         document = self._session.document
@@ -143,29 +192,41 @@ class PhotoFiles(QObject):
         alpha = None if document.alpha is None else self._session.copy_for_worker(document.alpha)
         exif, icc = document.exif, document.icc_profile
         self._session.message.emit(f"Saving {path.name}\u2026")
+        self._saving += 1
+        if self._saving == 1:
+            self._signals.enter_context(removing_temporaries_on_signals())
+            self._signal_tick.start()
         future = self._run(
-            lambda: save_image(path, rgb, alpha=alpha, exif=exif, icc_profile=icc),
+            lambda: _save(path, lambda: save_image(path, rgb, alpha=alpha, exif=exif,
+                                                   icc_profile=icc)),
             lambda done: self._saved(path, revision, done))
         if not wait:
             return True
         try:
             future.result()
-        except (PaintNoiseError, OSError):
-            return False  # said when the answer arrives
+        except Exception:  # noqa: BLE001 -- said when the answer arrives (_saved)
+            return False
         return True
 
     def _saved(self, path: Path, revision: int, future: Future) -> None:
+        self._saving -= 1
+        if self._saving == 0:
+            self._signal_tick.stop()
+            self._signals.close()
         try:
-            future.result()
+            stamp = future.result()
         except PaintNoiseError as error:
-            self._session.error.emit(str(error), "")
+            self._session.error.emit(str(error), getattr(error, "detail", ""))
             self.saved.emit(False)
             return
-        except OSError as error:
-            self._session.error.emit(f"Could not save {path.name}: {error.strerror or error}.",
-                                     "")
+        except Exception as error:  # a bug; still a sentence, never a traceback
+            log.exception("saving %s failed", path)
+            self._session.error.emit(
+                f"Could not save {path.name}: {error}. The original file is unchanged.", "")
             self.saved.emit(False)
             return
+        if stamp is not None:
+            self._stamps[_key(path)] = stamp
         self._settings.add_recent_file(path)
         if self._session.mark_saved(path, revision):
             self._session.message.emit(f"Saved {path}.")
@@ -185,6 +246,12 @@ class PhotoFiles(QObject):
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
+
+    def run_in_background(self, work: Callable[[], object],
+                          then: Callable[[Future], None]) -> Future:
+        """`work()` on the files' worker thread, the window showing it is busy, then
+        `then(future)` back on this one (projects are read and written through here too)."""
+        return self._run(work, then)
 
     def _run(self, work: Callable[[], object], then: Callable[[Future], None]) -> Future:
         """`work()` on the worker thread, then `then(future)` back on this one."""
