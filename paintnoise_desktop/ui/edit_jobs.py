@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..core.box import slices
+from ..core.box import Box, slices
 from ..core.history import Edit
 from ..core.jobs import FindJob, InpaintJob, MaskSettings, Progress, Result, Status
+from ..core.recipe import Recipe
 from ..engine.find.found import Chosen, full_size_mask
 from ..engine.find.ranking import is_weak, parse_query
 from ..engine.models.catalog import known_spec
+from ..engine.models.needs import CLICK_ACTION
 from .app_settings import AppSettings
 from .engine_bridge import EngineBridge
 from .job_queue import JobQueue, JobState, WindowJob
@@ -28,6 +31,7 @@ from .mask_steps import MaskStep, MaskSteps
 from .session import EditingSession, Found, Replaced
 
 NEED_MASK = "Paint a mask or type what to find first."
+CLICKED = "clicked object"  # what a click Find found, as its candidates and steps name it
 NOTHING_CHANGED = "Nothing changed."
 PROGRESS_INTERVAL_S = 0.05  # at most 20 progress repaints a second
 SLIDER_SETTLE_MS = 150  # remake the found mask once a slider has rested this long
@@ -52,6 +56,13 @@ class _Request:
         self.find_text = find_text
         self.replace_text = replace_text  # None: a Find only; "" a removal
         self.mode = mode
+        self.recipe: Recipe | None = None  # a Replace's settings, taken when it starts
+        self.add = False  # a Find adding to the mask as it is when the Find starts
+        self.base: np.ndarray | None = None  # the mask a Find adds to (None: replaces it)
+        self.points: tuple[tuple[float, float, bool], ...] = ()  # clicks, for "points"
+        self.box: Box | None = None  # a dragged box, for "points"
+        self.name = ""  # the history's name for the found mask ("": "Find: <text>")
+        self.merge_key = ""  # the found mask's step joins the one on top with this key
 
     @property
     def title(self) -> str:
@@ -85,14 +96,30 @@ class EditJobs(QObject):
 
     # -- requests ---------------------------------------------------------------------------
 
-    def find(self, text: str) -> WindowJob | None:
+    def find(self, text: str, add: bool = False) -> WindowJob | None:
+        """Find what `text` names; its mask replaces the mask, or with `add` is added to it."""
         if self._session.document is None:
             self._session.message.emit("Open a photo first.")
             return None
         if not text:
             self._session.message.emit("Type what to find, e.g. \"red car\".")
             return None
-        return self._queue(_Request("find", text, None, self._settings.find_mode))
+        request = _Request("find", text, None, self._settings.find_mode)
+        if add:
+            request.add, request.name = True, f"Add find: {text}"
+        return self._queue(request)
+
+    def find_points(self, points: tuple[tuple[float, float, bool], ...], box: Box | None,
+                    base: np.ndarray | None, name: str, merge_key: str) -> WindowJob | None:
+        """Mask what clicked `points` and a dragged `box` pick out (Segment Anything); the
+        mask replaces the mask, or is added to `base`. One undo step named `name`."""
+        if self._session.document is None:
+            self._session.message.emit("Open a photo first.")
+            return None
+        request = _Request("find", CLICKED, None)
+        request.points, request.box, request.base = points, box, base
+        request.name, request.merge_key = name, merge_key
+        return self._queue(request)
 
     def replace(self, find_text: str, replace_text: str) -> WindowJob | None:
         """Repaint the mask; with no mask but find text, find first and then repaint."""
@@ -164,6 +191,13 @@ class EditJobs(QObject):
             request.kind = "find"  # queued before a mask was made: find it first
         if request.kind == "find":
             image = session.copy_for_worker(document.rgb)  # the document may change meanwhile
+            if request.add:
+                request.base = session.copy_for_worker(document.mask)
+            if request.points or request.box is not None:
+                points, box = request.points, request.box
+                session.message.emit(f"{CLICK_ACTION}\u2026")
+                return self._bridge.submit(lambda job_id: FindJob(
+                    job_id, image=image, text="", method="points", points=points, box=box))
             wanted, excluded = parse_query(request.find_text)
             mode = request.mode
             session.message.emit(f"Finding \u201c{request.find_text}\u201d\u2026")
@@ -179,6 +213,8 @@ class EditJobs(QObject):
         prompt = request.replace_text or ""
         what = f"Replacing with \u201c{prompt}\u201d" if prompt else "Removing"
         session.message.emit(f"{what}\u2026")
+        request.recipe = _replace_recipe(request.find_text, prompt, negative, inpainter, steps,
+                                         guidance, strength)
         return self._bridge.submit(lambda job_id: InpaintJob(
             job_id, image=image, mask=mask, prompt=prompt, find_text=wanted,
             negative_prompt=negative, inpainter=inpainter, steps=steps, guidance=guidance,
@@ -235,17 +271,26 @@ class EditJobs(QObject):
         candidates, session, text = result.candidates, self._session, request.find_text
         if not candidates:
             session.set_found(None)
-            session.message.emit(f"Nothing like \u201c{text}\u201d was found. "
-                                 "Try other words, or paint the mask with the brush.")
+            session.message.emit(
+                "Segment Anything found nothing there. Click elsewhere on the object, or paint "
+                "the mask with the brush." if text == CLICKED else
+                f"Nothing like \u201c{text}\u201d was found. "
+                "Try other words, or paint the mask with the brush.")
             self.queue.end(job, JobState.FINISHED)
             return
         scores = [candidate.score for candidate in candidates]
         chosen = Chosen.pick(text, candidates, request.mode).indices
-        found = Found(text, candidates)
+        found = Found(text, candidates, mode=request.mode, base=request.base)
         session.set_found(found)
         self._ending = job  # ends once its mask is made: a queued job starts from it
-        self._refine(found, chosen, f"Find: {text}", request.replace_text)
-        if is_weak(scores):
+        self._refine(found, chosen, request.name or f"Find: {text}", request.replace_text,
+                     merge_key=request.merge_key)
+        if text == CLICKED:
+            others = len(candidates) - 1
+            message = f"{request.name} (score {scores[0]:.2f})." + (
+                f" Tab shows the other {others} way{'s' if others > 1 else ''} to take it."
+                if others else "")
+        elif is_weak(scores):
             message = f"Nothing matched \u201c{text}\u201d well; showing the closest match."
         elif len(chosen) > 1:
             message = f"\u201c{text}\u201d: {len(chosen)} matches (best score {scores[0]:.2f})."
@@ -272,8 +317,11 @@ class EditJobs(QObject):
             return
         name = edit_name(request.find_text, request.replace_text or "")
         merge_key = f"variants of job {result.job_id}"
-        session.apply(name, variant.box, rgb=painted, merge_key=merge_key)
-        session.set_replaced(Replaced(name, result.variants, 0, merge_key) if several else None)
+        recipe = request.recipe and replace(request.recipe, seed=variant.seed,
+                                            crop_box=variant.box)
+        session.apply(name, variant.box, rgb=painted, merge_key=merge_key, recipe=recipe)
+        session.set_replaced(
+            Replaced(name, result.variants, 0, merge_key, recipe) if several else None)
         session.overlayWanted.emit(False)  # the mask would hide what was painted
         said = f" {variant.note}." if variant.note else ""
         choose = " Point at the variants to compare, click one to use it." if several else ""
@@ -281,15 +329,17 @@ class EditJobs(QObject):
 
     # -- choices among what the last Find and Replace made ----------------------------------
 
-    def choose_candidates(self, chosen: Sequence[int]) -> None:
-        """Make the mask from other candidates of the last Find (one undo step)."""
+    def choose_candidates(self, chosen: Sequence[int], merge_key: str = "") -> None:
+        """Make the mask from other candidates of the last Find (one undo step; it joins
+        the one on top when that has `merge_key`)."""
         found = self._session.found
         if found is None or not chosen:
             return
         self._session.outdated.emit("the mask changed")
         numbers = ", ".join(str(i + 1) for i in chosen)
         label = "Candidate" if len(chosen) == 1 else "Candidates"
-        self._refine(found, chosen, f"{label} {numbers}: {found.text}", replace_text=None)
+        self._refine(found, chosen, f"{label} {numbers}: {found.text}", replace_text=None,
+                     merge_key=merge_key)
 
     def found_settings_changed(self, control: str, settings: MaskSettings) -> None:
         """A found-mask slider moved: remember it, and remake the mask once it rests."""
@@ -333,18 +383,23 @@ class EditJobs(QObject):
             return
         session.outdated.emit("another variant was chosen")
         variant = replaced.variants[index]
+        recipe = replaced.recipe and replace(replaced.recipe, seed=variant.seed,
+                                             crop_box=variant.box)
         session.apply(replaced.name, variant.box, rgb=variant.image[slices(variant.box)],
-                      merge_key=replaced.merge_key)
+                      merge_key=replaced.merge_key, recipe=recipe)
         replaced.applied = index  # the strip marked it already
         session.message.emit(f"{replaced.name}: variant {index + 1} (seed {variant.seed}).")
 
     def _refine(self, found: Found, chosen: Sequence[int], name: str,
                 replace_text: str | None, merge_key: str = "") -> None:
-        """Make the mask from `chosen` candidates off the GUI thread; one step; maybe Replace."""
+        """Make the mask from `chosen` candidates (added to the Find's base mask, if it has
+        one) off the GUI thread; one step; maybe Replace."""
         session, chosen = self._session, tuple(chosen)
         document = session.document
-        candidates = found.candidates
+        candidates, base = found.candidates, found.base
         width, height, settings = document.width, document.height, self._settings.mask_settings
+        recipe = Recipe("find", find_text=found.text, method=candidates[0].source,
+                        mode=found.mode, mask_settings=settings)
 
         def applied(edit: Edit | None) -> None:
             found.chosen = chosen
@@ -355,8 +410,23 @@ class EditJobs(QObject):
                 self._queue(_Request("inpaint", found.text, replace_text), first=True)
 
         self._mask_steps.request(
-            MaskStep(name, merge_key, then=applied),
-            lambda: full_size_mask(candidates, chosen, width, height, settings))
+            MaskStep(name, merge_key, then=applied, recipe=recipe),
+            lambda: _added_to(base, full_size_mask(candidates, chosen, width, height, settings)))
+
+
+def _added_to(base: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
+    return mask if base is None else np.maximum(base, mask)
+
+
+def _replace_recipe(find_text: str, prompt: str, negative: str, inpainter: str, steps: int,
+                    guidance: float, strength: float) -> Recipe:
+    """A Replace's (or removal's) recipe, with the hashes the catalogue lists for its model;
+    the seed and box are the applied variant's."""
+    spec = known_spec(inpainter)
+    files = tuple((file.local, file.sha256) for file in spec.files if file.sha256) if spec else ()
+    return Recipe("replace" if prompt else "remove", find_text=find_text, prompt=prompt,
+                  negative_prompt=negative, inpainter=inpainter, model_files=files, steps=steps,
+                  guidance=guidance, strength=strength)
 
 
 def _has_mask(session: EditingSession) -> bool:

@@ -28,6 +28,7 @@ from ..core.errors import PaintNoiseError
 from ..core.jobs import Progress
 from ..engine.settings import EngineSettings, load_settings
 from .app_settings import AppSettings
+from .autosave import Autosave
 from .candidate_panel import CandidatePanel
 from .canvas import CANVAS_KEYS, Canvas
 from .dialogs import Dialogs
@@ -39,6 +40,7 @@ from .mask_panel import MaskPanel
 from .mask_steps import MaskSteps
 from .model_manager import ModelManagerDialog
 from .photo_files import PhotoFiles
+from .project_files import ProjectFiles
 from .prompt_bar import PROMPT_KEYS, PromptBar
 from .queue_panel import QueueLabel
 from .session import EditingSession
@@ -88,6 +90,9 @@ class MainWindow(QMainWindow):
         self.dialogs = dialogs or Dialogs()
         self.files = PhotoFiles(self.session, self.settings, self.dialogs, self,
                                 self.commands.recent_menu)
+        self.autosave = Autosave(self.session, self)
+        self.projects = ProjectFiles(self.session, self.files, self.autosave, self.settings,
+                                     self.dialogs, self)
         self.mask_steps = MaskSteps(self.session, self)
         self.jobs = EditJobs(self.session, self.bridge, self.settings, self.mask_steps, self)
         self.queue_label = QueueLabel(self.jobs.queue)
@@ -160,6 +165,8 @@ class MainWindow(QMainWindow):
         a.open.triggered.connect(files.open_dialog)
         a.save.triggered.connect(lambda: files.save())
         a.save_as.triggered.connect(lambda: files.save_as())
+        a.open_project.triggered.connect(self.projects.open_dialog)
+        a.save_project.triggered.connect(lambda: self.projects.save())
         a.quit.triggered.connect(self.close)
         a.undo.triggered.connect(session.undo)
         a.redo.triggered.connect(session.redo)
@@ -420,6 +427,7 @@ class MainWindow(QMainWindow):
         self.bridge.shutdown()
         self.mask_steps.shutdown()
         self.files.shutdown()
+        self.autosave.close()
         event.accept()
 
     def open_settings(self) -> SettingsDialog:

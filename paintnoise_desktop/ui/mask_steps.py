@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..core import masks
 from ..core.history import Edit
+from ..core.recipe import Recipe
 from .mask_refiner import MaskMaker, MaskRefiner
 from .session import EditingSession
 
@@ -37,6 +38,7 @@ class MaskStep:
     name: str  # the history's name for the step
     merge_key: str = ""  # "": never merged
     then: Callable[[Edit | None], None] | None = None  # after it was applied (None: no change)
+    recipe: Recipe | None = None  # how the mask was made, kept with the step
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,8 @@ class MaskSteps(QObject):
         self._session.outdated.emit("the mask changed")
         # A copy: the brush may paint on the document's own while it runs.
         mask = self._session.copy_for_worker(document.mask)
-        self.request(MaskStep(name.format(px=px)), lambda: operate(mask, px))
+        recipe = Recipe("mask", operation=operation, amount_px=px)
+        self.request(MaskStep(name.format(px=px), recipe=recipe), lambda: operate(mask, px))
 
     def request(self, step: MaskStep, make: MaskMaker) -> int:
         """Compute `make()` off the GUI thread, then apply it as `step`; supersedes the last."""
@@ -105,7 +108,7 @@ class MaskSteps(QObject):
         pending = self._pending.pop(request, None)
         if pending is not None and pending.revision == self._session.revision:
             step = pending.step
-            edit = self._session.set_mask(step.name, mask, step.merge_key)
+            edit = self._session.set_mask(step.name, mask, step.merge_key, step.recipe)
             if step.then is not None:
                 step.then(edit)
         self._run_when_idle()

@@ -1,4 +1,9 @@
-"""Start the window: `run_app(photo)` is what `paintnoise [PHOTO]` calls."""
+"""Start the window: `run_app(photo)` is what `paintnoise [PHOTO]` calls.
+
+Sessions a crash left unsaved are offered first; each one recovered gets a window, and
+the photo asked for opens in a window of its own when the first one holds a recovered
+session.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +15,34 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from ..resources import RESOURCES_DIR
+from .dialogs import Dialogs
 from .main_window import APP_NAME, MainWindow
 
 #: Milliseconds after which the window closes itself: lets CI start the real app and end it.
 QUIT_AFTER_ENV = "PAINTNOISE_QUIT_AFTER_MS"
 
 
-def run_app(photo: str | None = None) -> int:
-    """Open the window (with `photo`, if given) and run until it is closed; the exit code."""
+def run_app(photo: str | None = None, dialogs: Dialogs | None = None) -> int:
+    """Open the window (with `photo`, if given) and run until it is closed; the exit code.
+    `dialogs` answers the windows' questions (the real dialogs unless given)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("PaintNoise Desktop")
     app.setOrganizationName(APP_NAME)
     icon = RESOURCES_DIR / "icon.png"
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
-    window = MainWindow()
+    window = MainWindow(dialogs=dialogs)
     window.show()
+    recovering = window.projects.offer_recovery()
+    windows = [window] + [MainWindow(dialogs=dialogs) for _ in recovering[1:]]
+    for shown, orphan in zip(windows, recovering):
+        shown.show()
+        shown.projects.recover(orphan)
     if photo:
-        window.files.open_photo(photo)
+        if recovering:
+            windows.append(MainWindow(dialogs=dialogs))
+            windows[-1].show()
+        windows[-1].files.open_photo(photo)
     quit_after = os.environ.get(QUIT_AFTER_ENV, "")
     if quit_after.isdigit():
         QTimer.singleShot(int(quit_after), app, lambda: _close_all(app))

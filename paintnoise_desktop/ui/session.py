@@ -20,6 +20,7 @@ from ..core.box import Box, union
 from ..core.document import Document
 from ..core.history import Edit
 from ..core.jobs import InpaintVariant, MaskCandidate
+from ..core.recipe import Recipe
 from .spare_arrays import SpareArrays
 
 UNDO_REASON = "a step was undone or redone"
@@ -38,6 +39,8 @@ class Found:
     candidates: tuple[MaskCandidate, ...]
     chosen: tuple[int, ...] = ()
     steps: set[Edit] = field(default_factory=set)  # the history steps made from them
+    mode: str = "best"  # the Find's mode ("best" or "all"), for the steps' recipes
+    base: np.ndarray | None = None  # the mask they are added to (Shift); None: they replace it
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Replaced:
     variants: tuple[InpaintVariant, ...]
     applied: int  # which variant the document shows
     merge_key: str  # choosing another variant right after joins the Replace's step
+    recipe: Recipe | None = None  # how they were painted (the seed is the applied variant's)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class EditingSession(QObject):
         self.found: Found | None = None
         self.replaced: Replaced | None = None
         self.previewed_variant = -1
+        self.previewed_candidate = -1  # a candidate of the last Find pointed at, its mask shown
         self.showing_original = False
         self.live_preview: LivePreview | None = None
         self._spares = SpareArrays()
@@ -107,17 +112,20 @@ class EditingSession(QObject):
         return self._spares.copy(array)
 
     def apply(self, name: str, box: Box, rgb: np.ndarray | None = None,
-              mask: np.ndarray | None = None, merge_key: str = "") -> Edit:
+              mask: np.ndarray | None = None, merge_key: str = "",
+              recipe: Recipe | None = None) -> Edit:
         """One undo step on the open photo (see `Document.apply`)."""
         assert self.document is not None
-        edit = self.document.apply(name, box, rgb=rgb, mask=mask, merge_key=merge_key)
+        edit = self.document.apply(name, box, rgb=rgb, mask=mask, merge_key=merge_key,
+                                   recipe=recipe)
         self._changed(box)
         return edit
 
-    def set_mask(self, name: str, mask: np.ndarray, merge_key: str = "") -> Edit | None:
+    def set_mask(self, name: str, mask: np.ndarray, merge_key: str = "",
+                 recipe: Recipe | None = None) -> Edit | None:
         """The whole mask as one undo step; None when nothing changed."""
         assert self.document is not None
-        edit = self.document.set_mask(name, mask, merge_key)
+        edit = self.document.set_mask(name, mask, merge_key, recipe)
         if edit is not None:
             self._changed(edit.box)
             self.overlayWanted.emit(True)  # hidden after a Replace; the new mask is news
@@ -162,6 +170,16 @@ class EditingSession(QObject):
         self.historyChanged.emit(None)
         return True
 
+    def mark_project_saved(self, path: Path, revision: int) -> bool:
+        """The session as it was at `revision` was written to the project `path`; False when
+        it moved since (it stays unsaved there)."""
+        document = self.document
+        if document is None or document.history.revision != revision:
+            return False
+        document.mark_project_saved(path, revision)
+        self.historyChanged.emit(None)
+        return True
+
     def _moved(self, box: Box | None) -> None:
         """After undo, redo or a history click: back at a mask step, the mask is what the step
         is about, so it is shown again (a Replace hid it to show the painting)."""
@@ -178,7 +196,24 @@ class EditingSession(QObject):
 
     def set_found(self, found: Found | None) -> None:
         self.found = found
+        self.preview_candidate(-1)
         self.candidatesChanged.emit()
+
+    def preview_candidate(self, index: int) -> None:
+        """Show candidate `index`'s mask of the last Find in place of the mask (-1: none)."""
+        found = self.found
+        index = index if found is not None and 0 <= index < len(found.candidates) else -1
+        if index != self.previewed_candidate:
+            self.previewed_candidate = index
+            self.displayChanged.emit()
+
+    @property
+    def display_mask(self) -> np.ndarray | None:
+        """The mask the canvas tints in place of the document's (a candidate's, at its
+        working size); None: the document's."""
+        if self.previewed_candidate < 0 or self.found is None:
+            return None
+        return self.found.candidates[self.previewed_candidate].mask
 
     @property
     def found_mask_is_current(self) -> bool:
@@ -230,8 +265,9 @@ class EditingSession(QObject):
         self.displayChanged.emit()
 
     def _clear_display(self) -> None:
-        if self.previewed_variant != -1 or self.showing_original or self.live_preview:
-            self.previewed_variant = -1
+        if (self.previewed_variant != -1 or self.previewed_candidate != -1
+                or self.showing_original or self.live_preview):
+            self.previewed_variant = self.previewed_candidate = -1
             self.showing_original = False
             self.live_preview = None
             self.displayChanged.emit()

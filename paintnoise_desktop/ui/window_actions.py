@@ -47,6 +47,11 @@ class WindowActions:
                            standard_icon=QStyle.SP_DialogSaveButton)
         self.save_as = action("Save &As / Export…", "Ctrl+Shift+S",
                               tip="Save the edited photo under a new name")
+        self.open_project = action("Open Pro&ject…",
+                                   tip="Open a project: a photo with its mask and whole history")
+        self.save_project = action("Save &Project…", "Ctrl+Alt+S", tip=(
+            "Save the photo, the mask and the whole history (with how each step was made) "
+            "in one .paintnoise file"))
         self.quit = action("&Quit", QKeySequence.Quit)
         self.undo = action("&Undo", QKeySequence.Undo, tip="Undo the last step")
         self.redo = action("&Redo", "Ctrl+Shift+Z", "Ctrl+Y", tip="Redo the undone step")
@@ -80,7 +85,7 @@ class WindowActions:
         self.about = action("&About PaintNoise")
         self.recent_menu = QMenu("Open &Recent", window)
         self.recent_menu.setObjectName("recentMenu")
-        self.photo_actions = (self.save, self.save_as, self.show_original, self.zoom_in,
+        self.photo_actions = (self.save, self.save_as, self.save_project, self.show_original, self.zoom_in,
                               self.zoom_out, self.zoom_fit, self.zoom_actual, self.toggle_overlay)
 
     def set_photo_open(self, has_photo: bool) -> None:
@@ -92,9 +97,10 @@ class WindowActions:
         bar = window.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.open)
+        file_menu.addAction(self.open_project)
         file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
-        file_menu.addActions([self.save, self.save_as])
+        file_menu.addActions([self.save, self.save_as, self.save_project])
         file_menu.addSeparator()
         file_menu.addAction(self.quit)
 

@@ -20,6 +20,7 @@ from paintnoise_desktop.ui.canvas import Canvas
 from paintnoise_desktop.ui.dialogs import Dialogs, UnsavedChoice
 from paintnoise_desktop.ui.engine_bridge import EngineBridge
 from paintnoise_desktop.ui.main_window import MainWindow
+from paintnoise_desktop.ui.recovery_dialog import RecoveryAnswer
 
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample.jpg"
 
@@ -51,6 +52,12 @@ class ScriptedDialogs(Dialogs):
         self.save_suggestions: list[str] = []
         self.unsaved_asked: list[str] = []
         self.download_offers: list[tuple[str, ...]] = []
+        self.project_open_answers: list[str | None] = []
+        self.project_save_answers: list[str | None] = []
+        self.project_save_suggestions: list[str] = []
+        # "recover" (the ticked ones: all), "discard" (all), "later", or indices to recover.
+        self.recovery_answers: list[str | tuple[int, ...]] = []
+        self.recovery_offers: list[list] = []  # the RecoveryOffers each ask showed
 
     def open_path(self, parent, directory: str) -> str | None:
         return self.open_answers.pop(0)
@@ -67,6 +74,24 @@ class ScriptedDialogs(Dialogs):
 
     def offer_model_download(self, parent, model_ids: tuple[str, ...], bridge) -> None:
         self.download_offers.append(model_ids)
+
+    def open_project_path(self, parent, directory: str) -> str | None:
+        return self.project_open_answers.pop(0)
+
+    def save_project_path(self, parent, suggested: str) -> str | None:
+        self.project_save_suggestions.append(suggested)
+        answer = self.project_save_answers.pop(0)
+        return suggested if answer == ACCEPT_SUGGESTION else answer
+
+    def offer_recovery(self, parent, offers: list) -> RecoveryAnswer | None:
+        self.recovery_offers.append(offers)
+        answer = self.recovery_answers.pop(0) if self.recovery_answers else "later"
+        if answer == "later":
+            return None
+        chosen = {"recover": range(len(offers)), "discard": ()}.get(answer, answer)
+        return RecoveryAnswer(
+            tuple(offer.orphan for i, offer in enumerate(offers) if i in chosen),
+            tuple(offer.orphan for i, offer in enumerate(offers) if i not in chosen))
 
 
 @pytest.fixture
