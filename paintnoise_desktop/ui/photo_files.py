@@ -78,13 +78,14 @@ class PhotoFiles(QObject):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-files")
         self._tasks = 0
         self._opening = 0  # the newest open asked for; older ones are not shown
+        self._waiting: dict[Future, Callable[[Future], None]] = {}  # answers not yet applied
         self._stamps: dict[str, FileStamp] = {}  # files as last read or written here
         self._saving = 0
         self._signals = ExitStack()  # while saving: a signal removes the temporary file first
         # Python runs signal handlers only between its own steps on this thread: keep it stepping.
         self._signal_tick = QTimer(self, interval=100)
         self._signal_tick.timeout.connect(lambda: None)
-        self._done.connect(lambda then, future: then(future), Qt.QueuedConnection)
+        self._done.connect(lambda answer, future: answer(future), Qt.QueuedConnection)
         recent_menu.aboutToShow.connect(self._fill_recent_menu)
 
     @property
@@ -204,8 +205,10 @@ class PhotoFiles(QObject):
             return True
         try:
             future.result()
-        except Exception:  # noqa: BLE001 -- said when the answer arrives (_saved)
+        except Exception:  # noqa: BLE001 -- _saved says what went wrong
             return False
+        finally:
+            self._answer(future)  # now: a close that waited for the save goes on from here
         return True
 
     def _saved(self, path: Path, revision: int, future: Future) -> None:
@@ -254,22 +257,26 @@ class PhotoFiles(QObject):
         return self._run(work, then)
 
     def _run(self, work: Callable[[], object], then: Callable[[Future], None]) -> Future:
-        """`work()` on the worker thread, then `then(future)` back on this one."""
+        """`work()` on the worker thread, then `then(future)` back on this one: once, when the
+        answer arrives or when `_answer` is called after waiting for it, whichever is first."""
         self._tasks += 1
         if self._tasks == 1:
             QApplication.setOverrideCursor(Qt.BusyCursor)
             self.busyChanged.emit(True)
         future = self._pool.submit(work)
-
-        def finished(done: Future) -> None:
-            self._tasks -= 1
-            if self._tasks == 0:
-                QApplication.restoreOverrideCursor()
-                self.busyChanged.emit(False)
-            then(done)
-
-        future.add_done_callback(lambda done: self._done.emit(finished, done))
+        self._waiting[future] = then
+        future.add_done_callback(lambda done: self._done.emit(self._answer, done))
         return future
+
+    def _answer(self, future: Future) -> None:
+        then = self._waiting.pop(future, None)
+        if then is None:
+            return  # answered already
+        self._tasks -= 1
+        if self._tasks == 0:
+            QApplication.restoreOverrideCursor()
+            self.busyChanged.emit(False)
+        then(future)
 
     def _fill_recent_menu(self) -> None:
         menu = self._recent_menu
