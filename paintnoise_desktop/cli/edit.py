@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.errors import PaintNoiseError
 from ..core.imagefile import format_for_path, load_image, save_image
-from ..core.jobs import InpaintJob
+from ..core.jobs import InpaintJob, Verification
 from ..engine.inpaint.inpainter import OPENCV_METHODS
 from ..engine.models.needs import (
     AUTOMATIC_INPAINTER,
@@ -29,7 +29,7 @@ from ..engine.models.needs import (
 )
 from ..engine.settings import EngineSettings
 from .jobs import TextProgress, add_engine_options, check_models, engine_for, run_job
-from .mask import add_find_options, find_mask, read_mask
+from .mask import add_find_options, find_mask, non_negative_int, read_mask
 from .paths import check_writable, output_paths
 
 INPAINT_JOB_ID = 2
@@ -73,6 +73,14 @@ def check_edit_models(args: argparse.Namespace, settings: EngineSettings) -> Non
     check_models(steps, settings, instead)
 
 
+def show_verification(verification: Verification, progress: TextProgress) -> None:
+    """The scores of what was removed, found again where it was, and what was done."""
+    after = ", ".join(f"{score:.3f}" for score in verification.after)
+    progress.note(f'check "{verification.phrase}": score there before {verification.before:.3f}, '
+                  f"after each attempt {after}")
+    progress.note(verification.sentence)
+
+
 def _shapes_found_mask(args: argparse.Namespace) -> bool:
     return bool(args.all or args.exclude or args.tight or args.reference
                 or args.grow is not None or args.feather is not None)
@@ -105,8 +113,11 @@ def _run_edit(args: argparse.Namespace) -> int:
         find_text=args.find or "",
         inpainter=chosen_inpainter(args, engine.settings, progress),
         steps=args.steps, guidance=args.guidance, seed=args.seed, variants=args.variants,
+        verify=args.verify, verify_retries=args.verify_retries,
     )
     result = run_job(engine, job, progress)
+    if result.verification is not None:
+        show_verification(result.verification, progress)
     for path, variant in zip(paths, result.variants):
         save_image(path, variant.image, alpha=photo.alpha, exif=photo.exif,
                    icc_profile=photo.icc_profile)
@@ -138,6 +149,12 @@ def add_edit_command(commands: argparse._SubParsersAction,
              f"installed model id such as {DIFFUSION_DEFAULTS[0]}. Default: "
              f"{' or '.join(DIFFUSION_DEFAULTS)} when installed; to remove, else "
              f"{OFFLINE_INPAINTER}")
+    parser.add_argument("--verify", action="store_true",
+                        help="after removing what --find names, find it again there and, while "
+                             "it is still found, repaint with a larger mask; prints the scores")
+    parser.add_argument("--verify-retries", type=non_negative_int,
+                        default=JOB_DEFAULTS["verify_retries"], metavar="N",
+                        help="with --verify, repaint at most N more times (default %(default)s)")
     parser.add_argument("--seed", type=int, help="random seed (default: a new one, printed)")
     parser.add_argument("--steps", type=positive_int, default=JOB_DEFAULTS["steps"],
                         help="diffusion sampling steps (default %(default)s)")
@@ -156,6 +173,9 @@ def add_edit_command(commands: argparse._SubParsersAction,
             parser.error("--all, --not, --tight, --reference, --grow and --feather shape a found "
                          "mask; "
                          "with --mask the mask is used as it is")
+        if args.verify and (args.mask is not None or args.replace.strip()):
+            parser.error("--verify checks a removal of what --find names: use it with --find "
+                         "and without --replace")
         return _run_edit(args)
 
     parser.set_defaults(func=run)

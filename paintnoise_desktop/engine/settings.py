@@ -8,6 +8,7 @@ added with `paintnoise models add` is seen by the window and the other way round
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Literal
 import platformdirs
 
 from ..core.errors import PaintNoiseError
+
+log = logging.getLogger(__name__)
 
 PRECISIONS = ("auto", "fp16", "bf16", "fp32")
 MEMORY_PROFILES = ("auto", "keep", "offload", "low")
@@ -31,6 +34,8 @@ class EngineSettings:
     models_dir: Path | None = None  # None: PAINTNOISE_MODELS_DIR or the platform default
     model_paths: dict[str, str] = field(default_factory=dict)  # model id -> path the user set
     offline: bool = False
+    # on the CPU, SegCLIP proposes with SAM 2.1 Hiera-tiny when installed (False: Segment Anything)
+    fast_cpu_finder: bool = True
 
 
 def settings_file() -> Path:
@@ -52,18 +57,27 @@ def load_settings(path: Path | None = None) -> EngineSettings:
         return EngineSettings()
     except (OSError, ValueError) as error:
         raise PaintNoiseError(unreadable, detail=str(error)) from error
-    if not isinstance(data, dict) or not isinstance(data.get("model_paths", {}), dict):
-        raise PaintNoiseError(unreadable, detail="not a JSON object with a model_paths object")
+    if not isinstance(data, dict):
+        raise PaintNoiseError(unreadable, detail="not a JSON object")
     defaults = EngineSettings()
-    models_dir = data.get("models_dir")
-    return EngineSettings(
-        device=str(data.get("device", defaults.device)),
-        precision=_choice(data.get("precision"), PRECISIONS, defaults.precision),
-        memory_profile=_choice(data.get("memory_profile"), MEMORY_PROFILES, defaults.memory_profile),
-        models_dir=Path(models_dir) if models_dir else None,
-        model_paths={str(k): str(v) for k, v in dict(data.get("model_paths", {})).items()},
-        offline=bool(data.get("offline", defaults.offline)),
-    )
+    values = {}
+    for name, check in _CHECKS.items():
+        if data.get(name) in (None, ""):
+            continue  # not saved (or saved as none): the default
+        try:
+            values[name] = check(data[name])
+        except (TypeError, ValueError) as error:
+            log.warning("%s: %s = %r is not valid (%s); using the default, %r",
+                        path, name, data[name], error, getattr(defaults, name))
+    return replace(defaults, **values)
+
+
+def reset_settings(path: Path | None = None) -> Path:
+    """Start again from the defaults; a file that was there is kept beside as `.broken`."""
+    path = path or settings_file()
+    if path.exists():
+        os.replace(path, path.with_name(path.name + ".broken"))
+    return save_settings(EngineSettings(), path)
 
 
 def save_settings(settings: EngineSettings, path: Path | None = None) -> Path:
@@ -87,5 +101,49 @@ def with_model_path(settings: EngineSettings, model_id: str, path: Path | None) 
     return replace(settings, model_paths=paths)
 
 
-def _choice(value, allowed: tuple[str, ...], default: str):
-    return value if value in allowed else default
+def _one_of(allowed: tuple[str, ...]):
+    def check(value: object) -> str:
+        if value not in allowed:
+            raise ValueError(f"not one of {', '.join(allowed)}")
+        return str(value)
+
+    return check
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError("not a text")
+    return value.strip()
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("not true or false")
+    return value
+
+
+def _folder(value: object) -> Path:
+    return Path(_text(value)).expanduser()
+
+
+def _model_paths(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise TypeError("not an object of model ids and paths")
+    kept = {key: path for key, path in value.items()
+            if isinstance(key, str) and isinstance(path, str) and key and path}
+    if len(kept) != len(value):
+        log.warning("settings: model paths that are not text were left out: %r",
+                    {key: path for key, path in value.items() if key not in kept})
+    return kept
+
+
+#: How each saved field is read; a value a check refuses is replaced by the default.
+_CHECKS = {
+    "device": _text,
+    "precision": _one_of(PRECISIONS),
+    "memory_profile": _one_of(MEMORY_PROFILES),
+    "models_dir": _folder,
+    "model_paths": _model_paths,
+    "offline": _flag,
+    "fast_cpu_finder": _flag,
+}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 
-from ..core.jobs import MaskSettings
+from ..core.jobs import InpaintJob, MaskSettings
 from ..engine.inpaint.replace import MAX_VARIANTS
 from ..engine.models.needs import AUTOMATIC_INPAINTER
 from .properties import Flag, FloatRange, IntRange, Name, OneOf, OptionalInt, Setting, Text
@@ -60,6 +60,8 @@ class AppSettings(QObject):
     seed_changed = Signal(object)  # int, or None for random
     variants_changed = Signal(int)
     generation_panel_open_changed = Signal(bool)
+    verify_removal_changed = Signal(bool)
+    verify_retries_changed = Signal(int)
 
     brush_size = Setting("brush/size", DEFAULT_BRUSH_SIZE, IntRange(MIN_BRUSH, MAX_BRUSH),
                          "The brush's diameter in photo pixels, as last used.")
@@ -84,6 +86,11 @@ class AppSettings(QObject):
     variants = Setting("inpaint/variants", 1, IntRange(1, MAX_VARIANTS),
                        "How many versions one Replace paints, to compare and choose from.")
     generation_panel_open = Setting("panels/generation_open", False, Flag())
+    verify_removal = Setting("inpaint/verify_removal", False, Flag(),
+                             "Check that removals worked: after removing something found by "
+                             "words, find it again there, and repaint while it is still found.")
+    verify_retries = Setting("inpaint/verify_retries", InpaintJob.verify_retries, IntRange(0, 5),
+                             "How many times a checked removal may repaint with a larger mask.")
 
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -9,7 +9,9 @@ a setting both ways, taking its range from the setting, so no widget has limits 
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -26,6 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+_reported: set[tuple[str, str]] = set()  # bad stored values already logged
 
 
 def _number(raw: object) -> float:
@@ -87,6 +91,16 @@ class Name:
 
 
 @dataclass(frozen=True)
+class Colour:
+    """A colour as "#rrggbb"."""
+
+    def __call__(self, raw: object) -> str:
+        if not isinstance(raw, str) or not re.fullmatch(r"#[0-9a-fA-F]{6}", raw.strip()):
+            raise ValueError(f"{raw!r} is not a colour like #ff2020")
+        return raw.strip().lower()
+
+
+@dataclass(frozen=True)
 class Flag:
     def __call__(self, raw: object) -> bool:
         if isinstance(raw, str):  # an INI file hands booleans back as text
@@ -138,7 +152,11 @@ class Setting(Generic[T]):
             return self.default
         try:
             return self.clamp(raw)
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError) as error:
+            if (self.key, repr(raw)) not in _reported:  # once, though read on every use
+                _reported.add((self.key, repr(raw)))
+                log.warning("setting %s = %r is not valid (%s); using the default, %r",
+                            self.key, raw, error, self.default)
             return self.default
 
     def __get__(self, owner: Any, owner_type: type | None = None) -> Any:

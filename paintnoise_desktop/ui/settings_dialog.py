@@ -30,9 +30,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.errors import PaintNoiseError
 from ..engine.models.download import offline_from_environment
 from ..engine.models.registry import models_dir
-from ..engine.settings import EngineSettings, load_settings, save_settings
+from ..engine.settings import (
+    EngineSettings,
+    load_settings,
+    reset_settings,
+    save_settings,
+    settings_file,
+)
 from .app_settings import AppSettings, InpaintDefaults
 from .generation_panel import choices_combo, inpainter_choices, uses_diffusion
 from .properties import set_range
@@ -46,6 +53,8 @@ MEMORY_CHOICES = (("auto", "Automatic (from free GPU memory)"), ("keep", "Keep l
                   ("low", "Low memory (offload, VAE tiling, attention slicing)"))
 OFFLINE_LABEL = "Never use the network (offline mode)"
 GROW_PERCENT = 100  # the grow field shows the share of the object in percent
+OVERLAY_COLOURS = (("#ff2020", "Red"), ("#20c8ff", "Cyan"), ("#30d040", "Green"),
+                   ("#ffd000", "Yellow"), ("#e030e0", "Magenta"), ("#3050ff", "Blue"))
 
 
 def load_inpaint_defaults(qsettings: QSettings) -> InpaintDefaults:
@@ -63,7 +72,14 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.app_settings = app_settings
         self.qsettings = qsettings or app_settings.qsettings  # kept for callers; unused here
-        self.engine_settings = load_settings()
+        # A settings file that cannot be read is said here, with a way out; the form shows
+        # the defaults meanwhile, and OK writes them.
+        self.problem_label = QLabel(objectName="settingsProblem", wordWrap=True)
+        self.reset_button = QPushButton("Reset to Defaults", objectName="settingsResetButton")
+        self.reset_button.setToolTip(f"Start again from the defaults; the file that was there "
+                                     f"is kept as {settings_file().name}.broken")
+        self.reset_button.clicked.connect(self._reset_engine_settings)
+        self.engine_settings = self._read_engine_settings()
 
         self.models_dir_edit = QLineEdit(objectName="modelsDirEdit")
         self.models_dir_edit.setPlaceholderText(str(models_dir(EngineSettings())))
@@ -80,6 +96,12 @@ class SettingsDialog(QDialog):
                                         suffix=" % of object")
         self.grow_min_spin = QSpinBox(objectName="growMinSpin", suffix=" px")
         self.feather_spin = QSpinBox(objectName="featherSpin", suffix=" px")
+        self.overlay_colour_combo = choices_combo("overlayColourCombo", OVERLAY_COLOURS)
+        self.overlay_opacity_spin = QSpinBox(objectName="overlayOpacitySpin", suffix=" %")
+        set_range(self.overlay_opacity_spin, AppSettings.overlay_opacity, 100)
+        self.overlay_outline_check = QCheckBox("Outline the mask's edge",
+                                               objectName="overlayOutlineCheck")
+        self.overlay_colour_combo.setToolTip("The mask's tint; pick one the object is not")
         for spin, name, scale in ((self.steps_spin, "steps", 1), (self.guidance_spin, "guidance", 1),
                                   (self.grow_spin, "grow_fraction", GROW_PERCENT),
                                   (self.grow_min_spin, "grow_min_px", 1),
@@ -110,6 +132,11 @@ class SettingsDialog(QDialog):
         form.addRow("Grow mask by", self.grow_spin)
         form.addRow("Grow at least", self.grow_min_spin)
         form.addRow("Feather mask edge", self.feather_spin)
+        form.addRow("Mask colour", self.overlay_colour_combo)
+        form.addRow("Mask opacity", self.overlay_opacity_spin)
+        form.addRow("", self.overlay_outline_check)
+        form.addRow(self.problem_label)
+        form.addRow("", self.reset_button)
         form.addRow(buttons)
         self._show_values()
 
@@ -129,6 +156,9 @@ class SettingsDialog(QDialog):
         self.feather_spin.setValue(mask.feather_px)
         _select(self.inpainter_combo, self.app_settings.inpainter)
         self._show_inpainter_fields()
+        _select(self.overlay_colour_combo, settings.overlay_colour)
+        self.overlay_opacity_spin.setValue(round(settings.overlay_opacity * 100))
+        self.overlay_outline_check.setChecked(settings.overlay_outline)
 
     def _show_offline(self, offline: bool) -> None:
         """The setting, unless the environment forces offline mode: then checked and locked."""
@@ -169,7 +199,8 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         chosen = self.chosen_engine_settings()
-        current = load_settings()  # keep model paths added meanwhile (model manager, command line)
+        # keep model paths added meanwhile (model manager, command line)
+        current = self._read_engine_settings()
         chosen = replace(chosen, model_paths=current.model_paths)
         save_settings(chosen)
         self.app_settings.steps = self.steps_spin.value()
@@ -178,10 +209,31 @@ class SettingsDialog(QDialog):
             self.app_settings.mask_settings, grow_fraction=self.grow_spin.value() / GROW_PERCENT,
             grow_min_px=self.grow_min_spin.value(), feather_px=self.feather_spin.value())
         self.app_settings.inpainter = self.inpainter_combo.currentData()
+        self.app_settings.overlay_colour = self.overlay_colour_combo.currentData()
+        self.app_settings.overlay_opacity = self.overlay_opacity_spin.value() / 100
+        self.app_settings.overlay_outline = self.overlay_outline_check.isChecked()
         if chosen != self.engine_settings:
             self.engine_settings = chosen
             self.engineSettingsChanged.emit(chosen)
         super().accept()
+
+    def _read_engine_settings(self) -> EngineSettings:
+        """The settings file's settings; the defaults, said so, when it cannot be read."""
+        try:
+            settings = load_settings()
+        except PaintNoiseError as error:
+            self.problem_label.setText(str(error))
+            settings = EngineSettings()
+        else:
+            self.problem_label.clear()
+        self.problem_label.setVisible(bool(self.problem_label.text()))
+        self.reset_button.setVisible(bool(self.problem_label.text()))
+        return settings
+
+    def _reset_engine_settings(self) -> None:
+        reset_settings()
+        self.engine_settings = self._read_engine_settings()
+        self._show_values()
 
     def _browse_models_dir(self) -> None:
         start = self.models_dir_edit.text()

@@ -160,6 +160,7 @@ class DiffusionInpainter:
                 output_type="latent",
                 callback_on_step_end=step_end,
                 callback_on_step_end_tensor_inputs=["latents"],
+                **self._guidance(crop_rgb, crop_mask, request),
             ).images
             if not torch.isfinite(latents).all():
                 return None
@@ -168,6 +169,10 @@ class DiffusionInpainter:
             return None
         rgb = ((decoded[0].float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
         return rgb.permute(1, 2, 0).cpu().numpy()
+
+    def _guidance(self, crop_rgb, crop_mask, request: PaintRequest) -> dict:
+        """More of the pipeline's arguments for this crop (CLIPAway's image prompt); none here."""
+        return {}
 
     def _recover_memory(self) -> None:
         """Free the cache and take the next, slower, way to fit in GPU memory."""

@@ -17,6 +17,13 @@ from ...core.jobs import CancelToken
 from ..models.model_store import ModelStore
 
 OPENCV_METHODS = ("opencv-telea", "opencv-ns")
+#: Fast learned inpainters, one network pass per crop (learned.py).
+LEARNED_INPAINTERS = ("lama", "deepfill-v2")
+#: CLIPAway: removal by Stable Diffusion 1.5 inpainting steered to the background (clipaway.py).
+CLIPAWAY = "clipaway"
+CLIPAWAY_ONLY_REMOVES = (
+    "CLIPAway only removes: it paints the background over what is masked and cannot paint "
+    "words. Leave the replacement empty, or choose Stable Diffusion to paint it.")
 
 # on_step(step, steps, preview): preview is a small RGB uint8 image or None. Raising
 # JobCancelled from it (the Engine's `step` does when Cancel was pressed) stops the crop.
@@ -56,11 +63,20 @@ class Inpainter(Protocol):
 
 
 def inpainter_for(name: str, models: ModelStore) -> Inpainter:
-    """"opencv-telea", "opencv-ns", a model id ("sd2-inpainting", ...) or a model folder/file."""
+    """"opencv-telea", "opencv-ns", "clipaway", a model id ("sd2-inpainting", ...) or a model
+    folder/file."""
     if name in OPENCV_METHODS:
         from .opencv import OpenCVInpainter
 
         return OpenCVInpainter(name)
+    if name == CLIPAWAY:
+        from .clipaway import CLIPAwayInpainter
+
+        return CLIPAwayInpainter.for_store(models)
+    if name in LEARNED_INPAINTERS:
+        from .learned import LearnedInpainter
+
+        return LearnedInpainter.for_model(name, models)
     from .diffusion import DiffusionInpainter
 
     return DiffusionInpainter.for_model(name, models)

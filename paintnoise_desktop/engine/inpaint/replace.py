@@ -22,8 +22,16 @@ from ...core.jobs import CancelToken, InpaintJob, InpaintVariant, StepCallback
 from ..models.catalog import known_spec
 from ..models.model_store import ModelStore
 from ..models.needs import AUTOMATIC_INPAINTER, automatic_inpainter
-from .inpainter import OPENCV_METHODS, Inpainter, OnStep, PaintRequest, inpainter_for
-from .removal import paint_request
+from .inpainter import (
+    CLIPAWAY,
+    CLIPAWAY_ONLY_REMOVES,
+    OPENCV_METHODS,
+    Inpainter,
+    OnStep,
+    PaintRequest,
+    inpainter_for,
+)
+from .removal import is_removal, paint_request
 
 MAX_VARIANTS = 16
 ONE_OFFLINE_VARIANT = "The offline inpainter paints the same every time, so it made one variant"
@@ -33,6 +41,8 @@ def inpainter_title(name: str) -> str:
     """The inpainter as the user knows it: "the offline inpainter", a catalogue model's name."""
     if name in OPENCV_METHODS:
         return "the offline inpainter"
+    if name == CLIPAWAY:
+        return "CLIPAway"
     spec = known_spec(name)
     return spec.name if spec is not None else name
 
@@ -127,6 +137,8 @@ def _check(job: InpaintJob) -> None:
                               detail=f"mask {mask.shape} {mask.dtype}, photo {image.shape}")
     if not mask.any():
         raise PaintNoiseError("Nothing is masked. Find something or paint over it with the brush first.")
+    if job.inpainter == CLIPAWAY and not is_removal(job):
+        raise PaintNoiseError(CLIPAWAY_ONLY_REMOVES, detail=f"prompt {job.prompt!r}")
     if not 1 <= job.variants <= MAX_VARIANTS:
         raise PaintNoiseError(f"Ask for between 1 and {MAX_VARIANTS} variants.")
     if job.steps < 1 or not 0.0 < job.strength <= 1.0 or job.steps * job.strength < 1:

@@ -7,6 +7,7 @@ file and the fix.
 
 from __future__ import annotations
 
+import pickle
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -22,25 +23,38 @@ from .weight_files import broken_model_error, read_safetensors_header
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin")
 
 
-def load_checkpoint(path: Path, model_id: str) -> dict[str, Any]:
+def load_checkpoint(path: Path, model_id: str, inner: tuple[str, ...] = ("model",)
+                    ) -> dict[str, Any]:
     """A state dict from a `.pth`/`.ckpt`/`.bin` file, refusing anything but tensors and plain data.
 
     Zip checkpoints (every `torch.save` since torch 1.6) are memory-mapped, so checking
-    one or copying it into a model does not first read all of it into memory.
+    one or copying it into a model does not first read all of it into memory. A
+    checkpoint that keeps its weights beside other things (a training checkpoint's
+    "state_dict", a port's "G") is read at the first of the `inner` keys it has.
     """
     try:
         mmap = zipfile.is_zipfile(path)
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except Exception as error:  # pickle, zip and torch errors all mean "not a usable checkpoint"
+    except pickle.UnpicklingError as error:
+        raise ModelError(
+            f"{path} holds Python objects besides weights, and reading them could run code, "
+            f"so PaintNoise does not open it. Use a .safetensors file of the model, or run: "
+            f"paintnoise models download {model_id}",
+            detail=f"{type(error).__name__}: {error}",
+        ) from error
+    except Exception as error:  # zip and torch errors mean "not a usable checkpoint"
         raise broken_model_error(path, model_id, error) from error
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        state = state["model"]
+    key = next((key for key in inner if isinstance(state, dict)
+                and isinstance(state.get(key), dict)), None)
+    if key is not None:
+        state = state[key]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise broken_model_error(path, model_id, TypeError("not a state dict of tensors"))
     return state
 
 
-def load_weights(path: Path, model_id: str) -> dict[str, torch.Tensor]:
+def load_weights(path: Path, model_id: str, inner: tuple[str, ...] = ("model",)
+                 ) -> dict[str, torch.Tensor]:
     """A state dict from a `.safetensors` file (preferred) or a checkpoint read with weights only."""
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
@@ -51,7 +65,7 @@ def load_weights(path: Path, model_id: str) -> dict[str, torch.Tensor]:
         except Exception as error:  # safetensors raises its own error types
             raise broken_model_error(path, model_id, error) from error
     if path.suffix in CHECKPOINT_SUFFIXES:
-        return load_checkpoint(path, model_id)
+        return load_checkpoint(path, model_id, inner)
     raise ModelError(
         f"{path} is not a weights file PaintNoise can read. Use a .safetensors file "
         f"(or a .pth checkpoint), or run: paintnoise models download {model_id}",
