@@ -209,6 +209,7 @@ class EditJobs(QObject):
         inpainter, variants, steps = settings.inpainter, settings.variants, settings.steps
         guidance, strength, seed = settings.guidance, settings.strength, settings.seed
         negative = settings.negative_prompt
+        verify, retries = settings.verify_removal, settings.verify_retries
         wanted = parse_query(request.find_text)[0]  # "pole, not person": remove only the pole
         prompt = request.replace_text or ""
         what = f"Replacing with \u201c{prompt}\u201d" if prompt else "Removing"
@@ -218,7 +219,8 @@ class EditJobs(QObject):
         return self._bridge.submit(lambda job_id: InpaintJob(
             job_id, image=image, mask=mask, prompt=prompt, find_text=wanted,
             negative_prompt=negative, inpainter=inpainter, steps=steps, guidance=guidance,
-            strength=strength, seed=seed, variants=variants))
+            strength=strength, seed=seed, variants=variants, verify=verify,
+            verify_retries=retries))
 
     # -- results ----------------------------------------------------------------------------
 
@@ -316,6 +318,9 @@ class EditJobs(QObject):
             session.message.emit(NOTHING_CHANGED)
             return
         name = edit_name(request.find_text, request.replace_text or "")
+        checked = result.verification
+        if checked is not None:  # "Remove: spoon (gone)"
+            name = f"{name} ({'gone' if checked.gone else 'still there'})"
         merge_key = f"variants of job {result.job_id}"
         recipe = request.recipe and replace(request.recipe, seed=variant.seed,
                                             crop_box=variant.box)
@@ -325,6 +330,8 @@ class EditJobs(QObject):
         session.overlayWanted.emit(False)  # the mask would hide what was painted
         said = f" {variant.note}." if variant.note else ""
         choose = " Point at the variants to compare, click one to use it." if several else ""
+        if checked is not None:
+            said += f" {checked.sentence}"
         session.message.emit(f"{name} done.{said}{choose}")
 
     # -- choices among what the last Find and Replace made ----------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -114,6 +115,13 @@ class GenerationPanel(QWidget):
                                   "empty: a new random seed each time")
         self.variants_spin = QSpinBox(objectName="generationVariantsSpin", prefix="\u00d7")
         self.variants_spin.setToolTip("How many versions to paint, to compare and choose from")
+        self.verify_check = QCheckBox("Check that removals worked",
+                                      objectName="generationVerifyCheck")
+        self.verify_check.setToolTip("After removing something found by words, find it again "
+                                     "there; while it is still found, repaint with a larger mask")
+        self.verify_retries_spin = QSpinBox(objectName="generationVerifyRetriesSpin",
+                                            suffix=" more times")
+        self.verify_retries_spin.setToolTip("How many more times a checked removal may repaint")
         self.reset_button = QPushButton("Defaults", objectName="generationResetButton")
         self.reset_button.setToolTip("Put every generation setting back to its default")
         self.reset_button.clicked.connect(settings.reset_generation)
@@ -128,6 +136,8 @@ class GenerationPanel(QWidget):
         form.addRow("Negative prompt", self.negative_edit)
         form.addRow("Seed", self.seed_edit)
         form.addRow("Variants", self.variants_spin)
+        form.addRow("", self.verify_check)
+        form.addRow("Repaint at most", self.verify_retries_spin)
         form.addRow("", self.hint)
         form.addRow("", self.reset_button)
         layout = QVBoxLayout(self)
@@ -143,8 +153,12 @@ class GenerationPanel(QWidget):
         for name, widget in (("inpainter", self.inpainter_combo), ("steps", self.steps_spin),
                              ("guidance", self.guidance_spin), ("strength", self.strength_spin),
                              ("negative_prompt", self.negative_edit), ("seed", self.seed_edit),
-                             ("variants", self.variants_spin)):
+                             ("variants", self.variants_spin),
+                             ("verify_removal", self.verify_check),
+                             ("verify_retries", self.verify_retries_spin)):
             bind(settings, name, widget)
+        settings.verify_removal_changed.connect(self.verify_retries_spin.setEnabled)
+        self.verify_retries_spin.setEnabled(settings.verify_removal)
         settings.inpainter_changed.connect(self._show_inpainter_fields)
         for changed in (settings.inpainter_changed, settings.variants_changed,
                         settings.seed_changed):

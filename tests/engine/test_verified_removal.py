@@ -151,3 +151,35 @@ def test_a_verified_removal_needs_the_find_models(tmp_path, monkeypatch):
     monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(tmp_path))
     result = Engine().run(removal_job(inner_mask(3)), lambda p: None, CancelToken())
     assert result.missing_models == ("sam-vit-b", "clip-vit-base-patch32")
+
+
+def test_edit_verify_prints_the_scores_and_what_was_done(models_env, tmp_path, capsys):
+    from PIL import Image
+
+    from paintnoise_desktop.cli import main as cli
+
+    photo, _ = shapes_photo()
+    path, out = tmp_path / "photo.png", tmp_path / "out.png"
+    Image.fromarray(photo).save(path)
+    # --tight: grown, the tiny SAM's mask would cover the whole photo, past what OpenCV fills
+    code = cli.main(["edit", str(path), "--find", "red square", "--tight", "--verify",
+                     "--verify-retries", "1", "--inpainter", "opencv-telea", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    lines = err.splitlines()
+    check = next(i for i, line in enumerate(lines) if line.startswith('check "red square"'))
+    scores = lines[check].split("after each attempt ")[1].split(", ")
+    assert 1 <= len(scores) <= 2 and all(0 <= float(score) <= 1 for score in scores)
+    assert "score there before " in lines[check]
+    assert lines[check + 1].startswith("The red square")
+    assert out.is_file()
+
+
+def test_edit_verify_is_for_removals_of_found_words(models_env, tmp_path, capsys):
+    from paintnoise_desktop.cli import main as cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["edit", str(tmp_path / "p.png"), "--find", "cup", "--replace", "a fork",
+                  "--verify", "-o", str(tmp_path / "o.png")])
+    assert exit_.value.code == 2
+    assert "--verify checks a removal of what --find names" in capsys.readouterr().err
