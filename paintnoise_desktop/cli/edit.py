@@ -15,6 +15,7 @@ import numpy as np
 from ..core.errors import PaintNoiseError
 from ..core.imagefile import format_for_path, load_image, save_image
 from ..core.jobs import InpaintJob, Verification
+from ..core.mask_file import read_mask
 from ..engine.inpaint.inpainter import OPENCV_METHODS
 from ..engine.models.needs import (
     AUTOMATIC_INPAINTER,
@@ -23,13 +24,14 @@ from ..engine.models.needs import (
     automatic_inpainter,
     find_action,
     find_needs,
+    guide_needs,
     inpaint_action,
     inpaint_needs,
     not_installed,
 )
 from ..engine.settings import EngineSettings
 from .jobs import TextProgress, add_engine_options, check_models, engine_for, run_job
-from .mask import add_find_options, find_mask, non_negative_int, read_mask
+from .mask import add_find_options, find_mask, non_negative_int
 from .paths import check_writable, output_paths
 
 INPAINT_JOB_ID = 2
@@ -62,10 +64,13 @@ def check_edit_models(args: argparse.Namespace, settings: EngineSettings) -> Non
     Painting words with no Stable Diffusion model fails too: it never removes instead
     unless --inpainter names the offline inpainter.
     """
-    find_models = find_needs("segclip", settings) if args.find else ()
+    find_models = find_needs(args.method, settings) if args.find else ()
     steps = [(find_action(args.find), find_models)] if args.find else []
     inpainter = args.inpainter or AUTOMATIC_INPAINTER
-    steps.append((inpaint_action(args.replace), inpaint_needs(inpainter, args.replace, settings)))
+    paint_models = inpaint_needs(inpainter, args.replace, settings)
+    if args.guidance_mode == "clip" and args.replace.strip():
+        paint_models += guide_needs(settings)
+    steps.append((inpaint_action(args.replace), paint_models))
     # Removing instead is a way out only when the find can run: it needs its models either way.
     instead = (f"add `--inpainter {OFFLINE_INPAINTER}` to remove what is masked instead"
                if args.replace.strip() and inpainter not in OPENCV_METHODS
@@ -114,6 +119,8 @@ def _run_edit(args: argparse.Namespace) -> int:
         inpainter=chosen_inpainter(args, engine.settings, progress),
         steps=args.steps, guidance=args.guidance, seed=args.seed, variants=args.variants,
         verify=args.verify, verify_retries=args.verify_retries,
+        guidance_mode=args.guidance_mode, clip_weight=args.clip_weight, l2_weight=args.l2_weight,
+        lpips_weight=args.lpips_weight, guide_every=args.guide_every,
     )
     result = run_job(engine, job, progress)
     if result.verification is not None:
@@ -125,6 +132,31 @@ def _run_edit(args: argparse.Namespace) -> int:
         progress.note(f"wrote {path} (seed {variant.seed}{note})")
         print(path)
     return 0
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of 0 or more, got {text}")
+    return value
+
+
+def add_guidance_options(parser: argparse.ArgumentParser) -> None:
+    """CLIP-guided replacement (engine/inpaint/guided.py) and its three loss weights."""
+    parser.add_argument("--guidance-mode", choices=("plain", "clip"), default="plain",
+                        help="clip: steer Stable Diffusion with CLIP inside the mask and L2 + "
+                             "LPIPS outside it, for replacements that must follow the words "
+                             "closely (slower; default %(default)s)")
+    for name, what in (("clip", "the CLIP loss inside the mask"),
+                       ("l2", "the L2 distance to the background outside it"),
+                       ("lpips", "the LPIPS distance to the background outside it")):
+        parser.add_argument(f"--{name}-weight", type=non_negative_float,
+                            default=JOB_DEFAULTS[f"{name}_weight"], metavar="N",
+                            help=f"with --guidance-mode clip, the weight of {what} "
+                                 "(default %(default)g)")
+    parser.add_argument("--guide-every", type=positive_int, default=JOB_DEFAULTS["guide_every"],
+                        metavar="K", help="with --guidance-mode clip, guide every K-th sampling "
+                                          "step (default %(default)s)")
 
 
 def add_edit_command(commands: argparse._SubParsersAction,
@@ -140,6 +172,10 @@ def add_edit_command(commands: argparse._SubParsersAction,
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--mask", metavar="MASK.png", help="repaint what this image marks white")
     source.add_argument("--find", metavar="TEXT", help="repaint what these words name")
+    source.add_argument("--recipe", metavar="PROJECT.paintnoise",
+                        help="make a project's Find, mask and Replace/Remove steps again on "
+                             "PHOTO, with their recorded settings and seeds (brush strokes are "
+                             "skipped)")
     add_find_options(parser)
     parser.add_argument("--replace", default="", metavar="TEXT",
                         help="what to paint there (default: nothing, remove what is masked)")
@@ -162,6 +198,7 @@ def add_edit_command(commands: argparse._SubParsersAction,
                         help="how closely to follow the text (default %(default)s)")
     parser.add_argument("--variants", type=positive_int, default=1, metavar="N",
                         help="paint N variants, written as OUT-1, OUT-2, ... (default 1)")
+    add_guidance_options(parser)
     add_engine_options(parser)
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="the file to write (.jpg, .png, .webp or .tif)")
@@ -169,6 +206,10 @@ def add_edit_command(commands: argparse._SubParsersAction,
                         help="allow writing over an existing file or the input photo")
 
     def run(args: argparse.Namespace) -> int:
+        if args.recipe is not None:
+            from .recipe import run_recipe
+
+            return run_recipe(args)
         if args.mask is not None and _shapes_found_mask(args):
             parser.error("--all, --not, --tight, --reference, --grow and --feather shape a found "
                          "mask; "
