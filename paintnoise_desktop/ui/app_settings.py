@@ -15,7 +15,17 @@ from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 from ..core.jobs import InpaintJob, MaskSettings
 from ..engine.inpaint.replace import MAX_VARIANTS
 from ..engine.models.needs import AUTOMATIC_INPAINTER
-from .properties import Flag, FloatRange, IntRange, Name, OneOf, OptionalInt, Setting, Text
+from .properties import (
+    Colour,
+    Flag,
+    FloatRange,
+    IntRange,
+    Name,
+    OneOf,
+    OptionalInt,
+    Setting,
+    Text,
+)
 
 MAX_RECENT = 10
 #: The brush is a diameter in photo pixels.
@@ -62,6 +72,9 @@ class AppSettings(QObject):
     generation_panel_open_changed = Signal(bool)
     verify_removal_changed = Signal(bool)
     verify_retries_changed = Signal(int)
+    overlay_colour_changed = Signal(str)
+    overlay_opacity_changed = Signal(float)
+    overlay_outline_changed = Signal(bool)
 
     brush_size = Setting("brush/size", DEFAULT_BRUSH_SIZE, IntRange(MIN_BRUSH, MAX_BRUSH),
                          "The brush's diameter in photo pixels, as last used.")
@@ -91,6 +104,11 @@ class AppSettings(QObject):
                              "words, find it again there, and repaint while it is still found.")
     verify_retries = Setting("inpaint/verify_retries", InpaintJob.verify_retries, IntRange(0, 5),
                              "How many times a checked removal may repaint with a larger mask.")
+    overlay_colour = Setting("mask/overlay_colour", "#ff2020", Colour(),
+                             "The mask's tint over the photo (pick another on objects of it).")
+    overlay_opacity = Setting("mask/overlay_opacity", 0.45, FloatRange(0.05, 1.0))
+    overlay_outline = Setting("mask/overlay_outline", False, Flag(),
+                              "Whether the mask's edge is drawn as an opaque line too.")
 
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)

@@ -1,7 +1,9 @@
 """The strip of Find's candidates: a thumbnail of each (its mask tinted) and its score.
 
 Click picks one candidate, Ctrl-click adds or removes one; every change the user
-makes is announced as the sorted list of chosen indices (`selectionChanged`).
+makes is announced as the sorted list of chosen indices (`selectionChanged`). Pointing
+at a candidate asks to show its mask on the photo (`previewRequested(index)`, -1 when the
+pointer leaves the strip or a choice is made), as the variants strip does.
 Setting candidates from code announces nothing. The strip is laid out before the first
 Find (a line says what will appear in it), so its arrival never narrows the photo.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -55,12 +57,16 @@ def score_text(score: float) -> str:
 
 class CandidatePanel(QWidget):
     selectionChanged = Signal(list)
+    previewRequested = Signal(int)  # show this candidate's mask on the photo; -1: the mask
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.list = thumbnail_strip("candidateList", "Find candidates", self)
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.list.itemSelectionChanged.connect(self._announce)
+        self.list.setMouseTracking(True)
+        self.list.itemEntered.connect(lambda item: self.previewRequested.emit(self.list.row(item)))
+        self.list.viewport().installEventFilter(self)
         self.hint = QLabel(EMPTY_HINT, self, objectName="candidateHint", wordWrap=True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -109,7 +115,13 @@ class CandidatePanel(QWidget):
         self.list.blockSignals(False)
         self.hint.setText(EMPTY_HINT)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.list.viewport() and event.type() == QEvent.Leave:
+            self.previewRequested.emit(-1)
+        return super().eventFilter(watched, event)
+
     def _announce(self) -> None:
         chosen = self.selected()
+        self.previewRequested.emit(-1)  # the choice is about to be the mask itself
         if chosen:  # clicking empty space deselects everything; the mask keeps what it has
             self.selectionChanged.emit(chosen)

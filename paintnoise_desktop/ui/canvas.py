@@ -43,10 +43,12 @@ from paintnoise_desktop.ui.image_pyramid import (
     ImagePyramid,
     PendingUpdates,
     aligned,
+    qimage_over,
     rgb_to_rgb32,
 )
+from paintnoise_desktop.ui.mask_outline import outline_image
 
-TOOLS = ("add", "erase", "none")
+TOOLS = ("add", "erase", "select", "none")  # select: clicks go to a SelectTool
 ZOOM_STEP = 1.25
 WHEEL_NOTCH = 120
 BRUSH_STEP = 1.15
@@ -123,6 +125,10 @@ class Canvas(QWidget):
         self._showing_original = False
         self._live: tuple[QImage, Box | None] | None = None
         self._overlay_visible = True
+        self._overlay_colour, self._overlay_opacity, self._outline = (
+            OVERLAY_COLOUR, OVERLAY_OPACITY, False)
+        self._mask_preview: tuple[QImage, np.ndarray] | None = None  # a candidate pointed at
+        self._select = None  # the SelectTool the "select" tool hands its gestures to
         self._tool = "add"
         self._brush_size = 20  # diameter, photo pixels
         self._brush_share: float | None = None  # diameter / the photo's longer side
@@ -143,6 +149,7 @@ class Canvas(QWidget):
         self._doc = doc
         self._pending.drop()
         self._patches, self._override, self._live = [], None, None
+        self._mask_preview = None
         self._original = self._original_patch = self._original_under = None
         self._changed, self._showing_original = None, False
         self._photo = self._overlay = self._mask_extent = None
@@ -369,6 +376,19 @@ class Canvas(QWidget):
         self._view.actual_size(self._centre())
         self._view_changed()
 
+    def zoom_to(self, box: Box, margin: float = 0.1) -> None:
+        """Show photo `box` as large as fits, centred, with `margin` of its size around it."""
+        x0, y0, x1, y1 = box
+        pad = margin * max(x1 - x0, y1 - y0)
+        zoom = min(self.width() / (x1 - x0 + 2 * pad), self.height() / (y1 - y0 + 2 * pad))
+        self._zoom_about(zoom, self._centre())
+        centre = self._view.to_widget(QPointF((x0 + x1) / 2, (y0 + y1) / 2))
+        self._view.offset = self._view.offset + self._centre() - centre
+        self._view_changed()
+
+    def widget_point_of(self, image_point: QPointF) -> QPointF:
+        return self._view.to_widget(image_point)
+
     def _zoom_about(self, zoom: float, widget_point: QPointF) -> None:
         self._fit_on_resize = False
         self._view.zoom_about(zoom, widget_point)
@@ -390,6 +410,25 @@ class Canvas(QWidget):
     def set_overlay_visible(self, on: bool) -> None:
         self._overlay_visible = on
         self.update()
+
+    def set_overlay_style(self, colour: QColor, opacity: float, outline: bool) -> None:
+        """The mask's tint colour and opacity, and whether its edge is outlined opaquely."""
+        self._overlay_colour, self._overlay_opacity, self._outline = colour, opacity, outline
+        self.update()
+
+    def set_mask_preview(self, mask: np.ndarray | None) -> None:
+        """Tint `mask` (any size with the photo's aspect, e.g. a candidate's) in place of the
+        document's mask, without touching it; None shows the document's mask again."""
+        if mask is None:
+            self._mask_preview = None
+        else:
+            alpha = np.ascontiguousarray(mask, dtype=np.uint8)
+            self._mask_preview = (qimage_over(alpha), alpha)
+        self.update()
+
+    def set_select_tool(self, select) -> None:
+        """Where the "select" tool's presses, drags, keys and marks go (see select_tool.py)."""
+        self._select = select
 
     @property
     def tool(self) -> str:
@@ -463,7 +502,8 @@ class Canvas(QWidget):
         self._brush_hardness = min(1.0, max(0.0, float(hardness)))
 
     def _brush_active(self) -> bool:
-        return self._tool != "none" and not self._space_held and self._pan_from is None
+        return (self._tool not in ("none", "select") and not self._space_held
+                and self._pan_from is None)
 
     def _update_cursor(self) -> None:
         if self._doc is None:
@@ -472,6 +512,8 @@ class Canvas(QWidget):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
         elif self._tool == "none" or self._space_held:
             self.setCursor(Qt.CursorShape.OpenHandCursor)
+        elif self._tool == "select":
+            self.setCursor(Qt.CursorShape.CrossCursor)
         else:
             self.setCursor(Qt.CursorShape.BlankCursor)
 
@@ -536,6 +578,9 @@ class Canvas(QWidget):
             self._update_brush_outline()
             self._pan_from = event.position()
             self._update_cursor()
+        elif self._tool == "select":
+            if self._doc is not None and self._select is not None:
+                self._select.press(event, self.image_point_at(event.position()))
         elif self._doc is not None and button in (
             Qt.MouseButton.LeftButton,
             Qt.MouseButton.RightButton,
@@ -563,6 +608,8 @@ class Canvas(QWidget):
             self._update_brush_outline()
             if self._stroke is not None:
                 self._continue_stroke(pos)
+            elif self._tool == "select" and self._select is not None:
+                self._select.move(event, self.image_point_at(pos))
         p = self.image_point_at(pos)
         self.cursorMoved.emit(math.floor(p.x()), math.floor(p.y()))
 
@@ -576,6 +623,20 @@ class Canvas(QWidget):
             self._update_brush_outline()
         elif self._stroke is not None:
             self._end_stroke()
+        elif self._tool == "select" and self._select is not None:
+            self._select.release(event, self.image_point_at(event.position()))
+
+    def event(self, event: QEvent) -> bool:
+        """Keys the select tool claims (Tab, Esc) reach it before focus moves or a shortcut
+        takes them."""
+        if (event.type() in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride)
+                and self._tool == "select" and self._select is not None
+                and self._select.claims(event.key())):
+            if event.type() == QEvent.Type.KeyPress:
+                self._select.key(event.key())
+            event.accept()
+            return True
+        return super().event(event)
 
     def enterEvent(self, event: QEvent) -> None:
         """Take the keyboard under the pointer, so Space pans here rather than pressing a
@@ -656,6 +717,8 @@ class Canvas(QWidget):
             self._draw_overlay(painter, exposed)
         if self._live is not None and not original:
             self._draw_live_preview(painter)  # over the tint: the painting is what is watched
+        if self._tool == "select" and self._select is not None:
+            self._select.paint(painter)
         if self._mouse is not None and self._brush_active():
             self._draw_brush_outline(painter)
         if original:
@@ -712,14 +775,21 @@ class Canvas(QWidget):
     def _draw_overlay(self, painter: QPainter, exposed: QRect) -> None:
         """Tint the mask: its alpha scaled into a scratch image the size of the exposed part,
         coloured, and laid over the photo."""
-        assert self._overlay is not None
-        if self._mask_extent is None:
-            return
-        exposed = exposed & self.widget_rect_of(self._mask_extent)
-        geometry = self._level_geometry(self._overlay, exposed)
-        if geometry is None:
-            return
-        level, target, source = geometry
+        assert self._overlay is not None and self._photo is not None
+        if self._mask_preview is not None:
+            image = self._mask_preview[0]
+            whole = (0, 0, self._photo.width, self._photo.height)
+            target = QRectF(self._view.widget_rect_of(whole, 0))
+            source = QRectF(image.rect())
+        else:
+            if self._mask_extent is None:
+                return
+            exposed = exposed & self.widget_rect_of(self._mask_extent)
+            geometry = self._level_geometry(self._overlay, exposed)
+            if geometry is None:
+                return
+            level, target, source = geometry
+            image, source = self._overlay.images[level], QRectF(source)
         area = target.toAlignedRect() & exposed
         if area.isEmpty():
             return
@@ -730,15 +800,19 @@ class Canvas(QWidget):
         tp.fillRect(area, Qt.GlobalColor.transparent)
         tp.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
         tp.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._smooth())
-        tp.drawImage(target, self._overlay.images[level], QRectF(source))
+        tp.drawImage(target, image, source)
         tp.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
-        tp.fillRect(area, OVERLAY_COLOUR)
+        tp.fillRect(area, self._overlay_colour)
         tp.end()
         dpr = tint.devicePixelRatio()
-        painter.setOpacity(OVERLAY_OPACITY)
-        painter.drawImage(QRectF(area), tint, QRectF(area.x() * dpr, area.y() * dpr,
-                                                     area.width() * dpr, area.height() * dpr))
+        device_area = QRect(math.floor(area.x() * dpr), math.floor(area.y() * dpr),
+                            math.ceil(area.width() * dpr), math.ceil(area.height() * dpr))
+        painter.setOpacity(self._overlay_opacity)
+        painter.drawImage(QRectF(area), tint, QRectF(device_area))
         painter.setOpacity(1.0)
+        if self._outline:
+            painter.drawImage(QRectF(area), outline_image(tint, device_area & tint.rect(),
+                                                          self._overlay_colour))
 
     def _tint_image(self) -> QImage:
         """The widget-sized scratch image for the overlay, made anew only when the size changes."""

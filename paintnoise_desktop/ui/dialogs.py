@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .recovery_dialog import RecoveryAnswer, RecoveryOffer
 
 PROJECT_FILTER = "PaintNoise projects (*.paintnoise)"
+MASK_FILTER = "PNG mask, white = repaint (*.png);;All files (*)"
 SAVE_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png);;WebP (*.webp);;TIFF (*.tif *.tiff);;All files (*)"
 
 
@@ -46,6 +47,14 @@ class Dialogs:
     def save_project_path(self, parent: QWidget, suggested: str) -> str | None:
         path, _ = QFileDialog.getSaveFileName(parent, "Save project as", suggested,
                                               PROJECT_FILTER)
+        return path or None
+
+    def open_mask_path(self, parent: QWidget, directory: str) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(parent, "Load mask", directory, MASK_FILTER)
+        return path or None
+
+    def save_mask_path(self, parent: QWidget, suggested: str) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(parent, "Save mask as", suggested, MASK_FILTER)
         return path or None
 
     def save_path(self, parent: QWidget, suggested: str) -> str | None:

@@ -9,7 +9,7 @@ Find/Replace jobs (edit_jobs.py), mask steps (mask_steps.py), opening and saving
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -26,6 +26,7 @@ from ..core.box import Box
 from ..core.document import Document
 from ..core.errors import PaintNoiseError
 from ..core.jobs import Progress
+from ..core.masks import bounding_box
 from ..engine.settings import EngineSettings, load_settings
 from .app_settings import AppSettings
 from .autosave import Autosave
@@ -36,6 +37,7 @@ from .edit_jobs import EditJobs
 from .engine_bridge import EngineBridge
 from .generation_panel import GenerationPanel
 from .history_panel import HistoryPanel
+from .mask_files import MaskFiles
 from .mask_panel import MaskPanel
 from .mask_steps import MaskSteps
 from .model_manager import ModelManagerDialog
@@ -43,6 +45,7 @@ from .photo_files import PhotoFiles
 from .project_files import ProjectFiles
 from .prompt_bar import PROMPT_KEYS, PromptBar
 from .queue_panel import QueueLabel
+from .select_tool import SELECT_KEYS, SelectTool
 from .session import EditingSession
 from .settings_dialog import SettingsDialog
 from .shortcuts_dialog import ShortcutsDialog
@@ -96,6 +99,8 @@ class MainWindow(QMainWindow):
         self.mask_steps = MaskSteps(self.session, self)
         self.jobs = EditJobs(self.session, self.bridge, self.settings, self.mask_steps, self)
         self.queue_label = QueueLabel(self.jobs.queue)
+        self.select_tool = SelectTool(self.canvas, self.session, self.jobs, self)
+        self.mask_files = MaskFiles(self.session, self.files, self.dialogs, self)
 
         self._lay_out()
         self._build_status_bar()
@@ -177,6 +182,14 @@ class MainWindow(QMainWindow):
         a.toggle_overlay.toggled.connect(self.set_overlay_visible)
         a.brush_add.triggered.connect(lambda: self.set_tool("add"))
         a.brush_erase.triggered.connect(lambda: self.set_tool("erase"))
+        a.select_tool.triggered.connect(lambda: self.set_tool("select"))
+        a.zoom_to_mask.triggered.connect(self.zoom_to_mask)
+        a.save_mask.triggered.connect(self.mask_files.save_dialog)
+        a.load_mask.triggered.connect(self.mask_files.load_dialog)
+        for name in ("overlay_colour", "overlay_opacity", "overlay_outline"):
+            getattr(self.settings, f"{name}_changed").connect(self._show_overlay_style)
+        self.candidate_panel.previewRequested.connect(session.preview_candidate)
+        self.prompt_bar.findAddRequested.connect(lambda text: jobs.find(text, add=True))
         a.cancel_all.triggered.connect(lambda: jobs.cancel(everything=True))
         a.about.triggered.connect(self._about)
         a.shortcuts.triggered.connect(self.open_shortcuts)
@@ -238,6 +251,7 @@ class MainWindow(QMainWindow):
         self.mask_panel.set_brush_size(self.canvas.brush_size)
         self.mask_panel.set_found_settings(self.settings.mask_settings)
         self.mask_panel.set_hardness(self.canvas.brush_hardness)
+        self._show_overlay_style()
         geometry, state = self.settings.window_geometry(), self.settings.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -319,6 +333,7 @@ class MainWindow(QMainWindow):
             canvas.set_display_override(None)
         preview = session.live_preview
         canvas.set_live_preview(*((preview.image, preview.box) if preview else (None, None)))
+        canvas.set_mask_preview(session.display_mask)
 
     def _update_mask_actions(self) -> None:
         """Mask operations wait for the one being computed: their buttons are off meanwhile."""
@@ -335,6 +350,20 @@ class MainWindow(QMainWindow):
         self.prompt_bar.progress_bar.setVisible(busy or self.jobs.running)
 
     # -- view -------------------------------------------------------------------------------
+
+    def zoom_to_mask(self) -> None:
+        """Show the masked part as large as fits (a word when there is no mask)."""
+        document = self.document
+        box = bounding_box(document.mask) if document is not None else None
+        if box is None:
+            self.show_message("There is no mask to zoom to.")
+        else:
+            self.canvas.zoom_to(box)
+
+    def _show_overlay_style(self, _value: object = None) -> None:
+        settings = self.settings
+        self.canvas.set_overlay_style(QColor(settings.overlay_colour), settings.overlay_opacity,
+                                      settings.overlay_outline)
 
     def set_tool(self, tool: str) -> None:
         self.canvas.set_tool(tool)
@@ -451,7 +480,8 @@ class MainWindow(QMainWindow):
         return manager
 
     def open_shortcuts(self) -> ShortcutsDialog:
-        sheet = ShortcutsDialog(self.actions(), CANVAS_KEYS + PROMPT_KEYS + WINDOW_KEYS, self)
+        sheet = ShortcutsDialog(self.actions(),
+                                CANVAS_KEYS + SELECT_KEYS + PROMPT_KEYS + WINDOW_KEYS, self)
         sheet.setAttribute(Qt.WA_DeleteOnClose)
         sheet.open()
         return sheet

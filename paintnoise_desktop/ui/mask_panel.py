@@ -45,7 +45,7 @@ MASK_OPERATIONS: dict[str, tuple[str, str, bool]] = {
 
 
 class MaskPanel(QWidget):
-    toolChanged = Signal(str)  # "add" or "erase"
+    toolChanged = Signal(str)  # "add", "erase" or "select"
     brushSizeChanged = Signal(int)
     hardnessChanged = Signal(float)  # 0 = soft edge, 1 = hard edge
     operationRequested = Signal(str, int)  # operation name, pixel amount
@@ -69,20 +69,26 @@ class MaskPanel(QWidget):
         self.add_button = QToolButton(text="Add", objectName="addBrushButton", checkable=True)
         self.erase_button = QToolButton(text="Erase", objectName="eraseBrushButton",
                                         checkable=True)
+        self.select_button = QToolButton(text="Select", objectName="selectToolButton",
+                                         checkable=True)
         self.add_button.setToolTip("Paint to add to the mask (B)")
         self.erase_button.setToolTip("Paint to remove from the mask (E)")
+        self.select_button.setToolTip("Click on the object to mask it; Alt+click: not this, "
+                                      "drag: a box, Shift: add, Tab: other ways, Esc: done (S)")
         self.add_button.setChecked(True)
         group = QButtonGroup(box)
         group.setExclusive(True)
-        for button in (self.add_button, self.erase_button):
+        for button in (self.add_button, self.erase_button, self.select_button):
             button.setToolButtonStyle(Qt.ToolButtonTextOnly)
             button.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
             group.addButton(button)
         self.add_button.toggled.connect(lambda on: on and self.toolChanged.emit("add"))
         self.erase_button.toggled.connect(lambda on: on and self.toolChanged.emit("erase"))
+        self.select_button.toggled.connect(lambda on: on and self.toolChanged.emit("select"))
         modes = QHBoxLayout()
         modes.addWidget(self.add_button)
         modes.addWidget(self.erase_button)
+        modes.addWidget(self.select_button)
 
         self.size_slider = QSlider(Qt.Horizontal, objectName="brushSizeSlider")
         self.size_spin = QSpinBox(suffix=" px", objectName="brushSizeSpin")
@@ -174,7 +180,8 @@ class MaskPanel(QWidget):
             self.hardness_slider.setValue(round(hardness * 100))
 
     def set_tool(self, tool: str) -> None:
-        (self.erase_button if tool == "erase" else self.add_button).setChecked(True)
+        buttons = {"erase": self.erase_button, "select": self.select_button}
+        buttons.get(tool, self.add_button).setChecked(True)
 
     def set_overlay_visible(self, visible: bool) -> None:
         with QSignalBlocker(self.overlay_check):

@@ -10,7 +10,7 @@ Ctrl+Z act on the photo again rather than on the text.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,6 +37,7 @@ GAP = 12  # between the Find and the Replace group
 #: The keys the bar handles itself, for the shortcuts sheet.
 PROMPT_KEYS = (
     ("Enter in Find", "Find the words (keys then act on the photo)"),
+    ("Shift+Enter in Find", "Find the words and add them to the mask"),
     ("Enter in Replace with", "Replace (or remove) what is masked"),
     ("Esc", "Cancel the running job"),
 )
@@ -59,6 +60,7 @@ def _row(*widgets: QWidget, stretching: QWidget) -> QHBoxLayout:
 
 class PromptBar(QWidget):
     findRequested = Signal(str)
+    findAddRequested = Signal(str)  # find and add to the mask (Shift+Enter)
     replaceRequested = Signal(str, str)  # find text, replacement text ("" = remove)
     cancelRequested = Signal()
 
@@ -113,6 +115,7 @@ class PromptBar(QWidget):
         layout.addWidget(self.progress_bar)
 
         self.find_edit.returnPressed.connect(self._request_find)
+        self.find_edit.installEventFilter(self)  # Shift+Enter adds: see eventFilter
         self.find_button.clicked.connect(self._request_find)
         self.replace_edit.returnPressed.connect(self._request_replace)
         self.replace_button.clicked.connect(self._request_replace)
@@ -206,6 +209,16 @@ class PromptBar(QWidget):
     def _request_find(self) -> None:
         self.findRequested.emit(self.find_text)
         self._hand_focus_back()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Shift+Enter in the Find field finds and adds to the mask (plain Enter replaces)."""
+        if (watched is self.find_edit and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            self.findAddRequested.emit(self.find_text)
+            self._hand_focus_back()
+            return True
+        return super().eventFilter(watched, event)
 
     def _request_replace(self) -> None:
         self.replaceRequested.emit(self.find_text, self.replace_text)

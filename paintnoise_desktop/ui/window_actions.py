@@ -66,6 +66,12 @@ class WindowActions:
                                  tip="Stop the running Find or Replace and empty the queue")
         self.brush_add = action("Brush: &Add to mask", "B")
         self.brush_erase = action("Brush: &Erase from mask", "E")
+        self.select_tool = action("&Select: click on the object", "S", tip=(
+            "Click on the object to mask it (Alt+click: not this; drag: a box; Shift: add)"))
+        self.save_mask = action("Save Mas&k…", tip="Save the mask as a PNG (white = repaint)")
+        self.load_mask = action("&Load Mask…", tip=(
+            "Make the mask from a PNG the size of the photo (white = repaint)"))
+        self.zoom_to_mask = action("Zoom to Mas&k", "Ctrl+M", tip="Show the masked part, large")
         self.zoom_in = action("Zoom &In", QKeySequence.ZoomIn, "Ctrl+=")
         self.zoom_out = action("Zoom &Out", QKeySequence.ZoomOut)
         self.zoom_fit = action("&Fit to Window", "Ctrl+0", tip="Show the whole photo")
@@ -86,7 +92,8 @@ class WindowActions:
         self.recent_menu = QMenu("Open &Recent", window)
         self.recent_menu.setObjectName("recentMenu")
         self.photo_actions = (self.save, self.save_as, self.save_project, self.show_original, self.zoom_in,
-                              self.zoom_out, self.zoom_fit, self.zoom_actual, self.toggle_overlay)
+                              self.zoom_out, self.zoom_fit, self.zoom_actual, self.toggle_overlay,
+                              self.save_mask, self.load_mask, self.zoom_to_mask)
 
     def set_photo_open(self, has_photo: bool) -> None:
         """Enable the actions that need a photo (saving, zooming, the mask) or not."""
@@ -102,6 +109,8 @@ class WindowActions:
         file_menu.addSeparator()
         file_menu.addActions([self.save, self.save_as, self.save_project])
         file_menu.addSeparator()
+        file_menu.addActions([self.save_mask, self.load_mask])
+        file_menu.addSeparator()
         file_menu.addAction(self.quit)
 
         edit_menu = bar.addMenu("&Edit")
@@ -109,14 +118,15 @@ class WindowActions:
         edit_menu.addSeparator()
         edit_menu.addAction(self.cancel_all)
         edit_menu.addSeparator()
-        edit_menu.addActions([self.brush_add, self.brush_erase])
+        edit_menu.addActions([self.brush_add, self.brush_erase, self.select_tool])
         mask_menu = edit_menu.addMenu("&Mask")
         mask_menu.addActions(list(self.mask_operations.values()))
         edit_menu.addSeparator()
         edit_menu.addAction(self.settings)
 
         view_menu = bar.addMenu("&View")
-        view_menu.addActions([self.zoom_in, self.zoom_out, self.zoom_fit, self.zoom_actual])
+        view_menu.addActions([self.zoom_in, self.zoom_out, self.zoom_fit, self.zoom_actual,
+                              self.zoom_to_mask])
         view_menu.addSeparator()
         view_menu.addAction(self.toggle_overlay)
         self.panels_menu = view_menu.addMenu("&Panels")

@@ -53,6 +53,8 @@ class ScriptedDialogs(Dialogs):
         self.unsaved_asked: list[str] = []
         self.download_offers: list[tuple[str, ...]] = []
         self.project_open_answers: list[str | None] = []
+        self.mask_open_answers: list[str | None] = []
+        self.mask_save_answers: list[str | None] = []
         self.project_save_answers: list[str | None] = []
         self.project_save_suggestions: list[str] = []
         # "recover" (the ticked ones: all), "discard" (all), "later", or indices to recover.
@@ -74,6 +76,13 @@ class ScriptedDialogs(Dialogs):
 
     def offer_model_download(self, parent, model_ids: tuple[str, ...], bridge) -> None:
         self.download_offers.append(model_ids)
+
+    def open_mask_path(self, parent, directory: str) -> str | None:
+        return self.mask_open_answers.pop(0)
+
+    def save_mask_path(self, parent, suggested: str) -> str | None:
+        self.save_suggestions.append(suggested)
+        return self.mask_save_answers.pop(0)
 
     def open_project_path(self, parent, directory: str) -> str | None:
         return self.project_open_answers.pop(0)
