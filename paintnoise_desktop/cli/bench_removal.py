@@ -10,7 +10,6 @@ and Markdown beside a contact sheet: per photo, the photo, its mask and each res
 from __future__ import annotations
 
 import argparse
-import csv
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from ..engine.models.needs import (
 )
 from ..engine.removal_metrics import TOP_N, RemovalScores
 from ..engine.settings import EngineSettings
+from .bench_tables import markdown, write_csv
 from .edit import JOB_DEFAULTS, positive_int
 from .jobs import JobFailed, TextProgress, add_engine_options, check_models, engine_for, run_job
 from .mask import add_find_options, find_mask
@@ -97,13 +97,6 @@ def mean_rows(rows: list[Row], removers: list[str], photos: int) -> list[list[st
     return means
 
 
-def markdown_table(header: str, lines: list[list[str]]) -> str:
-    out = [header, "", "| " + " | ".join(COLUMNS) + " |",
-           "|" + "|".join("---" for _ in COLUMNS) + "|"]
-    out += ["| " + " | ".join(cell.replace("|", "/") for cell in line) + " |" for line in lines]
-    return "\n".join(out) + "\n"
-
-
 def _check_bench_models(args: argparse.Namespace, removers: list[str],
                         settings: EngineSettings) -> None:
     steps = [(find_action(args.find), find_needs("segclip", settings))]
@@ -157,14 +150,11 @@ def _run_bench_removal(args: argparse.Namespace) -> int:
     lines = [row.cells() for row in rows]
     if len(args.photos) > 1:
         lines += mean_rows(rows, removers, len(args.photos))
-    with open(out / TABLE_CSV, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(COLUMNS)
-        writer.writerows(lines)
+    write_csv(out / TABLE_CSV, COLUMNS, lines)
     header = (f"Removing \u201c{wanted}\u201d, device {pick_device(engine.settings)}, "
               f"CLIP measures with {clip_id}, {args.steps} diffusion steps, seed {args.seed}"
               f"{', warm' if args.warm else ' (first photo includes loading each model)'}.")
-    table = markdown_table(header, lines)
+    table = f"{header}\n\n{markdown(COLUMNS, lines)}"
     (out / TABLE_MD).write_text(table, encoding="utf-8")
     Image.fromarray(contact_sheet(sheet)).save(out / SHEET_PNG)
     print(table, end="")
