@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from ..core.errors import PaintNoiseError
 from ..core.jobs import DownloadJob, Progress, Result, Status
 from ..engine.models.catalog import ModelSpec, load_catalog
-from ..engine.models.download import offline_reason, offline_remedy
+from ..engine.models.download import HUB_LOGIN, offline_reason, offline_remedy
 from ..engine.models.model_check import Verdict, validate_model_path, verify_model
 from ..engine.models.needs import purpose
 from ..engine.models.registry import expected_path, install_status, models_dir
@@ -51,7 +51,7 @@ def describe_model(spec: ModelSpec) -> str:
             f"licence: {spec.licence}")
     if spec.access == "gated":
         line += (f". Its hub page lets you download it only once you have accepted the licence "
-                 f"at {spec.licence_url}")
+                 f"at {spec.licence_url}; then {HUB_LOGIN}, so the download is sent as you")
     elif spec.licence_url:
         line += f" ({spec.licence_url})"
     return line + "."

@@ -7,17 +7,21 @@ caller with `engine.ranking.select`, which needs no torch.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import import_module
 
 from ...core.errors import PaintNoiseError
 from ...core.jobs import CancelToken, FindJob, MaskCandidate, StepCallback
 from ..models.model_store import ModelStore
+from ..models.needs import AUTOMATIC_FINDER, automatic_finder
 
 # method -> (module in this package, function); modules import torch, so they load on use
 METHODS: dict[str, tuple[str, str]] = {
     "segclip": ("segclip", "find_segclip"),
     "clipseg": ("clipseg", "find_clipseg"),
     "segformer": ("segformer", "find_segformer"),
+    "sam3": ("sam3", "find_sam3"),
+    "diffedit": ("diffedit", "find_diffedit"),
     "points": ("points", "find_points"),
 }
 
@@ -25,6 +29,8 @@ METHODS: dict[str, tuple[str, str]] = {
 def find(
     job: FindJob, models: ModelStore, step: StepCallback, cancel: CancelToken
 ) -> list[MaskCandidate]:
+    if job.method == AUTOMATIC_FINDER:
+        job = replace(job, method=automatic_finder(models.settings))
     if job.method not in METHODS:
         raise PaintNoiseError(
             f"There is no way to find things called '{job.method}'. "

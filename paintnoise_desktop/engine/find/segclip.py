@@ -4,6 +4,8 @@ Each proposal becomes a crop (the object alone on neutral grey, cropped to its
 box plus a margin, padded square) and all crops are embedded in a few batched
 CLIP calls. What a photo yields this way is cached under a hash of its pixels,
 so asking again about the same photo costs one text encoding and a matrix product.
+On the CPU the proposals come from SAM 2.1 Hiera-tiny when it is installed
+(sam2_proposals.py), filtered the same way, so they are ranked the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from . import proposals
 from .clip_model import Embedder, get_clip
 from .photo_cache import PhotoCache, PhotoEntry, photo_key
 from .ranking import phrase_rows, prompts, rank
+from .sam2_proposals import fast_proposer
 from .sam_embedding import photo_embedding
 from .sam_model import get_sam
 
@@ -82,11 +85,11 @@ def rank_candidates(
     text: str,
     exclude: tuple[str, ...] = (),
     limit: int = MAX_CANDIDATES,
+    source: str = "segclip",
 ) -> list[MaskCandidate]:
     """The proposals best matching `text` (and beating every `exclude` phrase), best first;
     `source` names the method that proposed them."""
     if len(entry.boxes) == 0:
-    source: str = "segclip",
         return []
     phrases = [text, *exclude]
     text_rows = phrase_rows(
@@ -112,7 +115,8 @@ def find_segclip(
     if not text:
         raise PaintNoiseError("Type what to find, for example: red car.")
     step(0.0, "Loading Segment Anything")
-    sam_id, sam = get_sam(models)
+    fast = None if job.reference else fast_proposer(models)
+    sam_id, sam = fast or get_sam(models)
     step(0.05, "Loading CLIP")
     clip_id, embedder = get_clip(models)
     settings = proposals.ProposalSettings()
@@ -125,10 +129,13 @@ def find_segclip(
     entry = cache.get(key)
     if entry is None:
         working = proposals.working_copy(job.image)
-        embedding = photo_embedding(models, sam_id, sam, working, _within(step, 0.1, 0.25),
-                                    half=not settings.library_order)
-        found = proposals.generate_proposals(sam, working, _within(step, 0.1, 0.75), settings,
-                                             embedding)
+        if fast is not None:
+            found = sam.propose(working, _within(step, 0.1, 0.75), settings)
+        else:
+            embedding = photo_embedding(models, sam_id, sam, working, _within(step, 0.1, 0.25),
+                                        half=not settings.library_order)
+            found = proposals.generate_proposals(sam, working, _within(step, 0.1, 0.75),
+                                                 settings, embedding)
         entry = describe_photo(
             working, job.image.shape[:2], found, embedder, _within(step, 0.75, 0.95)
         )

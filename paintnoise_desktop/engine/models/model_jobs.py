@@ -55,7 +55,7 @@ def _preload(spec: ModelSpec, models: ModelStore) -> None:
 
     Segment Anything and CLIP getters load the best installed model of their kind.
     """
-    if spec.role == "proposals":
+    if spec.layout == "sam-checkpoint":
         from ..find.sam_model import get_sam
 
         get_sam(models)
