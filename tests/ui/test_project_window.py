@@ -20,6 +20,14 @@ def _open(qtbot, window, path):
     assert opened.args == [True]
 
 
+def _window_with_photo(qtbot, make_window, tmp_path):
+    window = make_window()
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo()).save(path)
+    _open(qtbot, window, path)
+    return window
+
+
 def _edit(window):
     """A brushed mask, a repaint and another mask step; the last one undone."""
     session = window.session
@@ -35,10 +43,7 @@ def _state(document):
 
 
 def test_save_project_and_open_it_again_step_for_step(qtbot, make_window, dialogs, tmp_path):
-    window = make_window()
-    path = tmp_path / "photo.png"
-    Image.fromarray(photo()).save(path)
-    _open(qtbot, window, path)
+    window = _window_with_photo(qtbot, make_window, tmp_path)
     original = window.document.rgb.copy()
     _edit(window)
     edited = _state(window.document)
@@ -68,10 +73,7 @@ def test_save_project_and_open_it_again_step_for_step(qtbot, make_window, dialog
 
 def test_a_brushed_mask_asks_on_close_until_saved_in_a_project(qtbot, make_window, dialogs,
                                                                  tmp_path):
-    window = make_window()
-    path = tmp_path / "photo.png"
-    Image.fromarray(photo()).save(path)
-    _open(qtbot, window, path)
+    window = _window_with_photo(qtbot, make_window, tmp_path)
     window.session.apply("Brush", (10, 10, 50, 40), mask=np.full((30, 40), 255, np.uint8))
     assert window.document.has_unsaved_work
     dialogs.project_save_answers.append(str(tmp_path / "masked"))  # the suffix is added
@@ -94,10 +96,7 @@ def test_a_replace_step_keeps_its_recipe_and_the_chosen_variant_s_seed(painted):
 
 def test_autosave_writes_after_changes_stop_and_a_save_removes_it(qtbot, make_window, dialogs,
                                                                   tmp_path):
-    window = make_window()
-    path = tmp_path / "photo.png"
-    Image.fromarray(photo()).save(path)
-    _open(qtbot, window, path)
+    window = _window_with_photo(qtbot, make_window, tmp_path)
     quick = Autosave(window.session, window, folder=tmp_path / "recovery",
                      schedule=AutosaveSchedule(debounce_s=0.2, interval_s=5))
     try:
@@ -117,10 +116,7 @@ def test_autosave_writes_after_changes_stop_and_a_save_removes_it(qtbot, make_wi
 
 def test_a_session_left_by_a_crash_is_offered_and_recovered(qtbot, make_window, dialogs,
                                                            tmp_path):
-    window = make_window()
-    path = tmp_path / "photo.png"
-    Image.fromarray(photo()).save(path)
-    _open(qtbot, window, path)
+    window = _window_with_photo(qtbot, make_window, tmp_path)
     _edit(window)
     window.autosave.write_now().result()
     edited = _state(window.document)
