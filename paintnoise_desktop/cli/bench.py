@@ -4,6 +4,10 @@ Every stage runs through the same engine and jobs as `paintnoise edit`, so the t
 are what a user waits for. The first find and the first replace include loading
 their models; the repeats show the warm costs (a second query on a photo is answered
 from its cache).
+
+Other benches are kinds of their own (`paintnoise bench masks ...`), each in its own
+module and added in `add_bench_command`; a first word that is not a kind is a photo,
+for the stage timing above (`paintnoise bench PHOTO --find ...`).
 """
 
 from __future__ import annotations
@@ -62,10 +66,35 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+STAGES = "stages"  # the kind `paintnoise bench PHOTO ...` means
+
+
+def with_bench_kind(argv: list[str], kinds: frozenset[str]) -> list[str]:
+    """`bench PHOTO ...` means `bench stages PHOTO ...`; `bench masks ...` stays as it is."""
+    at = argv.index("bench") + 1
+    first = next((i for i in range(at, len(argv)) if not argv[i].startswith("-")), len(argv))
+    if first == len(argv) or argv[first] in kinds:
+        return argv
+    return argv[:first] + [STAGES] + argv[first:]
+
+
 def add_bench_command(commands: argparse._SubParsersAction,
-                      common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser(
-        "bench", parents=[common], help="time each stage of find and replace on a photo",
+                      common: argparse.ArgumentParser) -> frozenset[str]:
+    """The `bench` command and its kinds; returns the kinds' names (see `with_bench_kind`)."""
+    from .bench_guided import add_bench_guided_command
+    from .bench_masks import add_bench_masks_command
+    from .bench_removal import add_bench_removal_command
+
+    bench = commands.add_parser(
+        "bench", parents=[common], help="time find and replace, or compare the mask methods",
+        usage="paintnoise bench [PHOTO --find TEXT ... | KIND ...]",
+        description="Time each stage of find and replace on PHOTO, or run another kind of "
+                    "bench.",
+    )
+    kinds = bench.add_subparsers(dest="bench", metavar="KIND", required=True)
+    parser = kinds.add_parser(
+        STAGES, parents=[common], help="time each stage of find and replace on a photo "
+                                       "(the default: `paintnoise bench PHOTO ...`)",
         description="Time each stage of find and replace on PHOTO: opening it, the first and a "
                     "repeated find, the full-size mask, the first and a repeated replace. "
                     "Nothing is written.",
@@ -81,3 +110,7 @@ def add_bench_command(commands: argparse._SubParsersAction,
                         help="diffusion sampling steps (default %(default)s)")
     add_engine_options(parser)
     parser.set_defaults(func=_run_bench)
+    add_bench_masks_command(kinds, common)
+    add_bench_removal_command(kinds, common)
+    add_bench_guided_command(kinds, common)
+    return frozenset(kinds.choices)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.errors import PaintNoiseError
-from .bench import add_bench_command
+from .bench import add_bench_command, with_bench_kind
 from .edit import add_edit_command
 from .mask import add_mask_command
 from .models import add_models_commands
@@ -37,8 +37,8 @@ def _open_window(args: argparse.Namespace) -> int:
     return open_window(args.photo)
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, frozenset[str]]:
-    """The parser, and the names of its commands."""
+def build_parser() -> tuple[argparse.ArgumentParser, frozenset[str], frozenset[str]]:
+    """The parser, the names of its commands and those of the kinds of bench."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         usage=f"{PROG} [-h] [--version] [--debug] [PHOTO | COMMAND ...]",
@@ -61,15 +61,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, frozenset[str]]:
     add_edit_command(commands, common)
     add_mask_command(commands, common)
     add_models_commands(commands, common)
-    add_bench_command(commands, common)
-    return parser, frozenset(commands.choices)
+    bench_kinds = add_bench_command(commands, common)
+    return parser, frozenset(commands.choices), bench_kinds
 
 
-def _with_command(argv: list[str], names: frozenset[str]) -> list[str]:
-    """`paintnoise` and `paintnoise PHOTO` mean `paintnoise open [PHOTO]`."""
+def _with_command(argv: list[str], names: frozenset[str],
+                  bench_kinds: frozenset[str]) -> list[str]:
+    """`paintnoise` and `paintnoise PHOTO` mean `paintnoise open [PHOTO]`;
+    `paintnoise bench PHOTO` means `paintnoise bench stages PHOTO`."""
     if any(arg in ("-h", "--help", "--version") for arg in argv):
         return argv
     first = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), len(argv))
+    if first < len(argv) and argv[first] == "bench":
+        return with_bench_kind(argv, bench_kinds)
     if first < len(argv) and argv[first] in names:
         return argv
     return argv[:first] + ["open"] + argv[first:]
@@ -95,8 +99,9 @@ def _error(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, names = build_parser()
-    args = parser.parse_args(_with_command(list(sys.argv[1:] if argv is None else argv), names))
+    parser, names, bench_kinds = build_parser()
+    args = parser.parse_args(_with_command(list(sys.argv[1:] if argv is None else argv), names,
+                                           bench_kinds))
     debug = bool(getattr(args, "debug", False))
     _configure_logging(debug)
     try:

@@ -12,14 +12,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from ..core.errors import ImageFileError, PaintNoiseError
-from ..core.imagefile import load_image, write_atomically
+from ..core.errors import PaintNoiseError
+from ..core.imagefile import load_image
 from ..core.jobs import FindJob, MaskSettings
+from ..core.mask_file import write_mask_png
+from ..engine.find.finder import METHODS
 from ..engine.find.found import Chosen
 from ..engine.find.ranking import is_weak, parse_query
-from ..engine.models.needs import find_action, find_needs
+from ..engine.models.needs import AUTOMATIC_FINDER, CLICK_ACTION, find_action, find_needs
 from ..engine.runner import Engine
 from .jobs import TextProgress, add_engine_options, check_models, engine_for, run_job
 from .paths import check_writable
@@ -50,6 +51,52 @@ def add_find_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feather", type=non_negative_int, metavar="PX",
                         help=f"soften the mask's edge over PX pixels "
                              f"(default {MaskSettings().feather_px})")
+    parser.add_argument("--method", choices=(AUTOMATIC_FINDER, *METHODS), default=AUTOMATIC_FINDER,
+                        help="how to find: auto (SAM 3 when installed, else segclip), segclip "
+                             "(Segment Anything + CLIP), sam3, clipseg (a heatmap: sky, water, "
+                             "many objects), segformer (SegFormer's segments + CLIP: road, wall), "
+                             "diffedit (Find text against Replace text), points (--points/--box)")
+    parser.add_argument("--threshold", type=float, metavar="P",
+                        help="clipseg: the heatmap's cut-off, 0.15 to 0.95 (default 0.4)")
+    parser.set_defaults(points=[], box=None)  # `mask` also takes clicks: add_click_options
+
+
+def click_point(text: str) -> tuple[float, float, bool]:
+    """"X,Y" or "X,Y,+" (a point on the object) or "X,Y,-" (a point off it)."""
+    parts = text.split(",")
+    sign = parts.pop() if len(parts) == 3 else "+"
+    if len(parts) != 2 or sign not in ("+", "-"):
+        raise argparse.ArgumentTypeError(f"expected X,Y or X,Y,+ or X,Y,- not {text!r}")
+    try:
+        x, y = (float(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"X and Y must be numbers, not {text!r}") from None
+    return x, y, sign == "+"
+
+
+def click_box(text: str) -> tuple[int, int, int, int]:
+    """"X0,Y0,X1,Y1" in photo pixels."""
+    try:
+        x0, y0, x1, y1 = (round(float(part)) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X0,Y0,X1,Y1 not {text!r}") from None
+    if x0 == x1 or y0 == y1:
+        raise argparse.ArgumentTypeError(f"the box {text!r} is empty")
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+def add_click_options(parser: argparse.ArgumentParser) -> None:
+    """--points and --box: Segment Anything masks what was clicked (the "points" method)."""
+    parser.add_argument("--points", nargs="+", action="extend", type=click_point,
+                        metavar="X,Y[,+/-]",
+                        help="points in photo pixels on the object (+, the default) or off it "
+                             "(-); Segment Anything masks what they pick out")
+    parser.add_argument("--box", type=click_box, metavar="X0,Y0,X1,Y1",
+                        help="a box around the object, in photo pixels (with or without --points)")
+
+
+def clicked(args: argparse.Namespace) -> bool:
+    return bool(args.points) or args.box is not None
 
 
 def mask_settings(args: argparse.Namespace) -> MaskSettings:
@@ -72,10 +119,19 @@ def find_mask(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
 
 def find_chosen(engine: Engine, rgb: np.ndarray, args: argparse.Namespace,
                 progress: TextProgress) -> Chosen:
+    if clicked(args):
+        job = FindJob(FIND_JOB_ID, rgb, "", method="points", points=tuple(args.points),
+                      box=args.box)
+        candidates = run_job(engine, job, progress).candidates
+        if not candidates:
+            raise PaintNoiseError("Segment Anything found nothing at those points. Try other "
+                                  "points or a box, or draw a mask and pass it with --mask.")
+        return Chosen.pick("the clicked object", candidates, "best")
     wanted, excluded = parse_query(args.find)
     mode = "all" if args.all else "best"
     job = FindJob(FIND_JOB_ID, rgb, wanted, tuple(excluded) + tuple(args.exclude), mode,
-                  reference=args.reference)
+                  method=args.method, reference=args.reference, threshold=args.threshold,
+                  replace_text=getattr(args, "replace", ""))
     candidates = run_job(engine, job, progress).candidates
     if not candidates:
         raise PaintNoiseError(
@@ -97,40 +153,19 @@ def _show_scores(chosen: Chosen, progress: TextProgress) -> None:
                       "using the closest candidate")
 
 
-def read_mask(path: str | Path, width: int, height: int) -> np.ndarray:
-    """A mask image of the photo's size in any mode, as H x W uint8 (white = repaint)."""
-    path = Path(path)
-    try:
-        with Image.open(path) as image:
-            image.load()
-            grey = image.convert("L")
-    except FileNotFoundError:
-        raise ImageFileError(f"Cannot open the mask {path}: the file does not exist.") from None
-    except (OSError, ValueError) as error:
-        raise ImageFileError(
-            f"Cannot open the mask {path}: it is not an image Pillow can read.", repr(error)
-        ) from error
-    if grey.size != (width, height):
-        raise ImageFileError(
-            f"The mask {path.name} is {grey.width} x {grey.height} pixels but the photo is "
-            f"{width} x {height}. Make the mask the same size as the photo."
-        )
-    return np.asarray(grey, dtype=np.uint8).copy()
-
-
-def write_mask_png(path: Path, mask: np.ndarray) -> None:
-    """Write an 8-bit grayscale PNG atomically, as photos are saved."""
-    write_atomically(path, lambda file: Image.fromarray(mask, "L").save(file, format="PNG"))
-
-
 def _run_mask(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix.lower() != ".png":
         raise PaintNoiseError(f"Masks are written as PNG files: name the output {output.stem}.png.")
     check_writable([output], args.photo, args.overwrite)
+    if clicked(args) == bool(args.find):
+        raise PaintNoiseError("Say what to mask: --find TEXT, or --points and/or --box.")
     engine = engine_for(args)
-    check_models([(find_action(args.find), find_needs("segclip", engine.settings))],
-                 engine.settings)
+    if clicked(args):
+        check_models([(CLICK_ACTION, find_needs("points", engine.settings))], engine.settings)
+    else:
+        check_models([(find_action(args.find), find_needs(args.method, engine.settings))],
+                     engine.settings)
     progress = TextProgress()
     photo = load_image(args.photo)
     mask = find_mask(engine, photo.rgb, args, progress)
@@ -143,13 +178,15 @@ def add_mask_command(commands: argparse._SubParsersAction,
                      common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
         "mask", parents=[common], help="write the mask of what words name, as a PNG",
-        description="Find what TEXT names in PHOTO and write its post-processed, full-size mask "
+        description="Find what TEXT names in PHOTO (or what --points and --box pick out, with "
+                    "Segment Anything) and write its post-processed, full-size mask "
                     "as an 8-bit grayscale PNG (white = repaint). The candidates' scores are "
                     "printed on stderr; the chosen ones are marked with *.",
     )
     parser.add_argument("photo", metavar="PHOTO")
-    parser.add_argument("--find", required=True, metavar="TEXT", help="what to find")
+    parser.add_argument("--find", metavar="TEXT", help="what to find")
     add_find_options(parser)
+    add_click_options(parser)
     add_engine_options(parser)
     parser.add_argument("-o", "--output", required=True, metavar="MASK.png")
     parser.add_argument("--overwrite", action="store_true",
