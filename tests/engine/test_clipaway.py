@@ -10,13 +10,22 @@ import torch
 
 from paintnoise_desktop.core.errors import ModelError
 from paintnoise_desktop.core.jobs import CancelToken, InpaintJob, Status
-from paintnoise_desktop.engine.inpaint.alpha_clip import load_alpha_clip
+from paintnoise_desktop.engine.inpaint.alpha_clip import (
+    AlphaCLIP,
+    alpha_clip_config,
+    load_alpha_clip,
+    transformers_state,
+)
 from paintnoise_desktop.engine.inpaint.clipaway import (
     CLIPAWAY_NEGATIVE,
     load_projection_mlp,
     project_out,
 )
-from paintnoise_desktop.engine.inpaint.inpainter import CLIPAWAY, CLIPAWAY_ONLY_REMOVES, inpainter_for
+from paintnoise_desktop.engine.inpaint.inpainter import (
+    CLIPAWAY,
+    CLIPAWAY_ONLY_REMOVES,
+    inpainter_for,
+)
 from paintnoise_desktop.engine.models.model_store import ModelStore
 from paintnoise_desktop.engine.models.needs import CLIPAWAY_MODELS, inpaint_needs
 from paintnoise_desktop.engine.runner import Engine
@@ -104,6 +113,32 @@ def test_alpha_clip_reads_the_release_checkpoint_and_equals_alpha_clips_own_enco
         theirs = reference(model.pixels(photo).expand(2, -1, -1, -1), alpha)
     assert torch.allclose(ours, theirs, atol=1e-5)
     assert not torch.allclose(ours[0], ours[1], atol=1e-2)  # the alpha map steers the embedding
+
+
+def test_the_vit_l14_release_layout_fits_the_full_size_model_tensor_for_tensor():
+    """AlphaCLIP ViT-L/14's 304,166,912 values, by the names its release uses (shapes only)."""
+    width, layers, patch, grid, output = 1024, 24, 14, 16, 768
+    shapes = {"conv1.weight": (width, 3, patch, patch), "conv1_alpha.weight": (width, 1, patch, patch),
+              "class_embedding": (width,), "positional_embedding": (grid * grid + 1, width),
+              "ln_pre.weight": (width,), "ln_pre.bias": (width,), "ln_post.weight": (width,),
+              "ln_post.bias": (width,), "proj": (width, output)}
+    for i in range(layers):
+        block = f"transformer.resblocks.{i}."
+        for name, shape in (("attn.in_proj.weight", (3 * width, width)), ("attn.in_proj.bias", (3 * width,)),
+                            ("attn.out_proj.weight", (width, width)), ("attn.out_proj.bias", (width,)),
+                            ("mlp.c_fc.weight", (4 * width, width)), ("mlp.c_fc.bias", (4 * width,)),
+                            ("mlp.c_proj.weight", (width, 4 * width)), ("mlp.c_proj.bias", (width,)),
+                            ("ln_1.weight", (width,)), ("ln_1.bias", (width,)),
+                            ("ln_2.weight", (width,)), ("ln_2.bias", (width,))):
+            shapes[block + name] = shape
+    state = {name: torch.empty(shape, device="meta") for name, shape in shapes.items()}
+    assert sum(tensor.numel() for tensor in state.values()) == 304_166_912  # the catalogue's size
+    config = alpha_clip_config(state)
+    assert (config.num_attention_heads, config.num_hidden_layers, config.image_size) == (16, 24, 224)
+    with torch.device("meta"):
+        model = AlphaCLIP(config)
+    expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    assert {name: tuple(tensor.shape) for name, tensor in transformers_state(state).items()} == expected
 
 
 def test_the_mlp_reads_clipaways_model_safetensors(models_dir):
