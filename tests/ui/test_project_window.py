@@ -140,3 +140,21 @@ def test_a_session_left_by_a_crash_is_offered_and_recovered(qtbot, make_window, 
     assert orphans(folder) == []
     second.session.redo()
     assert second.document.history.index == 3
+
+
+def test_find_and_mask_steps_keep_their_recipes(qtbot, make_window, app_settings, tmp_path):
+    from .test_main_window import KnownAnswerEngine, open_synthetic, square, wait_for_step
+
+    engine = KnownAnswerEngine((square(2, 2, 10), square(40, 4, 10)))
+    window = make_window(engine_factory=lambda settings: engine)
+    open_synthetic(qtbot, window, tmp_path)
+    window.jobs.find("red car, not road")
+    wait_for_step(qtbot, window, "Find: red car, not road", 1)
+    recipe = window.document.history.top.recipe
+    assert (recipe.kind, recipe.find_text, recipe.method, recipe.mode) == (
+        "find", "red car, not road", "segclip", "best")
+    assert recipe.mask_settings == app_settings.mask_settings
+    window.mask_steps.operate("grow", 4)
+    wait_for_step(qtbot, window, "Grow mask 4 px", 2)
+    recipe = window.document.history.top.recipe
+    assert (recipe.kind, recipe.operation, recipe.amount_px) == ("mask", "grow", 4)
