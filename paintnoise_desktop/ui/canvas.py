@@ -95,6 +95,8 @@ class Canvas(QWidget):
     zoomChanged = Signal(float)
     brushSizeChanged = Signal(int)
     maskEdited = Signal(str)
+    strokeBegun = Signal()  # a brush stroke is held: end_stroke() ends it
+    strokeEnded = Signal()  # it ended, recorded (maskEdited) or not
     cursorMoved = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -545,6 +547,7 @@ class Canvas(QWidget):
         brush = Brush(self._brush_size / 2, hardness=self._brush_hardness, erase=erase)
         self._stroke = Stroke(self._doc.mask, brush)
         self._stroke_name = "Erase" if erase else "Brush"
+        self.strokeBegun.emit()
         self._continue_stroke(pos)
 
     def _continue_stroke(self, pos: QPointF) -> None:
@@ -554,16 +557,19 @@ class Canvas(QWidget):
         if box is not None:
             self._refresh_overlay(box)
 
-    def _end_stroke(self) -> None:
+    def end_stroke(self) -> None:
+        """End the stroke being held now, as if the button were let go: one step."""
         stroke, self._stroke = self._stroke, None
-        if stroke is None or self._doc is None:
+        if stroke is None:
             return
-        finished = stroke.finish()
-        if finished is None:
-            return
-        box, mask_before = finished
-        self._doc.record_stroke(self._stroke_name, box, mask_before)
-        self.maskEdited.emit(self._stroke_name)
+        try:
+            finished = stroke.finish() if self._doc is not None else None
+            if finished is not None:
+                box, mask_before = finished
+                self._doc.record_stroke(self._stroke_name, box, mask_before)
+                self.maskEdited.emit(self._stroke_name)
+        finally:
+            self.strokeEnded.emit()
 
     # -- events ---------------------------------------------------------------------------
 
@@ -622,7 +628,7 @@ class Canvas(QWidget):
             self._update_cursor()
             self._update_brush_outline()
         elif self._stroke is not None:
-            self._end_stroke()
+            self.end_stroke()
         elif self._tool == "select" and self._select is not None:
             self._select.release(event, self.image_point_at(event.position()))
 

@@ -222,6 +222,10 @@ class MainWindow(QMainWindow):
         canvas.cursorMoved.connect(self._show_cursor)
         canvas.brushSizeChanged.connect(self._brush_size_changed)
         canvas.maskEdited.connect(lambda _name: session.stroke_recorded())
+        canvas.strokeBegun.connect(lambda: session.stroke_began(canvas.end_stroke))
+        canvas.strokeEnded.connect(session.stroke_ended)
+        for stroke_changed in (canvas.strokeBegun, canvas.strokeEnded):
+            stroke_changed.connect(self._show_undo_redo)
         panel.toolChanged.connect(canvas.set_tool)
         panel.brushSizeChanged.connect(self._brush_size_changed)
         panel.hardnessChanged.connect(lambda hardness: setattr(canvas, "brush_hardness", hardness))
@@ -236,6 +240,7 @@ class MainWindow(QMainWindow):
         self.variants_panel.variantChosen.connect(jobs.choose_variant)
         self.variants_panel.previewRequested.connect(session.preview_variant)
         self.prompt_bar.bind_settings(self.settings)
+        self.prompt_bar.set_engine_settings(self.bridge.settings)
         # Once a job is asked for, however it goes on, keys (B, E, [, ], M, Ctrl+Z) act on
         # the photo again.
         self.prompt_bar.hand_focus_to(canvas)
@@ -280,13 +285,18 @@ class MainWindow(QMainWindow):
             self.notes_label.setText(notes)
             self.notes_label.setToolTip(notes)
 
+    def _show_undo_redo(self) -> None:
+        """Undo is there while a stroke is held too: it ends the stroke, then undoes it."""
+        history = self.document.history if self.document is not None else None
+        self.commands.undo.setEnabled(self.session.stroking or bool(history and history.can_undo))
+        self.commands.redo.setEnabled(bool(history and history.can_redo))
+
     def _show_history(self, box: Box | None) -> None:
         if box is not None:
             self.canvas.refresh(box)
         document = self.document
         history = document.history if document is not None else None
-        self.commands.undo.setEnabled(bool(history and history.can_undo))
-        self.commands.redo.setEnabled(bool(history and history.can_redo))
+        self._show_undo_redo()
         if history is None:
             self.history_panel.clear_history()
         else:
@@ -464,6 +474,7 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.engineSettingsChanged.connect(self.bridge.apply_settings)
         dialog.engineSettingsChanged.connect(self.generation_panel.set_engine_settings)
+        dialog.engineSettingsChanged.connect(self.prompt_bar.set_engine_settings)
         for manager in self.findChildren(ModelManagerDialog):
             dialog.engineSettingsChanged.connect(manager.apply_settings)
         dialog.accepted.connect(
@@ -476,6 +487,7 @@ class MainWindow(QMainWindow):
         manager.setAttribute(Qt.WA_DeleteOnClose)
         manager.settingsChanged.connect(self.bridge.apply_settings)
         manager.settingsChanged.connect(self.generation_panel.set_engine_settings)
+        manager.settingsChanged.connect(self.prompt_bar.set_engine_settings)
         manager.show()
         return manager
 

@@ -5,7 +5,9 @@ a found mask brought to full size, a slider adjusting it) goes through here: the
 mask is computed by `MaskRefiner`, the newest request wins, and the answer becomes
 one `Document.set_mask` step if the history is still at the revision it was asked
 for. Steps with a `merge_key` join the step on top when it has the same key and
-nothing happened in between (see `History.push`).
+nothing happened in between (see `History.push`). A mask that arrives while a brush
+stroke is held waits for the stroke to end, so the stroke stays one step; a stroke that
+changed the mask outdates it then.
 """
 
 from __future__ import annotations
@@ -56,15 +58,17 @@ class MaskSteps(QObject):
         self.refiner = MaskRefiner(self)
         self._pending: dict[int, _Pending] = {}
         self._when_idle: list[Callable[[], None]] = []
+        self._held: list[tuple[int, np.ndarray]] = []  # arrived during a stroke
         self.refiner.ready.connect(self._on_ready)
         self.refiner.failed.connect(self._on_failed)
         self.refiner.busyChanged.connect(self.busyChanged)
         session.outdated.connect(self._outdated)
         session.documentChanged.connect(lambda _document: self.drop())
+        session.strokeEnded.connect(self._apply_held)
 
     @property
     def busy(self) -> bool:
-        return self.refiner.busy
+        return self.refiner.busy or bool(self._held)
 
     def operate(self, operation: str, px: int) -> None:
         """Grow, Invert ... off the GUI thread (a 24 MP mask takes ~0.5 s); one undo step."""
@@ -96,6 +100,7 @@ class MaskSteps(QObject):
         """A newer edit (a brush stroke, Undo) made the mask being computed moot."""
         self._pending.clear()
         self._when_idle.clear()
+        self._held.clear()
         self.refiner.drop()
 
     def shutdown(self) -> None:
@@ -105,6 +110,9 @@ class MaskSteps(QObject):
         self.drop()
 
     def _on_ready(self, request: int, mask: np.ndarray) -> None:
+        if self._session.stroking:
+            self._held.append((request, mask))
+            return
         pending = self._pending.pop(request, None)
         if pending is not None and pending.revision == self._session.revision:
             step = pending.step
@@ -112,6 +120,14 @@ class MaskSteps(QObject):
             if step.then is not None:
                 step.then(edit)
         self._run_when_idle()
+
+    def _apply_held(self) -> None:
+        """The stroke ended (and, if it changed the mask, outdated what was held)."""
+        held, self._held = self._held, []
+        for request, mask in held:
+            self._on_ready(request, mask)
+        if held and not self.busy:
+            self.busyChanged.emit(False)
 
     def _on_failed(self, request: int, message: str) -> None:
         if self._pending.pop(request, None) is not None:

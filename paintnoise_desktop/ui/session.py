@@ -10,6 +10,7 @@ overrides, so the canvas never shows a state that is not there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,7 @@ class EditingSession(QObject):
     message = Signal(str)  # one line for the status bar
     error = Signal(str, str)  # a sentence for the user, details for a bug report
     modelsMissing = Signal(object)  # tuple of model ids a job lacked: offer to download them
+    strokeEnded = Signal()  # the brush stroke being held ended (recorded as a step or not)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +84,7 @@ class EditingSession(QObject):
         self.previewed_candidate = -1  # a candidate of the last Find pointed at, its mask shown
         self.showing_original = False
         self.live_preview: LivePreview | None = None
+        self._end_stroke: Callable[[], None] | None = None  # while a stroke is held
         self._spares = SpareArrays()
 
     # -- the document -------------------------------------------------------------------------
@@ -94,6 +97,7 @@ class EditingSession(QObject):
     def open(self, document: Document | None, original: np.ndarray | None = None) -> None:
         """Edit `document` (None: no photo); `original` is a copy of its pixels (made here
         when not given; the loader thread makes it for a big photo)."""
+        self._end_stroke = None  # the canvas drops a stroke on another photo
         self.document = document
         if document is not None and original is None:
             original = document.rgb.copy()
@@ -116,6 +120,8 @@ class EditingSession(QObject):
               recipe: Recipe | None = None) -> Edit:
         """One undo step on the open photo (see `Document.apply`)."""
         assert self.document is not None
+        if mask is not None:
+            self.finish_stroke()
         edit = self.document.apply(name, box, rgb=rgb, mask=mask, merge_key=merge_key,
                                    recipe=recipe)
         self._changed(box)
@@ -125,11 +131,33 @@ class EditingSession(QObject):
                  recipe: Recipe | None = None) -> Edit | None:
         """The whole mask as one undo step; None when nothing changed."""
         assert self.document is not None
+        self.finish_stroke()
         edit = self.document.set_mask(name, mask, merge_key, recipe)
         if edit is not None:
             self._changed(edit.box)
             self.overlayWanted.emit(True)  # hidden after a Replace; the new mask is news
         return edit
+
+    # A brush stroke paints the mask in place while it is held and becomes a step when it ends,
+    # so no other step may come between: a change of the mask or the history first ends it.
+
+    @property
+    def stroking(self) -> bool:
+        """Whether a brush stroke is being held on the canvas."""
+        return self._end_stroke is not None
+
+    def stroke_began(self, end: Callable[[], None]) -> None:
+        """The canvas began a stroke; `end()` ends it now, recording it as a step."""
+        self._end_stroke = end
+
+    def stroke_ended(self) -> None:
+        self._end_stroke = None
+        self.strokeEnded.emit()
+
+    def finish_stroke(self) -> None:
+        """End the stroke being held, if any, so that it is the step on top."""
+        if self._end_stroke is not None:
+            self._end_stroke()
 
     def stroke_recorded(self) -> None:
         """The canvas painted a stroke into the mask and recorded it as a step."""
@@ -138,17 +166,20 @@ class EditingSession(QObject):
         self._changed(None)
 
     def undo(self) -> None:
+        self.finish_stroke()
         if self.document is not None and self.document.history.can_undo:
             self.outdated.emit(UNDO_REASON)
             self._moved(self.document.undo())
 
     def redo(self) -> None:
+        self.finish_stroke()
         if self.document is not None and self.document.history.can_redo:
             self.outdated.emit(UNDO_REASON)
             self._moved(self.document.redo())
 
     def go_to_step(self, step: int) -> None:
         """Undo or redo until `step` edits are applied (the history panel's rows)."""
+        self.finish_stroke()
         document = self.document
         if document is None or step == document.history.index:
             return
