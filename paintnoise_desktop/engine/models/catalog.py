@@ -27,7 +27,7 @@ from ...core.errors import ModelError
 Layout = Literal["sam-checkpoint", "transformers", "diffusers", "state-dict"]
 Access = Literal["open", "gated"]
 ROLES = ("proposals", "image-text scoring", "text-to-mask", "inpainting", "semantic segmentation",
-         "removal guidance")
+         "removal guidance", "perceptual distance", "removal")
 BUILTIN_CATALOG = Path(__file__).with_name("catalog.json")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")

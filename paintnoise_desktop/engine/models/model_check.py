@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...core.errors import ModelError
+from ..inpaint.inpainter import LEARNED_INPAINTERS
 from ..settings import EngineSettings
 from .catalog import ModelSpec, known_spec
+from .needs import CLIPAWAY_MODELS
 from .registry import INCOMPLETE_MARKER, MANIFEST, Location, expected_path, locate, missing_parts
 from .weight_files import (
     broken_model_error,
@@ -230,6 +232,10 @@ def _fits_the_model(folder: Path, shapes: dict[str, tuple]) -> list[str]:
 
 def _check_weights(path: Path, model_id: str, layout: str | None = None) -> list[str]:
     """Problems of one weights file, checked as the loader of `layout` reads it."""
+    if layout == "state-dict" and model_id in LEARNED_INPAINTERS:
+        return _check_learned(path, model_id)
+    if layout == "state-dict" and model_id in CLIPAWAY_MODELS:
+        return _check_clipaway(path, model_id)
     try:
         if path.suffix == ".safetensors":
             read_safetensors_header(path, model_id)
@@ -258,6 +264,24 @@ def _check_sam_checkpoint(path: Path, model_id: str) -> list[str]:
     return [f"{path.name} is broken ({'; '.join(problems)})"] if problems else []
 
 
+def _check_learned(path: Path, model_id: str) -> list[str]:
+    """A learned inpainter's weights read as its loader reads them, and compared with its network."""
+    from ..inpaint.learned import read_generator, weights_problems
+
+    try:
+        problems = weights_problems(read_generator(path, model_id), model_id)
+    except ModelError as error:
+        return [f"{path.name} is broken ({error.detail or error})"]
+    return [f"{path.name} is broken ({'; '.join(problems)})"] if problems else []
+
+
+def _check_clipaway(path: Path, model_id: str) -> list[str]:
+    """One of CLIPAway's weight files read as its loader reads it, and compared with its network."""
+    from ..inpaint.clipaway import weights_problems
+
+    return [f"{path.name} is broken ({problem})" for problem in weights_problems(path, model_id)]
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
@@ -272,7 +296,7 @@ def validate_model_path(spec: ModelSpec, path: Path) -> Path:
     if not path.exists():
         raise ModelError(f"There is no file or folder at {path}. Check the path and try again.")
     checks = {"sam-checkpoint": _validate_sam, "diffusers": _validate_diffusers,
-              "transformers": _validate_transformers}
+              "transformers": _validate_transformers, "state-dict": _validate_state_dict}
     checks[spec.layout](spec, path)
     return path
 
@@ -287,6 +311,17 @@ def _validate_sam(spec: ModelSpec, path: Path) -> None:
     problems = _check_sam_checkpoint(files[0], spec.id)
     if problems:
         raise broken_model_error(files[0], spec.id, ValueError("; ".join(problems)))
+
+
+def _validate_state_dict(spec: ModelSpec, path: Path) -> None:
+    files = [path] if path.is_file() else sorted(
+        file for file in path.iterdir() if file.suffix in (".safetensors", ".pth", ".ckpt"))
+    if not files:
+        raise ModelError(f"{path} holds no {spec.name} weights. Choose its .safetensors or .pth "
+                         f"file (e.g. {spec.files[0].path}), or the folder holding it.")
+    problems = [problem for file in files for problem in _check_weights(file, spec.id, spec.layout)]
+    if problems:
+        raise ModelError(f"{path} is not usable as {spec.name}: {'; '.join(problems)}.")
 
 
 def _validate_diffusers(spec: ModelSpec, path: Path) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ...core.errors import ModelMissingError
 from ...core.jobs import FindJob, InpaintJob, Job
-from ..inpaint.inpainter import CLIPAWAY, OPENCV_METHODS
+from ..inpaint.inpainter import CLIPAWAY, LEARNED_INPAINTERS, OPENCV_METHODS
 from ..settings import EngineSettings
 from .catalog import known_spec
 from .model_choice import (
@@ -33,9 +33,14 @@ OFFLINE_INPAINTER = "opencv-telea"
 AUTOMATIC_INPAINTER = "auto"
 #: Asks for the best way to find things installed (`automatic_finder`).
 AUTOMATIC_FINDER = "auto"
-#: What CLIPAway removes with: SD 1.5 inpainting, AlphaCLIP, its MLP, IP-Adapter (in that order).
 LPIPS_MODEL = "lpips-alexnet"
+#: What CLIPAway removes with: SD 1.5 inpainting, AlphaCLIP, its MLP, IP-Adapter (in that order).
 CLIPAWAY_MODELS = ("sd15-inpainting", "alpha-clip-l14", "clipaway-mlp", "ip-adapter-sd15")
+#: The fast learned removers "auto" removes with, best first; the first is the one offered.
+LEARNED_REMOVERS = LEARNED_INPAINTERS
+#: What the window and `paintnoise edit --removal` offer to remove with.
+REMOVERS = (AUTOMATIC_INPAINTER, *LEARNED_REMOVERS, CLIPAWAY, *DIFFUSION_DEFAULTS,
+            *OPENCV_METHODS)
 
 #: What a model of each catalogue role does, in the user's words.
 PURPOSES = {
@@ -46,6 +51,7 @@ PURPOSES = {
     "semantic segmentation": "names the parts of the photo",
     "removal guidance": "steers CLIPAway's removal to paint the background",
     "perceptual distance": "keeps the background as it was in CLIP-guided replacement",
+    "removal": "removes what is masked, filling it from around it",
 }
 
 
@@ -56,16 +62,28 @@ def purpose(model_id: str) -> str:
 
 
 def automatic_inpainter(prompt: str, settings: EngineSettings) -> str:
-    """What "auto" repaints with: the best Stable Diffusion inpainting model installed.
+    """What "auto" repaints with: to remove (an empty prompt), the first learned remover
+    installed; else, and to paint words, the best Stable Diffusion inpainting model installed
+    (removing with the removal prompts).
 
-    With none installed, removing (an empty prompt) uses the offline inpainter, while painting
-    words names the default model, which is then reported missing: "auto" never removes what
-    the user asked to replace.
+    With none installed, removing uses the offline inpainter, while painting words names the
+    default model, which is then reported missing: "auto" never removes what the user asked
+    to replace.
     """
+    if not prompt.strip():
+        remover = installed_remover(settings)
+        if remover is not None:
+            return remover
     for model_id in DIFFUSION_DEFAULTS:
         if find_model(model_id, settings) is not None:
             return model_id
     return DIFFUSION_DEFAULTS[0] if prompt.strip() else OFFLINE_INPAINTER
+
+
+def installed_remover(settings: EngineSettings) -> str | None:
+    """The first learned remover installed, or None."""
+    return next((model_id for model_id in LEARNED_REMOVERS
+                 if find_model(model_id, settings) is not None), None)
 
 
 def automatic_finder(settings: EngineSettings) -> str:
