@@ -26,6 +26,7 @@ from paintnoise_desktop.engine.inpaint.inpainter import (
     CLIPAWAY_ONLY_REMOVES,
     inpainter_for,
 )
+from paintnoise_desktop.engine.models.model_check import verify_model
 from paintnoise_desktop.engine.models.model_store import ModelStore
 from paintnoise_desktop.engine.models.needs import CLIPAWAY_MODELS, inpaint_needs
 from paintnoise_desktop.engine.runner import Engine
@@ -160,6 +161,20 @@ def test_files_of_another_shape_are_refused_with_the_fix(tmp_path):
     torch.save(state, tmp_path / "clip.pth")
     with pytest.raises(ModelError, match="not an AlphaCLIP checkpoint"):
         load_alpha_clip(tmp_path / "clip.pth", "alpha-clip-l14", CPU)
+
+
+def test_verify_reads_each_file_as_its_loader_does(models_dir, tmp_path):
+    settings = EngineSettings(models_dir=models_dir)
+    for model_id in CLIPAWAY_MODELS:
+        assert verify_model(model_id, settings).ok, verify_model(model_id, settings).summary
+    state = tiny_alpha_clip().state_dict()
+    state["ln_post.weight"] = torch.ones(7)  # of another width than the encoder
+    torch.save(state, tmp_path / ALPHA_CLIP_FILE)
+    broken = EngineSettings(models_dir=models_dir,
+                            model_paths={"alpha-clip-l14": str(tmp_path / ALPHA_CLIP_FILE)})
+    assert "is broken" in verify_model("alpha-clip-l14", broken).summary
+    with pytest.raises(ModelError):
+        inpainter_for(CLIPAWAY, ModelStore(broken))
 
 
 class _Payload:

@@ -37,7 +37,7 @@ from ..models.safe_load import (
 )
 from ..models.weight_files import broken_model_error
 from ..settings import EngineSettings
-from .alpha_clip import AlphaCLIP, load_alpha_clip
+from .alpha_clip import AlphaCLIP, alpha_clip_config, load_alpha_clip, transformers_state
 from .diffusion import DiffusionInpainter
 from .diffusion_loader import apply_memory_profile, load_inpaint_pipeline, native_size_of
 from .inpainter import CLIPAWAY, OnStep, PaintRequest
@@ -127,6 +127,31 @@ def weights_file(model_id: str, settings: EngineSettings) -> Path:
         f"Download them again: paintnoise models download {model_id}",
         detail=f"found {[item.name for item in found]}",
     )
+
+
+def weights_problems(path: Path, model_id: str) -> list[str]:
+    """What keeps one of CLIPAway's weight files from loading, found as its loader reads it
+    and compared with the network its tensors describe (built on the meta device); [] if none."""
+    try:
+        if model_id == IP_ADAPTER_MODEL:
+            read_ip_adapter(path, model_id)
+            return []
+        state = load_weights(path, model_id)
+        with torch.device("meta"):
+            if model_id == ALPHA_CLIP_MODEL:
+                network, state = AlphaCLIP(alpha_clip_config(state)), transformers_state(state)
+            else:
+                network = projection_mlp(state)
+    except ModelError as error:
+        return [error.detail or str(error)]
+    except (KeyError, ValueError, RuntimeError) as error:
+        return [f"{type(error).__name__}: {error}"]
+    expected = {name: tuple(tensor.shape) for name, tensor in network.state_dict().items()}
+    found = {name: tuple(tensor.shape) for name, tensor in state.items()}
+    wrong = sorted(name for name in expected.keys() | found.keys()
+                   if expected.get(name) != found.get(name))
+    return [f"{len(wrong)} tensors are missing, extra or of another shape (first: {wrong[0]})"
+            ] if wrong else []
 
 
 @dataclass(frozen=True)
