@@ -61,9 +61,7 @@ class FastProposer:
                 hook.remove()
 
     @torch.inference_mode()
-    def propose(
-        self, image: np.ndarray, step: Progress, settings: ProposalSettings = ProposalSettings()
-    ) -> Proposals:
+    def propose(self, image: np.ndarray, step: Progress, settings: ProposalSettings) -> Proposals:
         """Object masks for `image` (RGB uint8, the working copy), best first by predicted IoU.
 
         The encoder sees the photo squashed to its square input, so the grid's points

@@ -42,21 +42,24 @@ def checkpoint_family(path: Path) -> str | None:
 
 def load_inpaint_pipeline(
     path: Path, device: torch.device, dtype: torch.dtype, memory_profile: str = "keep",
-    config_folder: Path | None = None,
+    config_folder: Path | None = None, pipeline_class=None,
 ):
     """A ready StableDiffusionInpaintPipeline on `device` in `dtype`.
 
     `config_folder`: for a single checkpoint file, the diffusers folder whose
-    configuration (and tokenizer) it is loaded with.
+    configuration (and tokenizer) it is loaded with. `pipeline_class`: another Stable
+    Diffusion pipeline over the same components, read the same way (DiffEdit's, from a
+    text-to-image model).
     """
     from diffusers import StableDiffusionInpaintPipeline
 
+    pipeline_class = pipeline_class or StableDiffusionInpaintPipeline
     try:
         with quiet_library_loading():
             if path.is_file():
-                pipe = _from_single_file(StableDiffusionInpaintPipeline, path, dtype, config_folder)
+                pipe = _from_single_file(pipeline_class, path, dtype, config_folder)
             else:
-                pipe = StableDiffusionInpaintPipeline.from_pretrained(
+                pipe = pipeline_class.from_pretrained(
                     path, local_files_only=True, torch_dtype=dtype,
                     variant=weights_variant(path),
                     safety_checker=None, feature_extractor=None, requires_safety_checker=False,

@@ -24,7 +24,7 @@ def proposal_model(settings: EngineSettings, on_cpu: bool) -> str:
     """What proposes SegCLIP's objects: the fast model on the CPU when it is installed and the
     `fast_cpu_finder` setting is on (and on any device when no Segment Anything is installed,
     since it beats failing); else the best installed Segment Anything."""
-    if settings.fast_cpu_finder and find_model(FAST_PROPOSAL_MODEL, settings) is not None:
-        if on_cpu or all(find_model(model_id, settings) is None for model_id in SAM_MODEL_IDS):
-            return FAST_PROPOSAL_MODEL
+    fast = settings.fast_cpu_finder and find_model(FAST_PROPOSAL_MODEL, settings) is not None
+    if fast and (on_cpu or all(find_model(sam, settings) is None for sam in SAM_MODEL_IDS)):
+        return FAST_PROPOSAL_MODEL
     return preferred_model(SAM_MODEL_IDS, settings)
