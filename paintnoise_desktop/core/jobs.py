@@ -157,6 +157,7 @@ class Verification:
     attempts: int
     gone: bool
     sentence: str  # "the spoon is gone", for the user
+    found_before: bool = True  # False: it did not match there even before, so gone says little
     before_candidates: tuple[MaskCandidate, ...] = ()
     after_candidates: tuple[MaskCandidate, ...] = ()
 

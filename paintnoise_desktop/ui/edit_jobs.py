@@ -18,7 +18,15 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.box import Box, slices
 from ..core.history import Edit
-from ..core.jobs import FindJob, InpaintJob, MaskSettings, Progress, Result, Status
+from ..core.jobs import (
+    FindJob,
+    InpaintJob,
+    MaskSettings,
+    Progress,
+    Result,
+    Status,
+    Verification,
+)
 from ..core.recipe import Recipe
 from ..engine.find.found import Chosen, full_size_mask
 from ..engine.find.ranking import is_weak, parse_query
@@ -45,6 +53,13 @@ def edit_name(find_text: str, replace_text: str) -> str:
     if find_text:
         return f"Replace {find_text} with: {replace_text}"
     return f"Replace with: {replace_text}"
+
+
+def checked_outcome(verification: Verification) -> str:
+    """A checked removal's outcome in a word or two, for its history step."""
+    if not verification.gone:
+        return "still there"
+    return "gone" if verification.found_before else "not found before"
 
 
 class _Request:
@@ -320,7 +335,7 @@ class EditJobs(QObject):
         name = edit_name(request.find_text, request.replace_text or "")
         checked = result.verification
         if checked is not None:  # "Remove: spoon (gone)"
-            name = f"{name} ({'gone' if checked.gone else 'still there'})"
+            name = f"{name} ({checked_outcome(checked)})"
         merge_key = f"variants of job {result.job_id}"
         recipe = request.recipe and replace(request.recipe, seed=variant.seed,
                                             crop_box=variant.box)

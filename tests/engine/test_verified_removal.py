@@ -77,7 +77,7 @@ def test_still_found_repaints_with_a_grown_mask_and_a_new_seed_then_stops_once_g
     first, second = remover.attempts
     assert (second.mask >= first.mask).all() and second.mask.sum() > first.mask.sum()
     assert second.seed != first.seed
-    assert verification.attempts == 2 and verification.gone
+    assert verification.attempts == 2 and verification.gone and verification.found_before
     assert verification.before > 0.5 and verification.after[0] > 0.5
     assert verification.after[1] < 1e-6  # only plain background is left in the region
     assert verification.sentence == ("The red square was still found; repainted again with a "
@@ -96,6 +96,16 @@ def test_gone_at_the_first_check_paints_once(settings):
     assert len(remover.attempts) == 1
     assert verification.attempts == 1 and verification.gone
     assert verification.sentence == "The red square is gone."
+
+
+def test_what_did_not_match_even_before_is_not_called_gone(settings):
+    mask = np.zeros((120, 160), np.uint8)
+    mask[95:110, 120:150] = 255  # plain background: nothing there matches the words
+    remover = RecordingRemover(settings)
+    _, verification = run(removal_job(mask), remover)
+    assert len(remover.attempts) == 1 and not verification.found_before
+    assert verification.sentence == ("The red square did not match clearly there even before "
+                                     "removing, so the check cannot tell whether it is gone.")
 
 
 @pytest.mark.parametrize("retries", [0, 1])

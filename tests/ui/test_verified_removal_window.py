@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from paintnoise_desktop.core.jobs import Verification
+from paintnoise_desktop.ui.edit_jobs import checked_outcome
 from tests.ui.conftest import BOX, photo
 
 WAIT_MS = 30_000
@@ -27,7 +29,16 @@ def test_a_checked_removal_names_its_outcome_in_the_history_and_status_bar(
         window.jobs.replace("yellow square", "")
     verification = finished.args[0].verification
     assert verification is not None and verification.phrase == "yellow square"
-    outcome = "gone" if verification.gone else "still there"
+    outcome = checked_outcome(verification)
     qtbot.waitUntil(lambda: window.document.history.names[-1] ==
                     f"Remove: yellow square ({outcome})", timeout=WAIT_MS)
     assert verification.sentence in window.statusBar().currentMessage()
+
+
+def test_the_outcome_words_for_the_history_step():
+    def outcome(gone: bool, found_before: bool) -> str:
+        return checked_outcome(Verification("cup", 0.5, (0.1,), 1, gone, "", found_before))
+
+    assert outcome(gone=True, found_before=True) == "gone"
+    assert outcome(gone=False, found_before=True) == "still there"
+    assert outcome(gone=True, found_before=False) == "not found before"

@@ -155,6 +155,7 @@ def verified_removal(job: InpaintJob, paint: Paint, refind: Refind,
         attempts=len(checks),
         gone=not checks[-1].found,
         sentence=sentence(phrase, before, checks),
+        found_before=before.found,
         before_candidates=before.candidates,
         after_candidates=checks[-1].candidates,
     )
