@@ -20,15 +20,19 @@ from paintnoise_desktop.engine.inpaint.clipaway import (
     CLIPAWAY_NEGATIVE,
     load_projection_mlp,
     project_out,
+    read_ip_adapter,
+    weights_file,
 )
 from paintnoise_desktop.engine.inpaint.inpainter import (
     CLIPAWAY,
     CLIPAWAY_ONLY_REMOVES,
     inpainter_for,
 )
+from paintnoise_desktop.engine.models.catalog import get_spec
 from paintnoise_desktop.engine.models.model_check import verify_model
 from paintnoise_desktop.engine.models.model_store import ModelStore
 from paintnoise_desktop.engine.models.needs import CLIPAWAY_MODELS, inpaint_needs
+from paintnoise_desktop.engine.models.registry import hf_cache_dir
 from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
 from tests.tinymodels.clipaway import (
@@ -161,6 +165,26 @@ def test_files_of_another_shape_are_refused_with_the_fix(tmp_path):
     torch.save(state, tmp_path / "clip.pth")
     with pytest.raises(ModelError, match="not an AlphaCLIP checkpoint"):
         load_alpha_clip(tmp_path / "clip.pth", "alpha-clip-l14", CPU)
+
+
+def test_the_adapter_reads_from_clipaways_bin_and_from_the_hugging_face_cache(tmp_path):
+    flat = tiny_ip_adapter()
+    parts = {part: {key.removeprefix(f"{part}."): value for key, value in flat.items()
+                    if key.startswith(f"{part}.")} for part in ("image_proj", "ip_adapter")}
+    torch.save(parts, tmp_path / "ip-adapter_sd15.bin")  # the file CLIPAway's script downloads
+    read = read_ip_adapter(tmp_path / "ip-adapter_sd15.bin", "ip-adapter-sd15")
+    assert read.keys() == parts.keys()
+    assert all(torch.equal(read[part][key], value)
+               for part in parts for key, value in parts[part].items())
+
+    from safetensors.torch import save_file
+
+    spec = get_spec("ip-adapter-sd15")
+    snapshot = (hf_cache_dir() / "models--h94--IP-Adapter" / "snapshots" / spec.revision)
+    (snapshot / "models").mkdir(parents=True)
+    save_file(flat, str(snapshot / spec.files[0].path))
+    settings = EngineSettings(models_dir=tmp_path / "empty")
+    assert weights_file("ip-adapter-sd15", settings) == snapshot / "models" / "ip-adapter_sd15.safetensors"
 
 
 def test_verify_reads_each_file_as_its_loader_does(models_dir, tmp_path):
