@@ -8,8 +8,8 @@ import torch
 from paintnoise_desktop.core.errors import ModelError
 from paintnoise_desktop.engine.inpaint import lama
 from paintnoise_desktop.engine.inpaint.learned import load_network, weights_problems
-from paintnoise_desktop.engine.models.model_check import validate_model_path, verify_model
 from paintnoise_desktop.engine.models.catalog import get_spec
+from paintnoise_desktop.engine.models.model_check import validate_model_path, verify_model
 from paintnoise_desktop.engine.settings import with_model_path
 from tests.tinymodels.lama import TINY_LAMA, save_lama, tiny_lama
 

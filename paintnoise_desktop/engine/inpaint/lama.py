@@ -62,7 +62,7 @@ class FourierUnit(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, channels, height, width = x.shape
+        channels, height, width = x.shape[1:]
         spectrum = torch.fft.rfftn(x.float(), dim=(-2, -1), norm="ortho")
         # (b, c, h, w/2+1) complex -> (b, c*2, h, w/2+1) real, each channel's re and im adjacent
         parts = torch.stack((spectrum.real, spectrum.imag), dim=2).flatten(1, 2).to(x.dtype)
@@ -154,13 +154,6 @@ class FFCResnetBlock(nn.Module):
         return x[0] + y_l, x[1] + y_g
 
 
-class _Split(nn.Module):
-    """An image tensor as the (local, global) pair the FFC layers take."""
-
-    def forward(self, x: torch.Tensor) -> tuple:
-        return x, None
-
-
 class _Join(nn.Module):
     def forward(self, x: tuple) -> torch.Tensor:
         return torch.cat([part for part in x if part is not None], dim=1)
@@ -187,12 +180,10 @@ class LamaGenerator(nn.Module):
                        nn.BatchNorm2d(cin // 2), nn.ReLU(inplace=True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Sigmoid()]
         self.model = nn.Sequential(*layers)
-        self.split = _Split()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.model[0](x)
-        x = self.model[1:](self.split(x))
-        return x
+        padded = self.model[0](x)
+        return self.model[1:]((padded, None))  # the FFC layers take (local, global) pairs
 
 
 def generator_weights(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
