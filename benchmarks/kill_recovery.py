@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -39,6 +40,7 @@ from paintnoise_desktop.core.recovery import DEBOUNCE_S, RECOVERY_DIR_ENV
 SCRIPT = ((0.3, "brush"), (0.3, "brush"), (0.4, "paint"), (3.6, "brush"), (0.3, "undo"),
           (0.3, "paint"), (3.7, "brush"), (0.4, "paint"), (0.3, "brush"))
 SCRIPT_S = sum(wait for wait, _ in SCRIPT)
+DUE_MARGIN_S = 1.0  # time allowed for the snapshot to be written once it is due
 
 
 def digest(document) -> str:
@@ -212,10 +214,14 @@ def one_run(photo: Path, folder: Path, kill_after_s: float, steps: int = len(SCR
     reached = len(digests) - 1  # steps made before the kill (reported ones)
     got = digests.index(result["digest"]) if result.get("digest") in digests else (
         0 if not result.get("recovered") else None)
-    rested = any(killed_at - when >= DEBOUNCE_S + 0.5 for when, _ in states[1:])
+    # The longest a step was left alone before the next one (or the kill): autosave writes
+    # DEBOUNCE_S after a step that is left alone, plus the time the write takes.
+    times = [when for when, _ in states[1:]] + [killed_at]
+    rest = max((later - when for when, later in itertools.pairwise(times)), default=0.0)
     return {**result, "kill_after_s": round(kill_after_s, 2), "steps_made": reached,
             "step_recovered": got, "lost": None if got is None else reached - got,
-            "snapshot_due": rested, "damaged_snapshots": damaged}
+            "longest_rest_s": round(rest, 2), "snapshot_due": rest >= DEBOUNCE_S + DUE_MARGIN_S,
+            "damaged_snapshots": damaged}
 
 
 def main() -> int:
@@ -265,8 +271,12 @@ def summarise(results: list[dict], seconds: float) -> None:
     lost = [r["lost"] for r in results if r["lost"] is not None]
     print(f"runs: {len(results)} in {seconds:.0f} s")
     print(f"recovery offered: {sum(bool(r['offered']) for r in results)} of {len(results)} runs; "
-          f"{sum(bool(r['offered']) for r in due)} of the {len(due)} runs killed more than "
-          f"{DEBOUNCE_S + 0.5:.1f} s after a step")
+          f"{sum(bool(r['offered']) for r in due)} of the {len(due)} runs in which a step had been "
+          f"left alone {DEBOUNCE_S + DUE_MARGIN_S:.1f} s or more before the kill")
+    missed = [r["longest_rest_s"] for r in results if r["offered"] is False
+              and r["steps_made"] > 0]
+    print(f"not offered (nothing autosaved yet): {len(missed)} runs, their steps left alone at "
+          f"most {max(missed, default=0):.2f} s")
     print(f"recovered exactly (digest of a state reached): "
           f"{sum(r['step_recovered'] is not None and r.get('recovered', False) for r in results)}"
           f"; not matching any state: {sum(r['step_recovered'] is None for r in results)}")
