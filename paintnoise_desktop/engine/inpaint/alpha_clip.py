@@ -104,7 +104,9 @@ def load_alpha_clip(path: Path, model_id: str, device: torch.device) -> AlphaCLI
     """An AlphaCLIP checkpoint (.pth read with weights only, or .safetensors), in float32, eval."""
     state = load_weights(path, model_id)
     try:
-        model = AlphaCLIP(alpha_clip_config(state))
+        with torch.device("meta"):  # no random initialisation: every value comes from the file
+            model = AlphaCLIP(alpha_clip_config(state))
+        model.to_empty(device=device)
         model.load_state_dict(transformers_state(state))
     except (KeyError, ValueError, RuntimeError) as error:
         raise ModelError(
@@ -112,7 +114,9 @@ def load_alpha_clip(path: Path, model_id: str, device: torch.device) -> AlphaCLI
             f"state dict, as the AlphaCLIP release has it). Run: paintnoise models download {model_id}",
             detail=f"{type(error).__name__}: {error}",
         ) from error
-    return model.float().to(device).eval()
+    embeddings = model.clip.vision_model.embeddings  # its one buffer the file does not hold
+    embeddings.position_ids.copy_(torch.arange(embeddings.position_ids.shape[-1]))
+    return model.eval()
 
 
 def alpha_clip_config(state: dict[str, torch.Tensor]):
