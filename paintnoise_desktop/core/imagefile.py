@@ -195,7 +195,7 @@ def _decode(path: Path, file: BinaryIO, head: bytes) -> LoadedImage:
             bits = bits_per_channel(image)
             pixels = None
             if decodes_straight_to_8_bits(image, bits):
-                pixels = wide_png_pixels(path, file, notes)
+                pixels = wide_png_pixels(image, file, notes)
             if pixels is None:
                 image.load()
             frames = getattr(image, "n_frames", 1)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from ..core.imagefile import OPEN_FILTER
+from ..core.imagefile import AVIF, OPEN_FILTER
 
 if TYPE_CHECKING:
     from .engine_bridge import EngineBridge
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 PROJECT_FILTER = "PaintNoise projects (*.paintnoise)"
 MASK_FILTER = "PNG mask, white = repaint (*.png);;All files (*)"
-SAVE_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png);;WebP (*.webp);;TIFF (*.tif *.tiff);;All files (*)"
+SAVE_FILTER = ("JPEG (*.jpg *.jpeg);;PNG (*.png);;WebP (*.webp);;TIFF (*.tif *.tiff);;"
+               f"{'AVIF (*.avif);;' if AVIF else ''}All files (*)")
 
 
 class UnsavedChoice(Enum):
@@ -103,6 +104,13 @@ class Dialogs:
         from .model_offer import offer_download
 
         offer_download(parent, model_ids, bridge)
+
+    def offer_remover(self, parent: QWidget, bridge: EngineBridge) -> bool:
+        """Removing with no learned remover installed: offer LaMa; True to remove now with
+        what is installed."""
+        from .model_offer import offer_remover
+
+        return offer_remover(parent, bridge)
 
     def offer_recovery(self, parent: QWidget, offers: list[RecoveryOffer]
                        ) -> RecoveryAnswer | None:
