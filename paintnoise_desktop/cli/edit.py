@@ -20,7 +20,9 @@ from ..engine.inpaint.inpainter import OPENCV_METHODS
 from ..engine.models.needs import (
     AUTOMATIC_INPAINTER,
     DIFFUSION_DEFAULTS,
+    LEARNED_REMOVERS,
     OFFLINE_INPAINTER,
+    REMOVERS,
     automatic_inpainter,
     find_action,
     find_needs,
@@ -45,16 +47,26 @@ def positive_int(text: str) -> int:
     return value
 
 
+def asked_inpainter(args: argparse.Namespace) -> str:
+    """What the command line asks to paint with: --removal when removing, else --inpainter,
+    else "auto"."""
+    if args.removal and not args.replace.strip():
+        return args.removal
+    return args.inpainter or AUTOMATIC_INPAINTER
+
+
 def chosen_inpainter(args: argparse.Namespace, settings: EngineSettings,
                      progress: TextProgress) -> str:
-    """--inpainter, else the best installed (the window's automatic choice too), saying so
-    when removing falls back to the offline inpainter."""
-    if args.inpainter:
-        return args.inpainter
+    """--removal or --inpainter, else the best installed (the window's automatic choice too),
+    saying so when removing falls back to the offline inpainter."""
+    asked = asked_inpainter(args)
+    if asked != AUTOMATIC_INPAINTER:
+        return asked
     inpainter = automatic_inpainter(args.replace, settings)
     if inpainter == OFFLINE_INPAINTER:
-        progress.note(f"note: no Stable Diffusion inpainting model is installed; using "
-                      f"{OFFLINE_INPAINTER} (paintnoise models download {DIFFUSION_DEFAULTS[0]})")
+        progress.note(f"note: no learned remover or Stable Diffusion inpainting model is "
+                      f"installed; using {OFFLINE_INPAINTER} (paintnoise models download "
+                      f"{LEARNED_REMOVERS[0]})")
     return inpainter
 
 
@@ -66,7 +78,7 @@ def check_edit_models(args: argparse.Namespace, settings: EngineSettings) -> Non
     """
     find_models = find_needs(args.method, settings) if args.find else ()
     steps = [(find_action(args.find), find_models)] if args.find else []
-    inpainter = args.inpainter or AUTOMATIC_INPAINTER
+    inpainter = asked_inpainter(args)
     paint_models = inpaint_needs(inpainter, args.replace, settings)
     if args.guidance_mode == "clip" and args.replace.strip():
         paint_models += guide_needs(settings)
@@ -185,6 +197,11 @@ def add_edit_command(commands: argparse._SubParsersAction,
              f"installed model id such as {DIFFUSION_DEFAULTS[0]}. Default: "
              f"{' or '.join(DIFFUSION_DEFAULTS)} when installed; to remove, else "
              f"{OFFLINE_INPAINTER}")
+    parser.add_argument(
+        "--removal", metavar="NAME", choices=REMOVERS,
+        help=f"what removes when --replace is empty: {', '.join(REMOVERS)}. Default: auto, "
+             f"the first installed of {' and '.join(LEARNED_REMOVERS)}, else Stable Diffusion "
+             f"with the removal prompts, else {OFFLINE_INPAINTER}")
     parser.add_argument("--verify", action="store_true",
                         help="after removing what --find names, find it again there and, while "
                              "it is still found, repaint with a larger mask; prints the scores")
@@ -214,6 +231,9 @@ def add_edit_command(commands: argparse._SubParsersAction,
             parser.error("--all, --not, --tight, --reference, --grow and --feather shape a found "
                          "mask; "
                          "with --mask the mask is used as it is")
+        if args.removal and args.replace.strip():
+            parser.error("--removal chooses what removes; with --replace, choose the painter "
+                         "with --inpainter")
         if args.verify and (args.mask is not None or args.replace.strip()):
             parser.error("--verify checks a removal of what --find names: use it with --find "
                          "and without --replace")

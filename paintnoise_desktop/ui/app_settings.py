@@ -13,8 +13,9 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 
 from ..core.jobs import InpaintJob, MaskSettings
+from ..engine.find.heat_threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
 from ..engine.inpaint.replace import MAX_VARIANTS
-from ..engine.models.needs import AUTOMATIC_INPAINTER
+from ..engine.models.needs import AUTOMATIC_FINDER, AUTOMATIC_INPAINTER, REMOVERS
 from .properties import (
     Colour,
     Flag,
@@ -36,6 +37,8 @@ DEFAULT_INPAINTER = AUTOMATIC_INPAINTER
 #: Variant k of a Replace uses seed + k, so a seed leaves room for every variant below 2**31.
 MAX_SEED = 2**31 - 1 - MAX_VARIANTS
 FIND_MODES = ("best", "all")
+#: The ways to find by words the selector beside Find offers ("points" is the Select tool's).
+FIND_METHODS = (AUTOMATIC_FINDER, "segclip", "sam3", "clipseg", "segformer", "diffedit")
 _MASK = MaskSettings()
 
 
@@ -51,24 +54,35 @@ class InpaintDefaults:
 
 
 _INPAINT = InpaintDefaults()
+GUIDANCE_MODES = ("plain", "clip")
+MAX_WEIGHT = 1e7  # past the study's largest (10^6), which already spreads the edit
+GUIDANCE_SETTINGS = ("guidance_mode", "clip_weight", "l2_weight", "lpips_weight", "guide_every")
 
 
 class AppSettings(QObject):
     brush_size_changed = Signal(int)
     brush_share_changed = Signal(float)
     find_mode_changed = Signal(str)
+    find_method_changed = Signal(str)
+    clipseg_threshold_changed = Signal(float)
     tight_changed = Signal(bool)
     grow_fraction_changed = Signal(float)
     grow_min_px_changed = Signal(int)
     feather_px_changed = Signal(int)
     mask_settings_changed = Signal(object)  # MaskSettings, once per change of any of its four
     inpainter_changed = Signal(str)
+    remover_changed = Signal(str)
     steps_changed = Signal(int)
     guidance_changed = Signal(float)
     strength_changed = Signal(float)
     negative_prompt_changed = Signal(str)
     seed_changed = Signal(object)  # int, or None for random
     variants_changed = Signal(int)
+    guidance_mode_changed = Signal(str)
+    clip_weight_changed = Signal(float)
+    l2_weight_changed = Signal(float)
+    lpips_weight_changed = Signal(float)
+    guide_every_changed = Signal(int)
     generation_panel_open_changed = Signal(bool)
     verify_removal_changed = Signal(bool)
     verify_retries_changed = Signal(int)
@@ -84,12 +98,21 @@ class AppSettings(QObject):
                           "(Canvas.remember_brush_in keeps both).")
     find_mode = Setting("find/mode", "best", OneOf(FIND_MODES),
                         "Whether Find masks the best match only or every one about as good.")
+    find_method = Setting("find/method", AUTOMATIC_FINDER, OneOf(FIND_METHODS),
+                          "How Find finds: automatic (SAM 3 when installed, else SegCLIP) or a "
+                          "method by name.")
+    clipseg_threshold = Setting("find/clipseg_threshold", DEFAULT_THRESHOLD,
+                                FloatRange(MIN_THRESHOLD, MAX_THRESHOLD),
+                                "Where CLIPSeg's heatmap is cut: what is likelier is masked.")
     tight = Setting("mask/tight", _MASK.tight, Flag())
     grow_fraction = Setting("mask/grow_fraction", _MASK.grow_fraction, FloatRange(0.0, 0.3))
     grow_min_px = Setting("mask/grow_min_px", _MASK.grow_min_px, IntRange(0, 200))
     feather_px = Setting("mask/feather_px", _MASK.feather_px, IntRange(0, 100))
     inpainter = Setting("inpaint/inpainter", DEFAULT_INPAINTER, Name(),
                         "An inpainter name, or AUTOMATIC_INPAINTER: the best installed.")
+    remover = Setting("inpaint/remover", AUTOMATIC_INPAINTER, OneOf(REMOVERS),
+                      "What removes when the replacement is empty (\"Remove with\"); "
+                      "AUTOMATIC_INPAINTER: the first learned remover installed.")
     steps = Setting("inpaint/steps", _INPAINT.steps, IntRange(1, 150))
     guidance = Setting("inpaint/guidance", _INPAINT.guidance, FloatRange(1.0, 20.0))
     strength = Setting("inpaint/strength", _INPAINT.strength, FloatRange(0.05, 1.0))
@@ -98,6 +121,16 @@ class AppSettings(QObject):
                    "The first variant's seed; None: a new random one each Replace.")
     variants = Setting("inpaint/variants", 1, IntRange(1, MAX_VARIANTS),
                        "How many versions one Replace paints, to compare and choose from.")
+    guidance_mode = Setting("inpaint/guidance_mode", InpaintJob.guidance_mode,
+                            OneOf(GUIDANCE_MODES),
+                            "\"clip\": replacements are CLIP-guided (CLIP inside the mask, L2 "
+                            "and LPIPS outside); \"plain\": Stable Diffusion alone.")
+    clip_weight = Setting("inpaint/clip_weight", InpaintJob.clip_weight, FloatRange(0.0, MAX_WEIGHT))
+    l2_weight = Setting("inpaint/l2_weight", InpaintJob.l2_weight, FloatRange(0.0, MAX_WEIGHT))
+    lpips_weight = Setting("inpaint/lpips_weight", InpaintJob.lpips_weight,
+                           FloatRange(0.0, MAX_WEIGHT))
+    guide_every = Setting("inpaint/guide_every", InpaintJob.guide_every, IntRange(1, 50),
+                          "CLIP guidance on every k-th sampling step (fewer is faster).")
     generation_panel_open = Setting("panels/generation_open", False, Flag())
     verify_removal = Setting("inpaint/verify_removal", False, Flag(),
                              "Check that removals worked: after removing something found by "
@@ -157,8 +190,10 @@ class AppSettings(QObject):
                                   for field in fields(InpaintDefaults)})
 
     def reset_generation(self) -> None:
-        """Every generation setting back to its default (the inpainter and variants too)."""
-        for name in (*(field.name for field in fields(InpaintDefaults)), "inpainter", "variants"):
+        """Every generation setting back to its default (the inpainter, remover and variants
+        too)."""
+        for name in (*(field.name for field in fields(InpaintDefaults)), "inpainter", "remover",
+                     "variants", *GUIDANCE_SETTINGS):
             type(self).__dict__[name].reset(self)
 
     # Recent files -------------------------------------------------------

@@ -10,7 +10,7 @@ that still arrives for another state is dropped with a word.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -31,8 +31,14 @@ from ..core.recipe import Recipe
 from ..engine.find.found import Chosen, full_size_mask
 from ..engine.find.ranking import is_weak, parse_query
 from ..engine.models.catalog import known_spec
-from ..engine.models.needs import CLICK_ACTION
-from .app_settings import AppSettings
+from ..engine.models.needs import (
+    AUTOMATIC_INPAINTER,
+    CLICK_ACTION,
+    LEARNED_REMOVERS,
+    installed_remover,
+    model_names,
+)
+from .app_settings import GUIDANCE_SETTINGS, AppSettings
 from .engine_bridge import EngineBridge
 from .job_queue import JobQueue, JobState, WindowJob
 from .mask_steps import MaskStep, MaskSteps
@@ -77,6 +83,7 @@ class _Request:
         self.points: tuple[tuple[float, float, bool], ...] = ()  # clicks, for "points"
         self.box: Box | None = None  # a dragged box, for "points"
         self.name = ""  # the history's name for the found mask ("": "Find: <text>")
+        self.method = ""  # how to find ("": the find method setting as the job starts)
         self.merge_key = ""  # the found mask's step joins the one on top with this key
 
     @property
@@ -90,8 +97,12 @@ class EditJobs(QObject):
     progress = Signal(object)  # Progress of the running job
 
     def __init__(self, session: EditingSession, bridge: EngineBridge, settings: AppSettings,
-                 mask_steps: MaskSteps, parent: QObject | None = None) -> None:
+                 mask_steps: MaskSteps, parent: QObject | None = None,
+                 offer_remover: Callable[[], bool] | None = None) -> None:
         super().__init__(parent)
+        # Asks whether to download the small remover; True: remove now with what is installed.
+        self.offer_remover = offer_remover
+        self._remover_offered = False
         self._session = session
         self._bridge = bridge
         self._settings = settings
@@ -103,6 +114,9 @@ class EditJobs(QObject):
         self._found_control = ""
         self._found_timer = QTimer(self, singleShot=True, interval=SLIDER_SETTLE_MS)
         self._found_timer.timeout.connect(self._adjust_found_mask)
+        self._threshold_timer = QTimer(self, singleShot=True, interval=SLIDER_SETTLE_MS)
+        self._threshold_timer.timeout.connect(self.rethreshold)
+        settings.clipseg_threshold_changed.connect(lambda _value: self._threshold_timer.start())
         bridge.progress.connect(self._on_progress)
         bridge.finished.connect(self._on_finished)
         session.outdated.connect(self.cancel_stale)
@@ -148,9 +162,25 @@ class EditJobs(QObject):
         if not (find_text or self.queue.busy or _has_mask(self._session)):
             self._session.message.emit(NEED_MASK)
             return None
+        if not replace_text.strip() and not self._go_on_removing():
+            return None
         # Without a mask when it starts, it finds one first (see `_start`).
         return self._queue(_Request("inpaint", find_text, replace_text,
                                     self._settings.find_mode))
+
+    def _go_on_removing(self) -> bool:
+        """Removing with "auto" and no learned remover installed: offer LaMa first, once per
+        window. False when the user chose to download it instead of removing now."""
+        if (self.offer_remover is None or self._remover_offered
+                or self._settings.remover != AUTOMATIC_INPAINTER
+                or installed_remover(self._bridge.settings) is not None):
+            return True
+        self._remover_offered = True
+        if self.offer_remover():
+            return True
+        self._session.message.emit(f"Remove again once {model_names(LEARNED_REMOVERS[:1])} "
+                                   "is downloaded.")
+        return False
 
     def cancel(self, everything: bool = False) -> None:
         """Stop the running job (`everything`: and the queued ones); downloads go on."""
@@ -215,18 +245,25 @@ class EditJobs(QObject):
                     job_id, image=image, text="", method="points", points=points, box=box))
             wanted, excluded = parse_query(request.find_text)
             mode = request.mode
+            method = request.method or self._settings.find_method
+            threshold = self._settings.clipseg_threshold
             session.message.emit(f"Finding \u201c{request.find_text}\u201d\u2026")
             return self._bridge.submit(lambda job_id: FindJob(
-                job_id, image=image, text=wanted, exclude=excluded, mode=mode))
+                job_id, image=image, text=wanted, exclude=excluded, mode=mode, method=method,
+                threshold=threshold))
         image = session.copy_for_worker(document.rgb)
         mask = session.copy_for_worker(document.mask)
         settings = self._settings  # the generation settings as they are when the job starts
-        inpainter, variants, steps = settings.inpainter, settings.variants, settings.steps
+        variants, steps = settings.variants, settings.steps
         guidance, strength, seed = settings.guidance, settings.strength, settings.seed
         negative = settings.negative_prompt
         verify, retries = settings.verify_removal, settings.verify_retries
         wanted = parse_query(request.find_text)[0]  # "pole, not person": remove only the pole
         prompt = request.replace_text or ""
+        inpainter = settings.inpainter if prompt.strip() else settings.remover  # "Remove with"
+        # CLIP guidance steers toward words: a removal has none, so it removes as it would.
+        guidance_fields = ({name: getattr(settings, name) for name in GUIDANCE_SETTINGS}
+                           if prompt.strip() else {})
         what = f"Replacing with \u201c{prompt}\u201d" if prompt else "Removing"
         session.message.emit(f"{what}\u2026")
         request.recipe = _replace_recipe(request.find_text, prompt, negative, inpainter, steps,
@@ -235,7 +272,7 @@ class EditJobs(QObject):
             job_id, image=image, mask=mask, prompt=prompt, find_text=wanted,
             negative_prompt=negative, inpainter=inpainter, steps=steps, guidance=guidance,
             strength=strength, seed=seed, variants=variants, verify=verify,
-            verify_retries=retries))
+            verify_retries=retries, **guidance_fields))
 
     # -- results ----------------------------------------------------------------------------
 
@@ -394,6 +431,23 @@ class EditJobs(QObject):
             f"feather {settings.feather_px} px")
         self._refine(found, found.chosen, f"Found mask ({detail}): {found.text}", None,
                      merge_key=f"found mask {control}")
+        return True
+
+    def rethreshold(self) -> bool:
+        """CLIPSeg's threshold moved: cut the last Find's heatmap again (the engine keeps it, so
+        no model runs). One undo step however far the slider goes; False when the found mask
+        is not CLIPSeg's or was edited since (nothing is done)."""
+        self._threshold_timer.stop()
+        session, found = self._session, self._session.found
+        if (not session.found_mask_is_current or not found.candidates
+                or found.candidates[0].source != "clipseg"):
+            return False
+        request = _Request("find", found.text, None, found.mode)
+        request.method, request.base = "clipseg", found.base
+        threshold = self._settings.clipseg_threshold
+        request.name = f"CLIPSeg threshold {threshold:.2f}: {found.text}"
+        request.merge_key = "clipseg threshold"
+        self._queue(request)
         return True
 
     def choose_variant(self, index: int) -> None:

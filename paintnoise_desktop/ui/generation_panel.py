@@ -30,6 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.inpaint.inpainter import CLIPAWAY
+from ..engine.models.catalog import known_spec
+from ..engine.models.needs import REMOVERS
 from ..engine.models.registry import install_status
 from ..engine.settings import EngineSettings
 from .app_settings import (
@@ -46,21 +49,39 @@ INPAINTER_CHOICES = (("opencv-telea", "OpenCV Telea (no model)"),
                      ("opencv-ns", "OpenCV Navier-Stokes (no model)"),
                      ("sd2-inpainting", "Stable Diffusion 2 inpainting"),
                      ("sd15-inpainting", "Stable Diffusion 1.5 inpainting"))
+GUIDANCE_CHOICES = (("plain", "Stable Diffusion"), ("clip", "CLIP-guided"))
 NARROW_CHOICE = 12  # characters a choice shows in its closed combo
 NO_DIFFUSION_INPAINTERS = ("opencv-telea", "opencv-ns")  # steps, guidance ... do not apply
 DIFFUSION_ONLY_HINT = "Steps, guidance, strength and the negative prompt apply to Stable " \
                       "Diffusion only."
 
 
+REMOVER_LABELS = {AUTOMATIC_INPAINTER: "Automatic (LaMa when installed)",
+                  CLIPAWAY: "CLIPAway (Stable Diffusion 1.5, guided)", **dict(INPAINTER_CHOICES)}
+
+
 def inpainter_choices(engine_settings: EngineSettings) -> list[tuple[str, str]]:
     """The inpainters, "Automatic" first, each model marked installed or not."""
     choices = [(AUTOMATIC_INPAINTER, AUTOMATIC_INPAINTER_LABEL)]
-    for value, label in INPAINTER_CHOICES:
-        if value not in NO_DIFFUSION_INPAINTERS:
-            status = install_status(value, engine_settings).split(" (")[0]
-            label = f"{label} ({status})"
-        choices.append((value, label))
+    choices += [(value, _with_status(value, label, engine_settings))
+                for value, label in INPAINTER_CHOICES]
     return choices
+
+
+def remover_choices(engine_settings: EngineSettings) -> list[tuple[str, str]]:
+    """What can remove ("Remove with"), "Automatic" first, each model marked installed or not."""
+    choices = []
+    for value in REMOVERS:
+        spec = known_spec(value)
+        label = REMOVER_LABELS.get(value) or (spec.name if spec else value)
+        choices.append((value, _with_status(value, label, engine_settings)))
+    return choices
+
+
+def _with_status(value: str, label: str, engine_settings: EngineSettings) -> str:
+    if known_spec(value) is None:
+        return label
+    return f"{label} ({install_status(value, engine_settings).split(' (')[0]})"
 
 
 def choices_combo(name: str, choices: Sequence[tuple[str, str]]) -> QComboBox:
@@ -97,6 +118,13 @@ class GenerationPanel(QWidget):
         self.inpainter_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.inpainter_combo.setMinimumContentsLength(NARROW_CHOICE)
         self.inpainter_combo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.remover_combo = choices_combo("generationRemoverCombo",
+                                           remover_choices(engine_settings or EngineSettings()))
+        self.remover_combo.setToolTip("What removes the masked region when the replacement is "
+                                      "empty")
+        self.remover_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.remover_combo.setMinimumContentsLength(NARROW_CHOICE)
+        self.remover_combo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.steps_spin = QSpinBox(objectName="generationStepsSpin")
         self.steps_spin.setToolTip("Sampling steps: more is slower and often finer")
         self.guidance_spin = QDoubleSpinBox(objectName="generationGuidanceSpin", decimals=1,
@@ -122,6 +150,21 @@ class GenerationPanel(QWidget):
         self.verify_retries_spin = QSpinBox(objectName="generationVerifyRetriesSpin",
                                             suffix=" more times")
         self.verify_retries_spin.setToolTip("How many more times a checked removal may repaint")
+        self.mode_combo = choices_combo("generationModeCombo", GUIDANCE_CHOICES)
+        self.mode_combo.setToolTip("CLIP-guided steers Stable Diffusion toward the words inside "
+                                   "the mask and keeps the background outside it: for "
+                                   "replacements that must follow the words closely (slower)")
+        self.weight_spins = {}
+        for name, tip in (("clip", "How strongly the painting is pulled toward the words"),
+                          ("l2", "How strongly the background keeps its colours"),
+                          ("lpips", "How strongly the background keeps its look (LPIPS)")):
+            spin = QDoubleSpinBox(objectName=f"generation{name.upper()}WeightSpin", decimals=0,
+                                  singleStep=100.0)
+            spin.setToolTip(f"{tip}; the study found 1000 best")
+            self.weight_spins[f"{name}_weight"] = spin
+        self.guide_every_spin = QSpinBox(objectName="generationGuideEverySpin",
+                                         prefix="every ", suffix=" steps")
+        self.guide_every_spin.setToolTip("Guide on every k-th sampling step: fewer is faster")
         self.reset_button = QPushButton("Defaults", objectName="generationResetButton")
         self.reset_button.setToolTip("Put every generation setting back to its default")
         self.reset_button.clicked.connect(settings.reset_generation)
@@ -130,12 +173,19 @@ class GenerationPanel(QWidget):
         form = QFormLayout(self.body)
         form.setContentsMargins(8, 4, 8, 4)
         form.addRow("Inpainter", self.inpainter_combo)
+        form.addRow("Remove with", self.remover_combo)
         form.addRow("Steps", self.steps_spin)
         form.addRow("Guidance", self.guidance_spin)
         form.addRow("Strength", self.strength_spin)
         form.addRow("Negative prompt", self.negative_edit)
         form.addRow("Seed", self.seed_edit)
         form.addRow("Variants", self.variants_spin)
+        form.addRow("Mode", self.mode_combo)
+        for label, name in (("CLIP weight", "clip_weight"), ("L2 weight", "l2_weight"),
+                            ("LPIPS weight", "lpips_weight")):
+            form.addRow(label, self.weight_spins[name])
+        form.addRow("Guide", self.guide_every_spin)
+        self.form = form
         form.addRow("", self.verify_check)
         form.addRow("Repaint at most", self.verify_retries_spin)
         form.addRow("", self.hint)
@@ -150,13 +200,18 @@ class GenerationPanel(QWidget):
         self.scroll.setWidget(self.body)
         layout.addWidget(self.scroll)
 
-        for name, widget in (("inpainter", self.inpainter_combo), ("steps", self.steps_spin),
+        for name, widget in (("inpainter", self.inpainter_combo),
+                             ("remover", self.remover_combo), ("steps", self.steps_spin),
                              ("guidance", self.guidance_spin), ("strength", self.strength_spin),
                              ("negative_prompt", self.negative_edit), ("seed", self.seed_edit),
                              ("variants", self.variants_spin),
                              ("verify_removal", self.verify_check),
-                             ("verify_retries", self.verify_retries_spin)):
+                             ("verify_retries", self.verify_retries_spin),
+                             ("guidance_mode", self.mode_combo),
+                             ("guide_every", self.guide_every_spin), *self.weight_spins.items()):
             bind(settings, name, widget)
+        settings.guidance_mode_changed.connect(self._show_guidance_fields)
+        self._show_guidance_fields()
         settings.verify_removal_changed.connect(self.verify_retries_spin.setEnabled)
         self.verify_retries_spin.setEnabled(settings.verify_removal)
         settings.inpainter_changed.connect(self._show_inpainter_fields)
@@ -178,12 +233,14 @@ class GenerationPanel(QWidget):
 
     def set_engine_settings(self, engine_settings: EngineSettings) -> None:
         """Show each model's install status for these engine settings."""
-        for index, (value, label) in enumerate(inpainter_choices(engine_settings)):
-            found = self.inpainter_combo.findData(value)
-            if found >= 0:
-                self.inpainter_combo.setItemText(found, label)
-            else:
-                self.inpainter_combo.insertItem(index, label, value)
+        for combo, choices in ((self.inpainter_combo, inpainter_choices(engine_settings)),
+                               (self.remover_combo, remover_choices(engine_settings))):
+            for index, (value, label) in enumerate(choices):
+                found = combo.findData(value)
+                if found >= 0:
+                    combo.setItemText(found, label)
+                else:
+                    combo.insertItem(index, label, value)
 
     def _open(self, on: bool) -> None:
         self.scroll.setVisible(on)
@@ -200,6 +257,11 @@ class GenerationPanel(QWidget):
 
     def _show_summary(self) -> None:
         self.toggle.setText(self.summary())
+
+    def _show_guidance_fields(self) -> None:
+        """The weights and the interval only where they apply: in CLIP-guided mode."""
+        for widget in (*self.weight_spins.values(), self.guide_every_spin):
+            self.form.setRowVisible(widget, self.settings.guidance_mode == "clip")
 
     def _show_inpainter_fields(self) -> None:
         diffusion = uses_diffusion(self.settings.inpainter)

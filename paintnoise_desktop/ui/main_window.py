@@ -96,8 +96,10 @@ class MainWindow(QMainWindow):
         self.autosave = Autosave(self.session, self)
         self.projects = ProjectFiles(self.session, self.files, self.autosave, self.settings,
                                      self.dialogs, self)
+        self.files.save_project = lambda: self.projects.save(wait=True)
         self.mask_steps = MaskSteps(self.session, self)
-        self.jobs = EditJobs(self.session, self.bridge, self.settings, self.mask_steps, self)
+        self.jobs = EditJobs(self.session, self.bridge, self.settings, self.mask_steps, self,
+                             offer_remover=lambda: self.dialogs.offer_remover(self, self.bridge))
         self.queue_label = QueueLabel(self.jobs.queue)
         self.select_tool = SelectTool(self.canvas, self.session, self.jobs, self)
         self.mask_files = MaskFiles(self.session, self.files, self.dialogs, self)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from ..engine.models.catalog import ModelSpec, known_spec
 from ..engine.models.download import offline_reason, offline_remedy
-from ..engine.models.needs import download_command, model_names
+from ..engine.models.needs import LEARNED_REMOVERS, download_command, model_names
 from ..engine.models.registry import MODEL_MANAGER_MENU, expected_path
 from ..engine.settings import EngineSettings
 from .engine_bridge import EngineBridge
@@ -50,6 +50,28 @@ def offer_download(parent: QWidget | None, model_ids: tuple[str, ...],
     manager = _manager(parent, bridge, settings)
     manager.start_downloads(ids)
     return manager
+
+
+def offer_remover(parent: QWidget | None, bridge: EngineBridge) -> bool:
+    """Removing with "auto" and no learned remover installed: offer the small one first.
+
+    LaMa removes well in about a second on a CPU, where Stable Diffusion takes minutes and
+    the offline inpainter smears. One question: Download starts it in the model manager
+    (and the removal waits for the user to ask again); Not now removes at once with what is
+    installed. True when the removal should go on now.
+    """
+    spec = known_spec(LEARNED_REMOVERS[0])
+    settings = bridge.settings
+    if spec is None or offline_reason(settings) is not None:
+        return True
+    intro = (f"{spec.name} is not installed. It removes objects by filling them in from "
+             "around them, in about a second even without a GPU:")
+    if not confirm_download(parent, [spec], settings, intro,
+                            "Not now? The removal goes on with what is installed "
+                            "(Stable Diffusion, or the offline inpainter)."):
+        return True
+    _manager(parent, bridge, settings).start_downloads((spec.id,))
+    return False
 
 
 def later(model_ids: tuple[str, ...]) -> str:

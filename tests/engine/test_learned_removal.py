@@ -137,3 +137,28 @@ def test_a_removal_runs_on_the_gpu(settings, small_crops):
                       lambda *a, **k: None, CancelToken())[0].image
     assert models.loaded() == ["lama@cuda:0"]
     assert np.array_equal(painted[mask == 0], image[mask == 0])
+
+
+def test_the_command_line_removes_with_the_remover_it_is_given(settings, small_crops, tmp_path,
+                                                              monkeypatch, capsys):
+    from PIL import Image
+
+    from paintnoise_desktop.cli import main as cli
+
+    monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(settings.models_dir))
+    image, mask = _photo()
+    Image.fromarray(image).save(tmp_path / "photo.png")
+    Image.fromarray(np.where(mask > 0, 255, 0).astype(np.uint8)).save(tmp_path / "mask.png")
+    edit = ["edit", str(tmp_path / "photo.png"), "--mask", str(tmp_path / "mask.png")]
+    assert cli.main([*edit, "--removal", "lama", "-o", str(tmp_path / "a.png")]) != 0
+    assert "LaMa (big-lama), which is not installed" in capsys.readouterr().err
+    save_lama(settings.models_dir / "lama", tiny_lama())
+    assert cli.main([*edit, "--removal", "lama", "--seed", "1", "-o", str(tmp_path / "a.png")]) == 0
+    assert cli.main([*edit, "--seed", "1", "-o", str(tmp_path / "b.png")]) == 0  # auto: LaMa too
+    assert cli.main([*edit, "--removal", "opencv-ns", "-o", str(tmp_path / "c.png")]) == 0
+    a, b, c = (np.asarray(Image.open(tmp_path / f"{name}.png")) for name in "abc")
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert np.array_equal(a[mask == 0], image[mask == 0])
+    with pytest.raises(SystemExit):
+        cli.main([*edit, "--removal", "lama", "--replace", "a bench", "-o", str(tmp_path / "d.png")])
+    assert "--removal chooses what removes" in capsys.readouterr().err

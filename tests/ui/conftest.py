@@ -52,6 +52,8 @@ class ScriptedDialogs(Dialogs):
         self.save_suggestions: list[str] = []
         self.unsaved_asked: list[str] = []
         self.download_offers: list[tuple[str, ...]] = []
+        self.remover_offers = 0
+        self.remover_answers: list[bool] = []  # offer_remover: True to remove with what is there
         self.project_open_answers: list[str | None] = []
         self.mask_open_answers: list[str | None] = []
         self.mask_save_answers: list[str | None] = []
@@ -76,6 +78,11 @@ class ScriptedDialogs(Dialogs):
 
     def offer_model_download(self, parent, model_ids: tuple[str, ...], bridge) -> None:
         self.download_offers.append(model_ids)
+
+    def offer_remover(self, parent, bridge) -> bool:
+        """Unscripted: "Not now", remove with what is installed."""
+        self.remover_offers += 1
+        return self.remover_answers.pop(0) if self.remover_answers else True
 
     def open_mask_path(self, parent, directory: str) -> str | None:
         return self.mask_open_answers.pop(0)
