@@ -32,6 +32,19 @@ def tiny_models_dir(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def guided_models_dir(tiny_models_dir: Path, tmp_path_factory) -> Path:
+    """The tiny models plus LPIPS's AlexNet, which CLIP-guided replacement needs (kept apart:
+    244 MB that no other test should find installed)."""
+    from tests.tinymodels.lpips import build_lpips_backbone
+
+    root = tmp_path_factory.mktemp("guided-models")
+    for model in tiny_models_dir.iterdir():
+        (root / model.name).symlink_to(model, target_is_directory=model.is_dir())
+    build_lpips_backbone(root / "lpips-alexnet")
+    return root
+
+
 @pytest.fixture
 def models_env(tiny_models_dir: Path, monkeypatch) -> Path:
     """Point the app's models folder at the tiny models."""

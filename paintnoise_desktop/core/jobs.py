@@ -112,6 +112,11 @@ class InpaintJob:
     variants: int = 1
     verify: bool = False  # after removing what find_text found, find it again there
     verify_retries: int = 2  # repaints with a larger mask while it is still found
+    guidance_mode: Literal["plain", "clip"] = "plain"  # "clip": CLIP-guided (engine/inpaint/guided.py)
+    clip_weight: float = 1e3  # CLIP-guided: CLIP loss inside the mask ...
+    l2_weight: float = 1e3  # ... L2 and LPIPS against the background outside it
+    lpips_weight: float = 1e3
+    guide_every: int = 1  # guide every k-th sampling step
 
     @property
     def verifies(self) -> bool:

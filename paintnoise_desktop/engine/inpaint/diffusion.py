@@ -45,6 +45,9 @@ DEFAULT_MIN_MEMORY_GB = 6.0
 
 
 class DiffusionInpainter:
+    # What a steering callback reads after each step (see `_steering`).
+    STEERING_INPUTS: list[str] = []
+
     def __init__(self, pipe, name: str, native_size: int) -> None:
         self.pipeline = pipe
         self.name = name
@@ -136,16 +139,17 @@ class DiffusionInpainter:
 
         def step_end(pipeline, index: int, timestep, tensors: dict) -> dict:
             cancel.raise_if_cancelled()
-            latents = tensors["latents"]
+            changed = steer(pipeline, index, timestep, tensors) if steer else {}
+            latents = changed.get("latents", tensors["latents"])
             on_step(index + 1, pipeline.num_timesteps, latent_preview(latents[0]))
-            return {}
+            return changed
 
         # A CPU generator gives the same noise for a seed on every device.
         generator = torch.Generator("cpu").manual_seed(seed)
         # no_grad (as diffusers' own __call__ uses), not inference_mode: the VAE's weights change
         # dtype for decoding in this block, and weights converted in inference mode would
         # become inference tensors for good.
-        with torch.no_grad():
+        with torch.no_grad(), self._steering(crop_rgb, crop_mask, request) as steer:
             latents = pipe(
                 prompt=request.prompt,
                 negative_prompt=request.negative_prompt or None,
@@ -159,7 +163,7 @@ class DiffusionInpainter:
                 generator=generator,
                 output_type="latent",
                 callback_on_step_end=step_end,
-                callback_on_step_end_tensor_inputs=["latents"],
+                callback_on_step_end_tensor_inputs=self.STEERING_INPUTS if steer else ["latents"],
                 **self._guidance(crop_rgb, crop_mask, request),
             ).images
             if not torch.isfinite(latents).all():
@@ -169,6 +173,11 @@ class DiffusionInpainter:
             return None
         rgb = ((decoded[0].float() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
         return rgb.permute(1, 2, 0).cpu().numpy()
+
+    @contextmanager
+    def _steering(self, crop_rgb, crop_mask, request: PaintRequest):
+        """A callback that changes the latents after each step (CLIP guidance); none here."""
+        yield None
 
     def _guidance(self, crop_rgb, crop_mask, request: PaintRequest) -> dict:
         """More of the pipeline's arguments for this crop (CLIPAway's image prompt); none here."""

@@ -63,6 +63,10 @@ def replace(
     if name == AUTOMATIC_INPAINTER:
         name = automatic_inpainter(job.prompt, models.settings)
     step(0.0, f"Preparing {inpainter_title(name)}\u2026")
+    if job.guidance_mode == "clip":
+        from .guided import guided_inpainter
+
+        return replace_with(job, guided_inpainter(name, job, models), step, cancel)
     return replace_with(job, inpainter_for(name, models), step, cancel)
 
 
@@ -139,6 +143,10 @@ def _check(job: InpaintJob) -> None:
         raise PaintNoiseError("Nothing is masked. Find something or paint over it with the brush first.")
     if job.inpainter == CLIPAWAY and not is_removal(job):
         raise PaintNoiseError(CLIPAWAY_ONLY_REMOVES, detail=f"prompt {job.prompt!r}")
+    if job.guidance_mode == "clip" and (
+            min(job.clip_weight, job.l2_weight, job.lpips_weight) < 0 or job.guide_every < 1):
+        raise PaintNoiseError("CLIP guidance needs weights of 0 or more and a guidance interval "
+                              "of at least one step.")
     if not 1 <= job.variants <= MAX_VARIANTS:
         raise PaintNoiseError(f"Ask for between 1 and {MAX_VARIANTS} variants.")
     if job.steps < 1 or not 0.0 < job.strength <= 1.0 or job.steps * job.strength < 1:
