@@ -35,7 +35,7 @@ SELECT_KEYS = (
     ("Drag", "Select: a box around the object"),
     ("Shift+click", "Select: a new object, added to the mask"),
     ("Tab", "Select: the next way to take the clicked object"),
-    ("Esc", "Select: end the selection (the mask stays)"),
+    ("Esc", "Select: end the selection (the mask stays; a running click is cancelled)"),
 )
 
 
@@ -158,6 +158,8 @@ class SelectTool(QObject):
         if key == Qt.Key.Key_Tab:
             self.next_alternative()
         elif key == Qt.Key.Key_Escape:
+            if self._jobs.running:
+                self._jobs.cancel()  # e.g. the first click, still waiting for the embedding
             self.clear()
 
     def paint(self, painter: QPainter) -> None:
