@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -184,21 +186,31 @@ def test_a_stamp_tells_a_replaced_file(tmp_path):
     assert file_stamp(path) != stamp and file_stamp(tmp_path / "none") is None
 
 
-@pytest.fixture
-def read_only_folder(tmp_path):
+@contextmanager
+def tmpfs(folder: Path, size: str, fill=None, read_only: bool = False) -> Iterator[Path]:
+    """A small file system of its own at `folder`, holding what `fill(folder)` writes, then
+    remounted read-only if asked (like a locked card). Needs root: the test is skipped else."""
     if os.geteuid() != 0:
-        pytest.skip("mounting a read-only file system needs root")
-    folder = tmp_path / "ro"
+        pytest.skip("mounting a file system needs root")
     folder.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
                       check=False, capture_output=True).returncode != 0:
         pytest.skip("mounting is not permitted here")
     try:
-        (folder / "old.jpg").write_bytes(b"old")
-        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        if fill is not None:
+            fill(folder)
+        if read_only:
+            subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False, capture_output=True)
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    with tmpfs(tmp_path / "ro", "1m", lambda folder: (folder / "old.jpg").write_bytes(b"old"),
+               read_only=True) as folder:
+        yield folder
 
 
 def test_a_real_read_only_mount(read_only_folder):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from PIL import Image
 
 from paintnoise_desktop.core import safe_write
 from paintnoise_desktop.ui.dialogs import ChangedOnDiskChoice, UnsavedChoice
+from tests.core.test_save_faults import tmpfs
 
 from .conftest import ACCEPT_SUGGESTION, ScriptedDialogs, photo
 from .test_main_window import open_photo, saved
@@ -60,20 +60,11 @@ def said_one_sentence_about(qtbot, window, name: str) -> str:
 
 @pytest.fixture
 def read_only_mount(tmp_path: Path):
-    """A tmpfs holding a photo, remounted read-only, like a locked card; root only."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a read-only file system needs root")
-    card = tmp_path / "card"
-    card.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(card)],
-                      check=False, capture_output=True).returncode != 0:
-        pytest.skip("mounting is not permitted here")
-    try:
-        Image.fromarray(photo(64, 48)).save(card / "card.png")
-        subprocess.run(["mount", "-o", "remount,ro", str(card)], check=True)
+    """A read-only file system holding a photo, like a locked card (root only)."""
+    with tmpfs(tmp_path / "card", "4m",
+               lambda card: Image.fromarray(photo(64, 48)).save(card / "card.png"),
+               read_only=True) as card:
         yield card
-    finally:
-        subprocess.run(["umount", "-l", str(card)], check=False, capture_output=True)
 
 
 @pytest.mark.parametrize("how", ["close", "quit"])
@@ -171,14 +162,7 @@ def test_save_as_to_impossible_names(qtbot, make_window, dialogs, sample_photo, 
 
 
 def test_a_full_disk_says_so_and_leaves_nothing(qtbot, make_window, dialogs, tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small file system needs root")
-    small = tmp_path / "small"
-    small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)],
-                      check=False, capture_output=True).returncode != 0:
-        pytest.skip("mounting is not permitted here")
-    try:
+    with tmpfs(tmp_path / "small", "64k") as small:
         window = make_window()
         noisy = tmp_path / "noisy.png"
         Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 300, 3), np.uint8)).save(
@@ -188,8 +172,6 @@ def test_a_full_disk_says_so_and_leaves_nothing(qtbot, make_window, dialogs, tmp
         assert not saved(qtbot, window, window.files.save_as)
         assert "disk is full" in said_one_sentence_about(qtbot, window, "out.png")
         assert list(small.iterdir()) == []
-    finally:
-        subprocess.run(["umount", "-l", str(small)], check=False, capture_output=True)
 
 
 def test_save_asks_before_writing_over_a_file_changed_by_another_program(
