@@ -63,8 +63,9 @@ class Autosave(QObject):
         self._timer.stop()
         state = state_of(document, self._session.original, self._session.copy_for_worker)
         self._schedule.taken()
-        self._writing = self._pool.submit(self._writer.write, self.slot.snapshot, state)
-        self._writing.add_done_callback(self._written)
+        snapshot = self.slot.snapshot
+        self._writing = self._pool.submit(self._writer.write, snapshot, state)
+        self._writing.add_done_callback(lambda done: self._written(done, snapshot))
         return self._writing
 
     def close(self) -> None:
@@ -73,6 +74,7 @@ class Autosave(QObject):
         self._pool.shutdown(wait=True)
         if self.slot is not None:
             self.slot.close()
+            self.slot = None  # what arrives after (a save's answer) has nothing to write
 
     def _changed(self) -> None:
         document = self._session.document
@@ -99,9 +101,9 @@ class Autosave(QObject):
         else:
             self.write_now()
 
-    def _written(self, future: Future) -> None:  # on the worker
+    def _written(self, future: Future, snapshot: Path) -> None:  # on the worker
         error = future.exception()
         if error is not None:
-            log.warning("autosave could not write %s: %s", self.slot.snapshot, error)
+            log.warning("autosave could not write %s: %s", snapshot, error)
         else:
             self.writes += 1

@@ -78,6 +78,8 @@ class PhotoFiles(QObject):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="photo-files")
         self._tasks = 0
         self._opening = 0  # the newest open asked for; older ones are not shown
+        # Saves the session in its project and says whether it was written (set by the window).
+        self.save_project: Callable[[], bool] | None = None
         self._waiting: dict[Future, Callable[[Future], None]] = {}  # answers not yet applied
         self._stamps: dict[str, FileStamp] = {}  # files as last read or written here
         self._saving = 0
@@ -244,6 +246,8 @@ class PhotoFiles(QObject):
             return True
         choice = self._dialogs.unsaved_changes(self._parent, self.display_name)
         if choice is UnsavedChoice.SAVE:
+            if document.project_path is not None and self.save_project is not None:
+                return self.save_project()  # a project keeps the mask and the history too
             return self.save(wait=True)
         return choice is UnsavedChoice.DISCARD
 

@@ -10,6 +10,7 @@ from PIL import Image
 from paintnoise_desktop.core.project import read_project
 from paintnoise_desktop.core.recovery import AutosaveSchedule, orphans
 from paintnoise_desktop.ui.autosave import Autosave
+from paintnoise_desktop.ui.dialogs import UnsavedChoice
 
 from .conftest import ACCEPT_SUGGESTION, BOX, photo
 
@@ -158,3 +159,17 @@ def test_find_and_mask_steps_keep_their_recipes(qtbot, make_window, app_settings
     wait_for_step(qtbot, window, "Grow mask 4 px", 2)
     recipe = window.document.history.top.recipe
     assert (recipe.kind, recipe.operation, recipe.amount_px) == ("mask", "grow", 4)
+
+
+def test_save_on_close_writes_the_project_a_session_came_from(qtbot, make_window, dialogs,
+                                                               tmp_path):
+    window = _window_with_photo(qtbot, make_window, tmp_path)
+    project = tmp_path / "photo.paintnoise"
+    with qtbot.waitSignal(window.projects.saved, timeout=30_000):
+        window.projects.save_to(project)
+    window.session.apply("Brush", (10, 10, 50, 40), mask=np.full((30, 40), 255, np.uint8))
+    dialogs.unsaved_answers.append(UnsavedChoice.SAVE)
+    window.close()
+    assert dialogs.unsaved_asked == ["photo.png"] and dialogs.save_suggestions == []
+    reopened, _ = read_project(project)
+    assert reopened.history.names == ["Brush"] and reopened.mask.any()
