@@ -19,8 +19,9 @@ Safety: only plain files are opened (a pipe, socket or device is refused from it
 opening it, since reading one can block for ever); the pixel count is read from the header and
 refused above `MAX_PIXELS` before anything is decoded; running out of memory, a damaged file of a
 known format and an unknown format each give their own sentence; decoders' warnings go to the
-log (`decoder_messages`). Saving is atomic (`safe_write`): the photo is written to a temporary file beside the
-target, synced, then moved over it, so a failed save leaves the old file as it was.
+log (`decoder_messages`). Saving is atomic (`safe_write`): the photo is written to a temporary
+file beside the target, synced, then moved over it, so a failed save leaves the old file as it
+was.
 """
 
 from __future__ import annotations
