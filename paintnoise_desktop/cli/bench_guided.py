@@ -25,7 +25,7 @@ from PIL import Image
 from ..core.contact_sheet import contact_sheet
 from ..core.imagefile import load_image
 from ..core.jobs import CancelToken, InpaintJob
-from ..engine.models.needs import find_action, find_needs, guide_needs, inpaint_action, inpaint_needs
+from ..engine.models.needs import find_action, find_needs, inpaint_action, paint_needs
 from .bench_tables import markdown, write_csv
 from .edit import JOB_DEFAULTS, chosen_inpainter, non_negative_float, positive_int
 from .jobs import TextProgress, add_engine_options, check_models, engine_for
@@ -89,7 +89,7 @@ def _run_bench_guided(args: argparse.Namespace) -> int:
     inpainter_name = chosen_inpainter(args, settings, TextProgress())
     check_models([(find_action(args.find), find_needs("segclip", settings)),
                   (inpaint_action(args.replace),
-                   inpaint_needs(inpainter_name, args.replace, settings) + guide_needs(settings))],
+                   paint_needs(inpainter_name, args.replace, "clip", settings))],
                  settings)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)

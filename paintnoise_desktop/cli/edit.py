@@ -26,10 +26,9 @@ from ..engine.models.needs import (
     automatic_inpainter,
     find_action,
     find_needs,
-    guide_needs,
     inpaint_action,
-    inpaint_needs,
     not_installed,
+    paint_needs,
 )
 from ..engine.settings import EngineSettings
 from .jobs import TextProgress, add_engine_options, check_models, engine_for, run_job
@@ -79,10 +78,8 @@ def check_edit_models(args: argparse.Namespace, settings: EngineSettings) -> Non
     find_models = find_needs(args.method, settings) if args.find else ()
     steps = [(find_action(args.find), find_models)] if args.find else []
     inpainter = asked_inpainter(args)
-    paint_models = inpaint_needs(inpainter, args.replace, settings)
-    if args.guidance_mode == "clip" and args.replace.strip():
-        paint_models += guide_needs(settings)
-    steps.append((inpaint_action(args.replace), paint_models))
+    steps.append((inpaint_action(args.replace),
+                  paint_needs(inpainter, args.replace, args.guidance_mode, settings)))
     # Removing instead is a way out only when the find can run: it needs its models either way.
     instead = (f"add `--inpainter {OFFLINE_INPAINTER}` to remove what is masked instead"
                if args.replace.strip() and inpainter not in OPENCV_METHODS

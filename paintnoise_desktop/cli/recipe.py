@@ -29,7 +29,7 @@ from ..engine.models.needs import (
     find_action,
     find_needs,
     inpaint_action,
-    inpaint_needs,
+    paint_needs,
 )
 from ..engine.runner import Engine
 from .jobs import TextProgress, check_models, engine_for, run_job
@@ -84,8 +84,8 @@ def _needs(recipe: Recipe, engine: Engine) -> tuple[str, tuple[str, ...]]:
         return find_action(recipe.find_text), find_needs(_method(recipe), engine.settings)
     if recipe.kind == "mask":
         return recipe.operation, ()
-    return inpaint_action(recipe.prompt), inpaint_needs(recipe.inpainter, recipe.prompt,
-                                                        engine.settings)
+    return inpaint_action(recipe.prompt), paint_needs(recipe.inpainter, recipe.prompt,
+                                                      recipe.guidance_mode, engine.settings)
 
 
 def _found_mask(engine: Engine, rgb: np.ndarray, recipe: Recipe,
@@ -119,6 +119,6 @@ def _painted(engine: Engine, rgb: np.ndarray, mask: np.ndarray, recipe: Recipe,
         INPAINT_JOB_ID, rgb, mask, prompt=recipe.prompt,
         find_text=parse_query(recipe.find_text)[0], negative_prompt=recipe.negative_prompt,
         inpainter=recipe.inpainter, steps=recipe.steps, guidance=recipe.guidance,
-        strength=recipe.strength, seed=recipe.seed)
+        strength=recipe.strength, seed=recipe.seed, **recipe.guidance_fields())
     variant = run_job(engine, job, progress).variants[0]
     return variant.image

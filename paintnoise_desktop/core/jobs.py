@@ -124,6 +124,10 @@ class InpaintJob:
         return self.verify and not self.prompt.strip() and bool(self.find_text.strip())
 
 
+#: InpaintJob's fields of CLIP guidance, which the window's settings and recipes keep too.
+GUIDANCE_FIELDS = ("guidance_mode", "clip_weight", "l2_weight", "lpips_weight", "guide_every")
+
+
 @dataclass(frozen=True)
 class LoadModelJob:
     job_id: int

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from .box import Box
-from .jobs import MaskSettings
+from .jobs import GUIDANCE_FIELDS, MaskSettings
 
 KINDS = ("find", "mask", "replace", "remove")
 
@@ -35,10 +35,21 @@ class Recipe:
     guidance: float = 0.0
     strength: float = 0.0
     crop_box: Box | None = None  # the box of pixels the inpainter changed
+    guidance_mode: str = "plain"  # "clip": CLIP-guided, with these weights and interval
+    clip_weight: float = 0.0
+    l2_weight: float = 0.0
+    lpips_weight: float = 0.0
+    guide_every: int = 1
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"a recipe's kind is one of {', '.join(KINDS)}, not {self.kind!r}")
+
+    def guidance_fields(self) -> dict[str, Any]:
+        """The InpaintJob fields of CLIP guidance, as recorded (none for plain painting)."""
+        if self.guidance_mode != "clip":
+            return {}
+        return {name: getattr(self, name) for name in GUIDANCE_FIELDS}
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 
-from ..core.jobs import InpaintJob, MaskSettings
+from ..core.jobs import GUIDANCE_FIELDS, InpaintJob, MaskSettings
 from ..engine.find.heat_threshold import DEFAULT_THRESHOLD, MAX_THRESHOLD, MIN_THRESHOLD
 from ..engine.inpaint.replace import MAX_VARIANTS
 from ..engine.models.needs import AUTOMATIC_FINDER, AUTOMATIC_INPAINTER, REMOVERS
@@ -56,7 +56,6 @@ class InpaintDefaults:
 _INPAINT = InpaintDefaults()
 GUIDANCE_MODES = ("plain", "clip")
 MAX_WEIGHT = 1e7  # past the study's largest (10^6), which already spreads the edit
-GUIDANCE_SETTINGS = ("guidance_mode", "clip_weight", "l2_weight", "lpips_weight", "guide_every")
 
 
 class AppSettings(QObject):
@@ -193,7 +192,7 @@ class AppSettings(QObject):
         """Every generation setting back to its default (the inpainter, remover and variants
         too)."""
         for name in (*(field.name for field in fields(InpaintDefaults)), "inpainter", "remover",
-                     "variants", *GUIDANCE_SETTINGS):
+                     "variants", *GUIDANCE_FIELDS):
             type(self).__dict__[name].reset(self)
 
     # Recent files -------------------------------------------------------

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ..core.box import Box, slices
 from ..core.history import Edit
 from ..core.jobs import (
+    GUIDANCE_FIELDS,
     FindJob,
     InpaintJob,
     MaskSettings,
@@ -38,7 +39,7 @@ from ..engine.models.needs import (
     installed_remover,
     model_names,
 )
-from .app_settings import GUIDANCE_SETTINGS, AppSettings
+from .app_settings import AppSettings
 from .engine_bridge import EngineBridge
 from .job_queue import JobQueue, JobState, WindowJob
 from .mask_steps import MaskStep, MaskSteps
@@ -262,12 +263,12 @@ class EditJobs(QObject):
         prompt = request.replace_text or ""
         inpainter = settings.inpainter if prompt.strip() else settings.remover  # "Remove with"
         # CLIP guidance steers toward words: a removal has none, so it removes as it would.
-        guidance_fields = ({name: getattr(settings, name) for name in GUIDANCE_SETTINGS}
+        guidance_fields = ({name: getattr(settings, name) for name in GUIDANCE_FIELDS}
                            if prompt.strip() else {})
         what = f"Replacing with \u201c{prompt}\u201d" if prompt else "Removing"
         session.message.emit(f"{what}\u2026")
         request.recipe = _replace_recipe(request.find_text, prompt, negative, inpainter, steps,
-                                         guidance, strength)
+                                         guidance, strength, guidance_fields)
         return self._bridge.submit(lambda job_id: InpaintJob(
             job_id, image=image, mask=mask, prompt=prompt, find_text=wanted,
             negative_prompt=negative, inpainter=inpainter, steps=steps, guidance=guidance,
@@ -495,14 +496,14 @@ def _added_to(base: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
 
 
 def _replace_recipe(find_text: str, prompt: str, negative: str, inpainter: str, steps: int,
-                    guidance: float, strength: float) -> Recipe:
+                    guidance: float, strength: float, guidance_fields: dict) -> Recipe:
     """A Replace's (or removal's) recipe, with the hashes the catalogue lists for its model;
     the seed and box are the applied variant's."""
     spec = known_spec(inpainter)
     files = tuple((file.local, file.sha256) for file in spec.files if file.sha256) if spec else ()
     return Recipe("replace" if prompt else "remove", find_text=find_text, prompt=prompt,
                   negative_prompt=negative, inpainter=inpainter, model_files=files, steps=steps,
-                  guidance=guidance, strength=strength)
+                  guidance=guidance, strength=strength, **guidance_fields)
 
 
 def _has_mask(session: EditingSession) -> bool:

@@ -130,14 +130,19 @@ def guide_needs(settings: EngineSettings) -> tuple[str, ...]:
     return (preferred_model(CLIP_MODEL_IDS, settings), LPIPS_MODEL)
 
 
+def paint_needs(inpainter: str, prompt: str, guidance_mode: str,
+                settings: EngineSettings) -> tuple[str, ...]:
+    """The models a Replace or Remove uses, those of CLIP guidance included when it applies."""
+    needs = inpaint_needs(inpainter, prompt, settings)
+    return needs + guide_needs(settings) if guidance_mode == "clip" and prompt.strip() else needs
+
+
 def job_needs(job: Job, settings: EngineSettings) -> tuple[str, ...]:
     if isinstance(job, FindJob):
         return find_needs(job.method, settings)
     if isinstance(job, InpaintJob):
-        needs = inpaint_needs(job.inpainter, job.prompt, settings)
+        needs = paint_needs(job.inpainter, job.prompt, job.guidance_mode, settings)
         # A verified removal finds again with a Find of FindJob's default method.
-        if job.guidance_mode == "clip" and job.prompt.strip():
-            needs += guide_needs(settings)
         return needs + find_needs(FindJob.method, settings) if job.verifies else needs
     return ()
 
