@@ -234,6 +234,9 @@ def add_edit_command(commands: argparse._SubParsersAction,
         if args.verify and (args.mask is not None or args.replace.strip()):
             parser.error("--verify checks a removal of what --find names: use it with --find "
                          "and without --replace")
+        if args.guidance_mode == "clip" and not args.replace.strip():
+            parser.error("--guidance-mode clip steers a replacement toward its words: give "
+                         "--replace TEXT")
         return _run_edit(args)
 
     parser.set_defaults(func=run)

@@ -56,6 +56,13 @@ def test_edit_without_lpips_names_it_before_painting(models_env, photo_path, tmp
     assert not (tmp_path / "out.png").exists()
 
 
+def test_guidance_without_a_replacement_is_a_usage_error(guided_env, photo_path, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["edit", str(photo_path), "--find", "x", "--guidance-mode", "clip",
+                  "-o", str(tmp_path / "o.png")])
+    assert "give --replace TEXT" in capsys.readouterr().err
+
+
 def test_a_negative_weight_is_refused_by_the_parser(guided_env, photo_path, tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["edit", str(photo_path), "--find", "x", "--replace", "y", "--guidance-mode",
