@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -69,6 +69,16 @@ def checked_outcome(verification: Verification) -> str:
     return "gone" if verification.found_before else "not found before"
 
 
+@dataclass(eq=False)
+class Clicks:
+    """One object being clicked on. Its Finds replace the mask, or when it `adds`, are added
+    to the mask as it was when the first of them started (`base`, taken then): a Find still
+    running for the object clicked before is part of it."""
+
+    adds: bool = False
+    base: np.ndarray | None = None
+
+
 class _Request:
     """What one queued Find or Replace was asked to do."""
 
@@ -81,6 +91,7 @@ class _Request:
         self.recipe: Recipe | None = None  # a Replace's settings, taken when it starts
         self.add = False  # a Find adding to the mask as it is when the Find starts
         self.base: np.ndarray | None = None  # the mask a Find adds to (None: replaces it)
+        self.clicks: Clicks | None = None  # the object a click Find is for
         self.points: tuple[tuple[float, float, bool], ...] = ()  # clicks, for "points"
         self.box: Box | None = None  # a dragged box, for "points"
         self.name = ""  # the history's name for the found mask ("": "Find: <text>")
@@ -140,14 +151,19 @@ class EditJobs(QObject):
         return self._queue(request)
 
     def find_points(self, points: tuple[tuple[float, float, bool], ...], box: Box | None,
-                    base: np.ndarray | None, name: str, merge_key: str) -> WindowJob | None:
-        """Mask what clicked `points` and a dragged `box` pick out (Segment Anything); the
-        mask replaces the mask, or is added to `base`. One undo step named `name`."""
+                    clicks: Clicks, name: str, merge_key: str) -> WindowJob | None:
+        """Mask what clicked `points` and a dragged `box` pick out on the object `clicks`
+        (Segment Anything); one undo step named `name`. A Find for the same object still
+        waiting in the queue is withdrawn: this one asks for all it asked and more."""
         if self._session.document is None:
             self._session.message.emit("Open a photo first.")
             return None
+        for job in [job for job in self.queue.queued
+                    if getattr(self._requests.get(job), "clicks", None) is clicks]:
+            self._requests.pop(job)
+            self.queue.withdraw(job)
         request = _Request("find", CLICKED, None)
-        request.points, request.box, request.base = points, box, base
+        request.points, request.box, request.clicks = points, box, clicks
         request.name, request.merge_key = name, merge_key
         return self._queue(request)
 
@@ -239,6 +255,11 @@ class EditJobs(QObject):
             image = session.copy_for_worker(document.rgb)  # the document may change meanwhile
             if request.add:
                 request.base = session.copy_for_worker(document.mask)
+            clicks = request.clicks
+            if clicks is not None and clicks.adds:
+                if clicks.base is None:
+                    clicks.base = session.copy_for_worker(document.mask)
+                request.base = clicks.base
             if request.points or request.box is not None:
                 points, box = request.points, request.box
                 session.message.emit(f"{CLICK_ACTION}\u2026")

@@ -94,6 +94,13 @@ class JobQueue(QObject):
             self.end(job, JobState.CANCELLED)
         return job
 
+    def withdraw(self, job: WindowJob) -> None:
+        """Take `job` out of the queue before it starts (a newer request stands for it)."""
+        if job in self.queued:
+            self.queued.remove(job)
+            job.state = JobState.CANCELLED
+            self.changed.emit()
+
     def cancel_queued(self) -> None:
         for job in self.queued:
             job.state = JobState.CANCELLED

@@ -4,9 +4,10 @@ Left click puts a point on the object, Alt+click or right click one off it, a dr
 a box around it. Each gesture adds to the current selection (its points and box) and
 asks for a click Find with all of them (EditJobs.find_points): the first one on a photo
 waits for the image embedding (progress shows, the window goes on), later ones are
-answered from it in milliseconds. The found mask replaces the mask, or, when the
-selection was begun with Shift held, is added to the mask as it was then; each answer is
-one undo step. Tab shows SAM's other ways to take the object in place of the one shown
+answered from it in milliseconds; a click made while an older one still waits in the
+queue stands for it. The found mask replaces the mask, or, when the selection was begun
+with Shift held, is added to the mask as it was when its first Find started (so an object
+clicked before and still being answered stays); each answer is one undo step. Tab shows SAM's other ways to take the object in place of the one shown
 (in the same step), Esc ends the selection (the mask stays). Anything else changing the
 mask (the brush, undo, another photo) ends it too.
 """
@@ -14,14 +15,13 @@ mask (the brush, undo, another photo) ends it too.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 
 from ..core.box import Box
-from .edit_jobs import CLICKED, EditJobs
+from .edit_jobs import CLICKED, Clicks, EditJobs
 from .session import EditingSession
 
 DRAG_PX = 5  # a press that moves further than this (widget px) draws a box
@@ -45,7 +45,7 @@ class Selection:
 
     points: tuple[tuple[float, float, bool], ...] = ()
     box: Box | None = None
-    base: np.ndarray | None = None  # the mask it adds to (Shift when begun); None: replaces
+    clicks: Clicks = field(default_factory=Clicks)  # adds to the mask when begun with Shift
 
     def describe(self) -> str:
         """'2 points and a box', for the history's name."""
@@ -106,13 +106,12 @@ class SelectTool(QObject):
         if document is None:
             return
         if new or not (self.selection.points or self.selection.box):
-            base = self._session.copy_for_worker(document.mask) if new else None
-            self.selection = Selection(base=base)
+            self.selection = Selection(clicks=Clicks(adds=new))
         self.selection = change(self.selection)
         self._merge_key = f"click {next(self._answers)}"
         selection = self.selection
-        verb = "Add click" if selection.base is not None else "Click"
-        self._jobs.find_points(selection.points, selection.box, selection.base,
+        verb = "Add click" if selection.clicks.adds else "Click"
+        self._jobs.find_points(selection.points, selection.box, selection.clicks,
                                f"{verb}: {selection.describe()}", self._merge_key)
         self._canvas.update()
 

@@ -10,6 +10,8 @@ reaches the mask can be checked exactly.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -46,10 +48,14 @@ class ClickAnswers(Engine):
     def __init__(self) -> None:
         super().__init__()
         self.jobs: list[FindJob] = []
+        self.gate = threading.Event()  # cleared: hold each job until it is set again
+        self.gate.set()
 
     def _dispatch(self, job, step, cancel) -> Result:
         assert isinstance(job, FindJob) and job.method == "points"
         self.jobs.append(job)
+        while not self.gate.wait(0.01):
+            step(0.0, "Looking at the photo")
         candidates = tuple(
             MaskCandidate(mask, score, bounding_box(mask), "click")
             for radius, score in zip(RADII, SCORES)
@@ -228,3 +234,22 @@ def test_a_click_on_the_canvas_masks_through_the_real_tiny_sam(qtbot, make_windo
     click(qtbot, window, 100, 60, modifiers=Qt.AltModifier)
     assert "Looking at the photo" not in messages
     assert window.document.history.names[-1] == "Click: 2 points"
+
+
+def test_clicks_made_while_one_runs_keep_only_the_newest_and_shift_keeps_the_first(
+        qtbot, clicking):
+    window, engine = clicking
+    engine.gate.clear()  # the first click waits, as for the embedding on a CPU
+    qtbot.mouseClick(window.canvas, Qt.LeftButton, Qt.NoModifier, at(window, 40, 30))
+    qtbot.waitUntil(lambda: len(engine.jobs) == 1, timeout=10_000)
+    for x in (44, 48):  # two more points on the same object, queued
+        qtbot.mouseClick(window.canvas, Qt.LeftButton, Qt.NoModifier, at(window, x, 30))
+    qtbot.mouseClick(window.canvas, Qt.LeftButton, Qt.ShiftModifier, at(window, 120, 90))
+    assert len(window.jobs.queue.queued) == 2  # the 3-point Find stands for the 2-point one
+    engine.gate.set()
+    settle(qtbot, window)
+    assert [len(job.points) for job in engine.jobs] == [1, 3, 1]
+    first = prompt_mask(engine.jobs[1], RADII[0])
+    assert np.array_equal(window.document.mask,
+                          np.maximum(first, prompt_mask(engine.jobs[2], RADII[0])))
+    assert window.document.history.names[-2:] == ["Click: 3 points", "Add click: 1 point"]
