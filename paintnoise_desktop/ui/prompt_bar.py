@@ -21,11 +21,14 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from ..engine.models.needs import AUTOMATIC_FINDER, find_needs, not_installed
+from ..engine.settings import EngineSettings
 from .app_settings import MAX_VARIANTS, AppSettings
 from .properties import bind
 
@@ -34,6 +37,24 @@ REPLACE_MIN_WIDTH = 200
 PLACEHOLDER_ROOM = 40  # the line edit's frame and clear button, beside its placeholder
 PROGRESS_HEIGHT = 5
 GAP = 12  # between the Find and the Replace group
+#: The selector beside Find: each method by the name users know it by (app_settings.FIND_METHODS).
+FIND_METHOD_CHOICES = ((AUTOMATIC_FINDER, "Automatic"), ("segclip", "SegCLIP"),
+                       ("sam3", "SAM 3"), ("clipseg", "CLIPSeg"),
+                       ("segformer", "SegFormer + CLIP"), ("diffedit", "DiffEdit"))
+METHOD_CHOICE_CHARS = 9  # characters the closed selector shows; the open list shows all
+THRESHOLD_SCALE = 100  # the slider moves in hundredths
+THRESHOLD_WIDTH = 80
+
+
+def find_method_choices(engine_settings: EngineSettings) -> list[tuple[str, str]]:
+    """The methods, each but "Automatic" marked installed or not, as the inpainters are."""
+    choices = []
+    for method, label in FIND_METHOD_CHOICES:
+        if method != AUTOMATIC_FINDER:
+            missing = not_installed(find_needs(method, engine_settings), engine_settings)
+            label = f"{label} ({'not installed' if missing else 'installed'})"
+        choices.append((method, label))
+    return choices
 #: The keys the bar handles itself, for the shortcuts sheet.
 PROMPT_KEYS = (
     ("Enter in Find", "Find the words (keys then act on the photo)"),
@@ -49,7 +70,7 @@ def _fit_placeholder(edit: QLineEdit, minimum: int) -> None:
     edit.setMinimumWidth(max(minimum, needed))
 
 
-def _row(*widgets: QWidget, stretching: QWidget) -> QHBoxLayout:
+def _row(*widgets: QWidget, stretching: QWidget | None) -> QHBoxLayout:
     row = QHBoxLayout()
     row.setContentsMargins(0, 0, 0, 0)
     row.setSpacing(6)
@@ -74,6 +95,27 @@ class PromptBar(QWidget):
         self.mode_combo.addItem("All matches", "all")
         self.mode_combo.setToolTip("Mask the best match only, or every one that matches about "
                                    "as well (all the cars)")
+        self.method_combo = QComboBox(objectName="findMethodCombo")
+        for method, label in FIND_METHOD_CHOICES:  # marked installed by set_engine_settings
+            self.method_combo.addItem(label, method)
+        self.method_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.method_combo.setMinimumContentsLength(METHOD_CHOICE_CHARS)
+        self.method_combo.setToolTip(
+            "How to find: Automatic (SAM 3 when installed, else SegCLIP); SegCLIP for objects; "
+            "CLIPSeg for sky, water, shadows and many things at once (with its threshold); "
+            "SegFormer + CLIP for road, wall, floor; DiffEdit contrasts Find with Replace")
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal,
+                                        objectName="clipsegThresholdSlider")
+        self.threshold_slider.setFixedWidth(THRESHOLD_WIDTH)
+        self.threshold_slider.setToolTip("CLIPSeg's threshold: higher masks only where it is "
+                                         "surer (changes the found mask as it moves)")
+        self.threshold_label = QLabel(objectName="clipsegThresholdLabel")
+        self.threshold_box = QWidget(objectName="clipsegThresholdBox")
+        threshold_row = QHBoxLayout(self.threshold_box)
+        threshold_row.setContentsMargins(0, 0, 0, 0)
+        threshold_row.addWidget(self.threshold_slider)
+        threshold_row.addWidget(self.threshold_label)
+        self.threshold_box.setVisible(False)
         self.replace_edit = QLineEdit(objectName="replaceEdit", placeholderText="nothing = remove")
         self.replace_button = QPushButton("Replace", objectName="replaceButton")
         self.variants_spin = QSpinBox(objectName="variantsSpin", prefix="\u00d7", minimum=1,
@@ -100,6 +142,8 @@ class PromptBar(QWidget):
 
         self._find_row = _row(QLabel("Find"), self.find_edit, self.mode_combo, self.find_button,
                               stretching=self.find_edit)
+        self._method_row = _row(self.method_combo, self.threshold_box, stretching=None)
+        self._method_row.addStretch(1)
         self._replace_row = _row(QLabel("Replace with"), self.replace_edit, self.variants_spin,
                                  self.replace_button, stretching=self.replace_edit)
         self._grid = QGridLayout()
@@ -145,9 +189,28 @@ class PromptBar(QWidget):
         self._focus_target = widget
 
     def bind_settings(self, settings: AppSettings) -> None:
-        """Show and set the find mode and the variants count of `settings`, both ways."""
+        """Show and set the find method and mode, CLIPSeg's threshold and the variants count of
+        `settings`, both ways; the threshold shows while the method is CLIPSeg."""
+        bind(settings, "find_method", self.method_combo)
+        bind(settings, "clipseg_threshold", self.threshold_slider, scale=THRESHOLD_SCALE)
         bind(settings, "find_mode", self.mode_combo)
         bind(settings, "variants", self.variants_spin)
+
+        def show_threshold(_value: object = None) -> None:
+            self.threshold_box.setVisible(settings.find_method == "clipseg")
+            self.threshold_label.setText(f"{settings.clipseg_threshold:.2f}")
+            self._method_row.invalidate()
+            self._one_row = None  # the Find row's width changed: lay out again
+            self._arrange(one_row=self.width() >= self._one_row_width())
+
+        settings.find_method_changed.connect(show_threshold)
+        settings.clipseg_threshold_changed.connect(show_threshold)
+        show_threshold()
+
+    def set_engine_settings(self, engine_settings: EngineSettings) -> None:
+        """Mark each find method installed or not for these engine settings."""
+        for method, label in find_method_choices(engine_settings):
+            self.method_combo.setItemText(self.method_combo.findData(method), label)
 
     def set_find_mode(self, mode: str) -> None:
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(mode)))
@@ -176,32 +239,37 @@ class PromptBar(QWidget):
         return margins.left() + margins.right() if margins else 0
 
     def _one_row_width(self) -> int:
-        return (self._find_row.minimumSize().width() + self._replace_row.minimumSize().width()
-                + self.cancel_button.sizeHint().width() + 2 * GAP + self._margins_width())
+        return (self._find_row.minimumSize().width() + self._method_row.minimumSize().width()
+                + self._replace_row.minimumSize().width()
+                + self.cancel_button.sizeHint().width() + 3 * GAP + self._margins_width())
 
     def _two_rows_width(self) -> int:
         top = self._find_row.minimumSize().width() + GAP + self.cancel_button.sizeHint().width()
-        return max(top, self._replace_row.minimumSize().width()) + self._margins_width()
+        return max(top, self._method_row.minimumSize().width(),
+                   self._replace_row.minimumSize().width()) + self._margins_width()
 
     def _arrange(self, one_row: bool) -> None:
-        """One row: Find | Replace with | Cancel. Two rows: Find | Cancel above Replace with."""
+        """One row: Find | method | Replace with | Cancel. Narrower: Find | Cancel above the
+        method above Replace with (the method has no room beside Find there)."""
         if one_row == self._one_row:
             return
         self._one_row = one_row
         grid = self._grid
-        for item in (self._find_row, self._replace_row):
+        for item in (self._find_row, self._method_row, self._replace_row):
             grid.removeItem(item)
         grid.removeWidget(self.cancel_button)
         grid.addLayout(self._find_row, 0, 0)
         if one_row:
-            grid.addLayout(self._replace_row, 0, 1)
-            grid.addWidget(self.cancel_button, 0, 2)
-            for column, stretch in enumerate((3, 4, 0)):
+            grid.addLayout(self._method_row, 0, 1)
+            grid.addLayout(self._replace_row, 0, 2)
+            grid.addWidget(self.cancel_button, 0, 3)
+            for column, stretch in enumerate((3, 0, 4, 0)):
                 grid.setColumnStretch(column, stretch)
         else:
             grid.addWidget(self.cancel_button, 0, 1)
-            grid.addLayout(self._replace_row, 1, 0, 1, 2)
-            for column, stretch in enumerate((1, 0, 0)):
+            grid.addLayout(self._method_row, 1, 0, 1, 2)
+            grid.addLayout(self._replace_row, 2, 0, 1, 2)
+            for column, stretch in enumerate((1, 0, 0, 0)):
                 grid.setColumnStretch(column, stretch)
 
     # -- requests ---------------------------------------------------------------------------

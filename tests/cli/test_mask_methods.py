@@ -79,7 +79,8 @@ def test_a_missing_method_model_is_named_before_any_work(photo, tmp_path, capsys
 
 def partial_threshold(models_dir: Path, photo: Path) -> float:
     """A threshold the tiny CLIPSeg's heatmap of "red square" on `photo` is partly above."""
-    from paintnoise_desktop.engine.find.clipseg import MIN_THRESHOLD, get_clipseg
+    from paintnoise_desktop.engine.find.clipseg import get_clipseg
+    from paintnoise_desktop.engine.find.heat_threshold import MIN_THRESHOLD
     from paintnoise_desktop.engine.runner import Engine
     from paintnoise_desktop.engine.settings import EngineSettings
 

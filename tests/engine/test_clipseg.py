@@ -9,15 +9,14 @@ import torch
 
 from paintnoise_desktop.core.jobs import CancelToken, FindJob, Status
 from paintnoise_desktop.engine.find import clipseg
-from paintnoise_desktop.engine.find.clipseg import (
+from paintnoise_desktop.engine.find.clipseg import heat_candidates, wanted_heat
+from paintnoise_desktop.engine.find.found import Chosen
+from paintnoise_desktop.engine.find.heat_threshold import (
     DEFAULT_THRESHOLD,
     MAX_THRESHOLD,
     MIN_THRESHOLD,
     clamp_threshold,
-    heat_candidates,
-    wanted_heat,
 )
-from paintnoise_desktop.engine.find.found import Chosen
 from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
 from tests.tinymodels.clipseg import build_clipseg

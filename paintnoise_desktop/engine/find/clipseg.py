@@ -9,8 +9,8 @@ cache, so moving the threshold, or asking "cup, not saucer" after "cup", costs n
 
 A region's score is its mean probability as a share of all regions' (they sum to 1: every
 region cleared the threshold, so "none of these" has no weight); "All" therefore keeps
-every region, since the threshold never goes below `MIN_THRESHOLD`, above the share
-`ranking.select` asks of the best.
+every region, since the threshold never goes below `heat_threshold.MIN_THRESHOLD`, above the
+share `ranking.select` asks of the best.
 """
 
 from __future__ import annotations
@@ -28,23 +28,13 @@ from ..models.device import pick_device, pick_dtype
 from ..models.model_store import ModelStore
 from ..models.pretrained import load_pretrained
 from ..models.registry import require_model
+from .heat_threshold import clamp_threshold
 from .photo_cache import PhotoCache, photo_key
 from .proposals import working_copy
-from .ranking import ALL_RATIO
 from .regions import connected_regions
 from .segclip import ALL_MODE_CANDIDATES, MAX_CANDIDATES, full_resolution_box
 
 CLIPSEG_ID = "clipseg-rd64-refined"
-DEFAULT_THRESHOLD = 0.4
-MIN_THRESHOLD, MAX_THRESHOLD = 0.15, 0.95
-assert MIN_THRESHOLD > ALL_RATIO  # "All" keeps every region above the threshold
-
-
-def clamp_threshold(threshold: float | None) -> float:
-    """The job's threshold inside the range the slider offers; None: the default."""
-    if threshold is None:
-        return DEFAULT_THRESHOLD
-    return float(min(MAX_THRESHOLD, max(MIN_THRESHOLD, threshold)))
 
 
 @dataclass(frozen=True)
