@@ -20,13 +20,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from ..core.contact_sheet import contact_sheet
 from ..core.imagefile import load_image
 from ..core.jobs import CancelToken, InpaintJob
 from ..engine.models.needs import find_action, find_needs, inpaint_action, paint_needs
-from .bench_tables import markdown, write_csv
+from .bench_tables import markdown, write_csv, write_report
 from .edit import JOB_DEFAULTS, chosen_inpainter, non_negative_float, positive_int
 from .jobs import TextProgress, add_engine_options, check_models, engine_for
 from .mask import add_find_options, find_mask
@@ -136,16 +134,12 @@ def _run_bench_guided(args: argparse.Namespace) -> int:
               f"{inpainter_name}, device {pick_device(settings)}, CLIP {clip_id}, "
               f"{args.steps} steps, seed {args.seed}.")
     table = f"{header}\n\n{markdown(COLUMNS, lines)}"
-    (out / TABLE_MD).write_text(table, encoding="utf-8")
     rows = [[("photo", photo), ("mask", mask), ("plain SD", results[()])]]
     for weight in WEIGHTS:
         keys = [tuple(swept(weight, value).values()) for value in args.values]
         rows.append([(f"{weight}={value:g}", results[key])
                      for value, key in zip(args.values, keys)])
-    Image.fromarray(contact_sheet(rows)).save(out / SHEET_PNG)
-    print(table, end="")
-    for written in (TABLE_CSV, TABLE_MD, SHEET_PNG):
-        progress.note(f"wrote {out / written}")
+    write_report(out, TABLE_MD, table, SHEET_PNG, rows, progress, (TABLE_CSV,))
     return 0
 
 

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from ..core.contact_sheet import contact_sheet
 from ..core.errors import PaintNoiseError
 from ..core.imagefile import load_image
 from ..core.jobs import InpaintJob
@@ -33,7 +31,7 @@ from ..engine.models.needs import (
 )
 from ..engine.removal_metrics import TOP_N, RemovalScores
 from ..engine.settings import EngineSettings
-from .bench_tables import markdown, write_csv
+from .bench_tables import markdown, write_csv, write_report
 from .edit import JOB_DEFAULTS, positive_int
 from .jobs import JobFailed, TextProgress, add_engine_options, check_models, engine_for, run_job
 from .mask import add_find_options, find_mask
@@ -154,12 +152,8 @@ def _run_bench_removal(args: argparse.Namespace) -> int:
     header = (f"Removing \u201c{wanted}\u201d, device {pick_device(engine.settings)}, "
               f"CLIP measures with {clip_id}, {args.steps} diffusion steps, seed {args.seed}"
               f"{', warm' if args.warm else ' (first photo includes loading each model)'}.")
-    table = f"{header}\n\n{markdown(COLUMNS, lines)}"
-    (out / TABLE_MD).write_text(table, encoding="utf-8")
-    Image.fromarray(contact_sheet(sheet)).save(out / SHEET_PNG)
-    print(table, end="")
-    for written in (TABLE_CSV, TABLE_MD, SHEET_PNG):
-        progress.note(f"wrote {out / written}")
+    write_report(out, TABLE_MD, f"{header}\n\n{markdown(COLUMNS, lines)}", SHEET_PNG, sheet,
+                 progress, (TABLE_CSV,))
     return 0
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from PIL import Image
+
+from ..core.contact_sheet import Cell, contact_sheet
+
 
 def markdown(columns: tuple[str, ...], lines: list[list[str]]) -> str:
     rows = [columns, tuple("---" for _ in columns), *lines]
@@ -17,3 +21,14 @@ def write_csv(path: Path, columns: tuple[str, ...], lines: list[list[str]]) -> N
         writer = csv.writer(file)
         writer.writerow(columns)
         writer.writerows(lines)
+
+
+def write_report(out: Path, table_name: str, table: str, sheet_name: str,
+                 sheet: list[list[Cell]], progress, written: tuple[str, ...] = ()) -> None:
+    """The Markdown table and the contact sheet into `out`, the table on stdout, and a note of
+    every file the bench wrote (`written`: those it wrote itself, such as its CSV)."""
+    (out / table_name).write_text(table, encoding="utf-8")
+    Image.fromarray(contact_sheet(sheet)).save(out / sheet_name)
+    print(table, end="")
+    for name in (*written, table_name, sheet_name):
+        progress.note(f"wrote {out / name}")

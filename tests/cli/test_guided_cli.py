@@ -10,8 +10,8 @@ from PIL import Image
 
 from paintnoise_desktop.cli import main as cli
 from paintnoise_desktop.cli.bench_guided import COLUMNS, SWEEP, WEIGHTS, sweep_jobs
-from paintnoise_desktop.core.jobs import InpaintJob
 from paintnoise_desktop.core.contact_sheet import GAP_PX, LABEL_PX, TILE_PX
+from paintnoise_desktop.core.jobs import InpaintJob
 from tests.engine.test_segclip import shapes_photo
 
 

@@ -179,7 +179,7 @@ def test_each_guidance_step_lowers_the_loss_it_descends(engine):
                  height=32, width=32, num_inference_steps=4, guidance_scale=7.5,
                  generator=torch.Generator().manual_seed(0), output_type="latent",
                  callback_on_step_end=step_end,
-                 callback_on_step_end_tensor_inputs=inpainter.STEERING_INPUTS)
+                 callback_on_step_end_tensor_inputs=list(inpainter.STEERING_INPUTS))
     assert len(drops) == 3  # every step but the last, which ends on the clean image
     assert all(drop > 0 for drop in drops), drops
 

@@ -220,18 +220,23 @@ class PaintsVariants(Engine):
         return Result(job.job_id, Status.FINISHED, variants=tuple(variants))
 
 
+def open_square_masked(qtbot, window: MainWindow, folder: Path) -> None:
+    """Open a synthetic 160 x 120 photo in `window` and mask its square (BOX)."""
+    path = folder / "photo.png"
+    Image.fromarray(photo(160, 120)).save(path)
+    opened = qtbot.waitSignal(window.files.opened, timeout=30_000)
+    assert window.files.open_photo(path)
+    opened.wait()
+    window.session.apply("Square", BOX, mask=np.full((40, 40), 255, np.uint8))
+
+
 @pytest.fixture
 def painted(qtbot, make_window, app_settings, tmp_path):
     """A window with the square masked and a Replace of it done in three variants."""
     app_settings.variants = 3
     engine = PaintsVariants()
     window = make_window(engine_factory=lambda settings: engine)
-    path = tmp_path / "photo.png"
-    Image.fromarray(photo(160, 120)).save(path)
-    opened = qtbot.waitSignal(window.files.opened, timeout=30_000)
-    assert window.files.open_photo(path)
-    opened.wait()
-    window.session.apply("Square", BOX, mask=np.full((40, 40), 255, np.uint8))
+    open_square_masked(qtbot, window, tmp_path)
     with qtbot.waitSignal(window.bridge.finished, timeout=30_000):
         window.jobs.replace("", "a silver fork")
     assert window.variants_panel.list.count() == 3

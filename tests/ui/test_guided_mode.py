@@ -3,13 +3,11 @@ what a Replace (or a removal) then asks of the engine."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from paintnoise_desktop.core.jobs import InpaintJob
 from paintnoise_desktop.ui.generation_panel import GenerationPanel
-from tests.ui.conftest import BOX, PaintsVariants, photo
+from tests.ui.conftest import PaintsVariants, open_square_masked
 
 
 class RecordsJobs(PaintsVariants):
@@ -50,12 +48,7 @@ def test_the_weights_show_only_in_clip_guided_mode_with_the_studys_defaults(pane
 def recording_window(qtbot, make_window, tmp_path):
     engine = RecordsJobs()
     window = make_window(engine_factory=lambda settings: engine)
-    path = tmp_path / "photo.png"
-    Image.fromarray(photo(160, 120)).save(path)
-    opened = qtbot.waitSignal(window.files.opened, timeout=30_000)
-    assert window.files.open_photo(path)
-    opened.wait()
-    window.session.apply("Square", BOX, mask=np.full((40, 40), 255, np.uint8))
+    open_square_masked(qtbot, window, tmp_path)
     return window, engine
 
 

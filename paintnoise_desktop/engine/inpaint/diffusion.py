@@ -46,7 +46,7 @@ DEFAULT_MIN_MEMORY_GB = 6.0
 
 class DiffusionInpainter:
     # What a steering callback reads after each step (see `_steering`).
-    STEERING_INPUTS: list[str] = []
+    STEERING_INPUTS: tuple[str, ...] = ()
 
     def __init__(self, pipe, name: str, native_size: int) -> None:
         self.pipeline = pipe
@@ -163,7 +163,8 @@ class DiffusionInpainter:
                 generator=generator,
                 output_type="latent",
                 callback_on_step_end=step_end,
-                callback_on_step_end_tensor_inputs=self.STEERING_INPUTS if steer else ["latents"],
+                callback_on_step_end_tensor_inputs=list(self.STEERING_INPUTS if steer
+                                                        else ("latents",)),
                 **self._guidance(crop_rgb, crop_mask, request),
             ).images
             if not torch.isfinite(latents).all():

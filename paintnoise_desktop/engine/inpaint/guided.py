@@ -182,7 +182,7 @@ def _unet_on_prompt(pipeline, latents: torch.Tensor, timestep: int, tensors: dic
 class ClipGuidedInpainter(DiffusionInpainter):
     """A Stable Diffusion inpainter whose steps are steered by a `Guide`."""
 
-    STEERING_INPUTS = ["latents", "prompt_embeds", "mask", "masked_image_latents"]
+    STEERING_INPUTS = ("latents", "prompt_embeds", "mask", "masked_image_latents")
 
     def __init__(self, pipe, name: str, native_size: int, guide: Guide) -> None:
         super().__init__(pipe, name, native_size)
