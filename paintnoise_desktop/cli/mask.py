@@ -57,7 +57,8 @@ def add_find_options(parser: argparse.ArgumentParser) -> None:
                              "many objects), segformer (SegFormer's segments + CLIP: road, wall), "
                              "diffedit (Find text against Replace text), points (--points/--box)")
     parser.add_argument("--threshold", type=float, metavar="P",
-                        help="clipseg: the heatmap's cut-off, 0.15 to 0.95 (default 0.4)")
+                        help="the cut-off of clipseg's heatmap (0.15 to 0.95, default 0.4) "
+                             "or of sam3's instance scores")
     parser.set_defaults(points=[], box=None)  # `mask` also takes clicks: add_click_options
 
 
