@@ -2,13 +2,18 @@
 
 Save, Save As, the close prompt and Quit each meet real failures: a read-only mount (when the
 tests run as root), a folder that vanished, a name that is a folder, a loop of symbolic links,
-a full disk (a tiny tmpfs), and by injection a read-only disk and a permission error.
+a full disk (a tiny tmpfs), and by injection a read-only disk and a permission error. SIGTERM
+during a save in the window leaves no temporary file.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -204,3 +209,58 @@ def test_save_asks_before_writing_over_a_file_changed_by_another_program(
     assert saved(qtbot, window, window.files.save)
     assert Image.open(other).size == (window.document.width, window.document.height)
     assert dialogs.changed_asked == ["sample-edited.jpg", "sample-edited.jpg", "mine.jpg"]
+
+
+WINDOW_SAVING_SLOWLY = '''
+import sys, time
+from pathlib import Path
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+from paintnoise_desktop.core import imagefile
+from paintnoise_desktop.ui.app_settings import AppSettings
+from paintnoise_desktop.ui.main_window import MainWindow
+
+folder = Path(sys.argv[1])
+writer = imagefile.write_atomically
+
+
+def slowly(path, write):  # a save that stalls once the photo is in its temporary file
+    def write_then_wait(file):
+        write(file)
+        (folder / "writing").touch()
+        time.sleep(60)
+    writer(path, write_then_wait)
+
+
+imagefile.write_atomically = slowly
+app = QApplication([])
+window = MainWindow(AppSettings(QSettings(str(folder / "settings.ini"), QSettings.IniFormat)))
+window.show()
+Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(folder / "in.png")
+window.files.opened.connect(
+    lambda ok: QTimer.singleShot(10, lambda: window.files.save_to(folder / "out.png")))
+window.files.open_photo(folder / "in.png")
+app.exec()
+'''
+
+
+def test_sigterm_while_the_window_saves_leaves_no_temporary_file(tmp_path):
+    script = tmp_path / "window.py"
+    script.write_text(WINDOW_SAVING_SLOWLY)
+    child = subprocess.Popen([sys.executable, str(script), str(tmp_path)],
+                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "writing").exists():
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        assert [p.name for p in tmp_path.glob(".out.png.*.tmp")]
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=20) == -signal.SIGTERM
+    finally:
+        child.kill()
+    assert not list(tmp_path.glob("*.tmp")) + list(tmp_path.glob(".*.tmp"))
+    assert not (tmp_path / "out.png").exists()
