@@ -58,10 +58,15 @@ def _log_libtiff_messages() -> None:
 
 
 def _logger_at(level: int):
-    def handle(module: bytes | None, message: bytes | None, _arguments: int | None) -> None:
-        # The message's printf arguments are not expanded: the format says what happened.
+    libc = ctypes.CDLL(None)  # the C library of this process, for its vsnprintf
+    libc.vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+                               ctypes.c_void_p]
+
+    def handle(module: bytes | None, message: bytes | None, arguments: int | None) -> None:
+        text = ctypes.create_string_buffer(1024)
+        libc.vsnprintf(text, len(text), message or b"", arguments)  # printf's expansion
         log.log(level, "libtiff %s: %s", (module or b"").decode(errors="replace"),
-                (message or b"").decode(errors="replace"))
+                text.value.decode(errors="replace"))
 
     return handle
 

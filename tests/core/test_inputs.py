@@ -192,3 +192,14 @@ def test_decoders_say_nothing_on_the_terminal(tmp_path):
     assert run.stderr.splitlines() == [
         "Cannot open broken.tif: the file is damaged or incomplete.",
         "Cannot open exif.tif: the file is damaged or incomplete."], run.stderr
+
+
+def test_libtiff_messages_go_to_the_log_in_full(tmp_path, caplog):
+    data = bytearray(encoded("TIFF", compression="tiff_lzw"))
+    data[20:200] = bytes(180)
+    broken = tmp_path / "broken.tif"
+    broken.write_bytes(data)
+    with caplog.at_level("INFO", logger="paintnoise_desktop.core.decoder_messages"):
+        assert "damaged" in refusal(broken)
+    assert any(record.getMessage().startswith("libtiff LZWDecode: Not enough data at scanline 0")
+               for record in caplog.records), caplog.text
