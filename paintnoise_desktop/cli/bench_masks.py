@@ -47,24 +47,25 @@ TABLE_CSV, PAIRS_CSV, TABLE_MD, SHEET_PNG = ("masks.csv", "masks-iou.csv", "mask
 
 
 class StageClock(TextProgress):
-    """A progress line that also times each stage: from one message to the next."""
+    """A progress line that also times each stage: from one message to the next. What comes
+    before the first message (importing the method's libraries, checking its models) is the
+    stage "Starting"."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.stages: list[tuple[str, float]] = []
+        self.stages: list[tuple[str, float]] = [("Starting", 0.0)]
         self._since = time.perf_counter()
 
     def __call__(self, progress: Progress) -> None:
-        if not self.stages or progress.message != self.stages[-1][0]:
+        if progress.message != self.stages[-1][0]:
             self._lap()
             self.stages.append((progress.message, 0.0))
         super().__call__(progress)
 
     def _lap(self) -> None:
         now = time.perf_counter()
-        if self.stages:
-            message, seconds = self.stages[-1]
-            self.stages[-1] = (message, seconds + now - self._since)
+        message, seconds = self.stages[-1]
+        self.stages[-1] = (message, seconds + now - self._since)
         self._since = now
 
     def stop(self) -> list[tuple[str, float]]:

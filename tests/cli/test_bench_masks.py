@@ -34,7 +34,8 @@ def test_stage_clock_times_each_message_until_the_next(monkeypatch):
     clock(Progress(1, 0.2, "Loading"))  # same stage: no lap
     clock(Progress(1, 0.5, "Ranking"))  # 1.5
     clock(Progress(1, 0.9, "Cutting"))  # 4.0
-    assert clock.stop() == [("Loading", 0.5), ("Ranking", 2.5), ("Cutting", 2.0)]  # stop: 6.0
+    assert clock.stop() == [("Starting", 1.0), ("Loading", 0.5), ("Ranking", 2.5),
+                            ("Cutting", 2.0)]  # stop: 6.0
 
 
 def test_bench_masks_writes_its_tables_and_sheet(mask_models, photo, tmp_path, capsys):  # noqa: F811
