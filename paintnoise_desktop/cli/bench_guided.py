@@ -23,9 +23,15 @@ import numpy as np
 
 from ..core.imagefile import load_image
 from ..core.jobs import CancelToken, InpaintJob
-from ..engine.models.needs import find_action, find_needs, inpaint_action, paint_needs
+from ..engine.models.needs import (
+    automatic_inpainter,
+    find_action,
+    find_needs,
+    inpaint_action,
+    paint_needs,
+)
 from .bench_tables import markdown, write_csv, write_report
-from .edit import JOB_DEFAULTS, chosen_inpainter, non_negative_float, positive_int
+from .edit import JOB_DEFAULTS, non_negative_float, positive_int
 from .jobs import TextProgress, add_engine_options, check_models, engine_for
 from .mask import add_find_options, find_mask
 
@@ -84,7 +90,7 @@ def sweep_jobs(job: InpaintJob, sweep: tuple[float, ...] = SWEEP
 def _run_bench_guided(args: argparse.Namespace) -> int:
     engine = engine_for(args)
     settings = engine.settings
-    inpainter_name = chosen_inpainter(args, settings, TextProgress())
+    inpainter_name = args.inpainter or automatic_inpainter(args.replace, settings)
     check_models([(find_action(args.find), find_needs("segclip", settings)),
                   (inpaint_action(args.replace),
                    paint_needs(inpainter_name, args.replace, "clip", settings))],
