@@ -40,10 +40,12 @@ def files(tmp_path, clipaway_models, monkeypatch):
     return photo, mask
 
 
-def test_edit_removes_with_clipaway_and_keeps_every_byte_outside_the_mask(files, tmp_path, capsys):
+@pytest.mark.parametrize("option", ["--removal", "--inpainter"])
+def test_edit_removes_with_clipaway_and_keeps_every_byte_outside_the_mask(files, tmp_path, capsys,
+                                                                          option):
     photo, mask = files
     out = tmp_path / "out.png"
-    code = cli.main(["edit", str(photo), "--mask", str(mask), "--inpainter", "clipaway",
+    code = cli.main(["edit", str(photo), "--mask", str(mask), option, "clipaway",
                      "--steps", "2", "--seed", "3", "-o", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
