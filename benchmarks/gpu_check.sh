@@ -13,6 +13,9 @@
 #   replace     SD 2 inpainting at 512 x 512, 25 steps, fp16, on a 512 px and a 24-megapixel
 #               photo, memory profiles keep-loaded and model offload
 #               (benchmarks/bench_replace.py --full)
+#   guided      CLIP-guided against plain SD 2 inpainting per step at 512 x 512, CLIP ViT-L/14
+#               and LPIPS's AlexNet, and the guided run's peak GPU memory
+#               (benchmarks/bench_guided.py --full)
 #
 # What the machine needs: Python 3.10+ with torch (a CUDA build), torchvision, transformers,
 # accelerate, safetensors, numpy, Pillow, OpenCV (opencv-python or -headless), pytest and
@@ -21,7 +24,9 @@
 #   here, with a network, in the repository's root:
 #     echo /.whl/ >> .git/info/exclude
 #     python3 -m pip download --no-deps --only-binary=:all: -d .whl \
-#         diffusers==0.42.1 segment-anything==1.0
+#         diffusers==0.42.1 segment-anything==1.0 lpips==0.1.4
+#     (lpips imports scipy: add `scipy` with --python-version and --platform of that machine
+#     when it has none; without lpips only the guided step fails)
 #   there: this script installs .whl/*.whl (or $GPU_CHECK_WHEELS/*.whl) into a temporary
 #     folder when those imports fail; by hand that is
 #     python3 -m pip install --no-index --no-deps --target /tmp/site .whl/*.whl
@@ -38,9 +43,10 @@ PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
-# name, time limit in seconds, command; the limits add up to 465 s.
-STEP_NAMES=("CUDA tests" "find (SAM ViT-H + CLIP ViT-L)" "replace (SD 2 inpainting)")
-STEP_LIMITS=(75 150 240)
+# name, time limit in seconds, command; the limits add up to 480 s.
+STEP_NAMES=("CUDA tests" "find (SAM ViT-H + CLIP ViT-L)" "replace (SD 2 inpainting)"
+            "guided (SD 2 + CLIP ViT-L + LPIPS)")
+STEP_LIMITS=(60 135 200 85)
 cuda_test_files() {
     grep -rl --include='test_*.py' "pytest.mark.cuda" tests | sort
 }
@@ -49,6 +55,7 @@ step_command() {
         0) echo "$PY -m pytest -q -p no:cacheprovider -m cuda $(cuda_test_files | tr '\n' ' ')" ;;
         1) echo "$PY benchmarks/bench_find.py --full --repeats 3" ;;
         2) echo "$PY benchmarks/bench_replace.py --full --steps 25 --repeats 1 --profile keep,offload" ;;
+        3) echo "$PY benchmarks/bench_guided.py --full --steps 10" ;;
     esac
 }
 

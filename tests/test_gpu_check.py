@@ -67,12 +67,13 @@ def test_the_steps_fit_in_eight_minutes_and_cover_the_issue():
     steps = _steps()
     assert sum(limit for _, limit, _ in steps) <= 8 * 60
     commands = {name: command for name, _, command in steps}
-    tests, find, replace = commands.values()
+    tests, find, replace, guided = commands.values()
     assert tests[1:4] == ["-m", "pytest", "-q"] and "-m" in tests[4:] and "cuda" in tests
     assert find[1:] == ["benchmarks/bench_find.py", "--full", "--repeats", "3"]
     assert replace[1] == "benchmarks/bench_replace.py" and "--full" in replace
     assert replace[replace.index("--steps") + 1] == "25"
     assert replace[replace.index("--profile") + 1] == "keep,offload"
+    assert guided[1:] == ["benchmarks/bench_guided.py", "--full", "--steps", "10"]
 
 
 def test_the_cuda_step_runs_every_file_with_cuda_marked_tests():
@@ -86,7 +87,7 @@ def test_the_cuda_step_runs_every_file_with_cuda_marked_tests():
     assert files == marked and len(files) >= 2
 
 
-@pytest.mark.parametrize("step", [1, 2], ids=["find", "replace"])
+@pytest.mark.parametrize("step", [1, 2, 3], ids=["find", "replace", "guided"])
 def test_every_flag_a_benchmark_step_passes_exists(step):
     command = _steps()[step][2]
     script, args = command[1], command[2:]
