@@ -72,3 +72,16 @@ def test_a_removal_in_clip_guided_mode_removes_as_it_always_does(
     with qtbot.waitSignal(window.bridge.finished, timeout=30_000):
         window.jobs.replace("square", "")
     assert engine.inpaint_jobs[-1].guidance_mode == "plain"
+
+
+def test_without_its_models_a_guided_replace_offers_lpips_with_the_rest_in_one_question(
+        qtbot, make_window, dialogs, app_settings, tmp_path):
+    window = make_window()  # the real engine, on an empty models folder
+    open_square_masked(qtbot, window, tmp_path)
+    app_settings.guidance_mode = "clip"
+    with qtbot.waitSignal(window.bridge.finished, timeout=30_000):
+        window.jobs.replace("", "an orange")
+    qtbot.waitUntil(lambda: len(dialogs.download_offers) == 1)
+    offered = dialogs.download_offers[0]
+    assert "lpips-alexnet" in offered and "sd2-inpainting" in offered
+    assert any(model.startswith("clip-") for model in offered)
