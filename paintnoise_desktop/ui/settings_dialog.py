@@ -10,6 +10,7 @@ OK sets them, and the panels follow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.errors import PaintNoiseError
+from ..core.safe_write import os_reason
 from ..engine.models.download import offline_from_environment
 from ..engine.models.registry import models_dir
 from ..engine.settings import (
@@ -202,7 +204,8 @@ class SettingsDialog(QDialog):
         # keep model paths added meanwhile (model manager, command line)
         current = self._read_engine_settings()
         chosen = replace(chosen, model_paths=current.model_paths)
-        save_settings(chosen)
+        if not self._written(lambda: save_settings(chosen)):
+            return  # said in the dialog, which stays open
         self.app_settings.steps = self.steps_spin.value()
         self.app_settings.guidance = self.guidance_spin.value()
         self.app_settings.mask_settings = replace(
@@ -231,9 +234,20 @@ class SettingsDialog(QDialog):
         return settings
 
     def _reset_engine_settings(self) -> None:
-        reset_settings()
-        self.engine_settings = self._read_engine_settings()
-        self._show_values()
+        if self._written(reset_settings):
+            self.engine_settings = self._read_engine_settings()
+            self._show_values()
+
+    def _written(self, write: Callable[[], object]) -> bool:
+        """Run `write` (of the settings file); False, said in the dialog, when it failed."""
+        try:
+            write()
+        except OSError as error:
+            self.problem_label.setText(f"The settings could not be saved to {settings_file()}: "
+                                       f"{os_reason(error)}.")
+            self.problem_label.show()
+            return False
+        return True
 
     def _browse_models_dir(self) -> None:
         start = self.models_dir_edit.text()

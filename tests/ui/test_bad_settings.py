@@ -105,3 +105,18 @@ def test_the_app_itself_starts_with_every_bad_value_at_once(tmp_path):
                          capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert "PAINTNOISE_QUIT_AFTER_MS: closing" in run.stderr
+
+
+def test_settings_that_cannot_be_written_are_said_and_the_dialog_stays(qtbot, app_settings,
+                                                                       dialogs, tmp_path,
+                                                                       monkeypatch):
+    blocked = tmp_path / "a file" / "settings.json"  # its folder is a file
+    (tmp_path / "a file").write_text("not a folder")
+    monkeypatch.setenv("PAINTNOISE_SETTINGS", str(blocked))
+    window = real_window(qtbot, app_settings, dialogs)
+    dialog = window.open_settings()
+    dialog.accept()
+    assert dialog.isVisible()
+    assert dialog.problem_label.text().startswith(f"The settings could not be saved to {blocked}")
+    dialog.reject()
+    assert window.close()
