@@ -26,7 +26,10 @@ _TIFF_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.
 
 @contextmanager
 def decoder_messages_logged() -> Iterator[None]:
-    """Around a decode: its warnings and libtiff's messages are logged instead of printed."""
+    """Around a decode: its warnings and libtiff's messages are logged instead of printed.
+
+    Python keeps one list of warning filters for the whole process, so a warning another thread
+    gives meanwhile is logged with these too (never lost)."""
     _log_libtiff_messages()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
