@@ -17,37 +17,16 @@ from transformers import (
     ViTImageProcessor,
 )
 
-from .clip import tiny_tokenizer
-
-IMAGE_SIZE = 32
+from .clip import IMAGE_SIZE, tiny_clip_model, tiny_tokenizer
 
 
 def tiny_clipseg_model() -> CLIPSegForImageSegmentation:
+    """The tiny CLIP's towers (32 px input, two layers each) under a CLIPSeg decoder."""
+    clip = tiny_clip_model().config
     config = CLIPSegConfig(
-        text_config={
-            "vocab_size": len(tiny_tokenizer()),
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 3,
-            "num_attention_heads": 2,
-            "max_position_embeddings": 77,
-            "bos_token_id": 0,
-            "eos_token_id": 1,
-            "pad_token_id": 1,
-        },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 3,
-            "num_attention_heads": 2,
-            "image_size": IMAGE_SIZE,
-            "patch_size": 8,
-        },
-        projection_dim=16,
-        extract_layers=[1, 2],
-        reduce_dim=16,
-        decoder_num_attention_heads=2,
-        decoder_intermediate_size=32,
+        text_config=clip.text_config.to_dict(), vision_config=clip.vision_config.to_dict(),
+        projection_dim=clip.projection_dim, extract_layers=[0, 1], reduce_dim=16,
+        decoder_num_attention_heads=2, decoder_intermediate_size=32,
     )
     torch.manual_seed(0)
     return CLIPSegForImageSegmentation(config).eval()

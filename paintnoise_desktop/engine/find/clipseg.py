@@ -16,7 +16,6 @@ share `ranking.select` asks of the best.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,10 +23,8 @@ import torch
 
 from ...core.errors import PaintNoiseError
 from ...core.jobs import CancelToken, FindJob, MaskCandidate, StepCallback
-from ..models.device import pick_device, pick_dtype
 from ..models.model_store import ModelStore
-from ..models.pretrained import load_pretrained
-from ..models.registry import require_model
+from ..models.pretrained import OnDevice, get_pretrained
 from .heat_threshold import clamp_threshold
 from .photo_cache import PhotoCache, photo_key
 from .proposals import working_copy
@@ -49,13 +46,7 @@ class Heatmap:
         return self.probability.nbytes
 
 
-class ClipSeg:
-    def __init__(self, model, processor, device: torch.device, dtype: torch.dtype) -> None:
-        self.model = model
-        self.processor = processor
-        self.device = device
-        self.dtype = dtype
-
+class ClipSeg(OnDevice):
     @torch.inference_mode()
     def heatmaps(self, image: np.ndarray, phrases: list[str]) -> np.ndarray:
         """Each phrase's probabilities (len(phrases) x s x s float32) for one RGB photo."""
@@ -68,20 +59,9 @@ class ClipSeg:
         return torch.sigmoid(logits.float()).reshape(len(phrases), *logits.shape[-2:]).cpu().numpy()
 
 
-def load_clipseg(folder: Path, model_id: str, device: torch.device, dtype: torch.dtype) -> ClipSeg:
-    from transformers import CLIPSegForImageSegmentation, CLIPSegProcessor
-
-    model, processor = load_pretrained("CLIPSeg", folder, model_id,
-                                       CLIPSegForImageSegmentation, CLIPSegProcessor)
-    return ClipSeg(model.to(device=device, dtype=dtype), processor, device, dtype)
-
-
 def get_clipseg(models: ModelStore) -> ClipSeg:
-    folder = require_model(CLIPSEG_ID, models.settings)
-    device = pick_device(models.settings)
-    dtype = pick_dtype(device, models.settings)
-    return models.get(f"{CLIPSEG_ID}@{device}/{dtype}",
-                      lambda: load_clipseg(folder, CLIPSEG_ID, device, dtype))
+    return get_pretrained(models, CLIPSEG_ID, "CLIPSeg", "CLIPSegForImageSegmentation",
+                          "CLIPSegProcessor", ClipSeg)
 
 
 def wanted_heat(wanted: np.ndarray, excluded: list[np.ndarray],
@@ -98,17 +78,12 @@ def heat_candidates(heat: np.ndarray, threshold: float, full_size: tuple[int, in
                     label: str, limit: int = MAX_CANDIDATES) -> list[MaskCandidate]:
     """The regions where `heat` (working size) clears `threshold`, the most certain first;
     `full_size` is the photo's (h, w) for the boxes."""
-    masks, boxes = connected_regions(heat >= threshold)
-    if not len(masks):
-        return []
-    certainty = np.array([float(heat[mask].mean()) for mask in masks])
-    order = np.argsort(-certainty, kind="stable")[:limit]
-    shares = certainty[order] / certainty[order].sum()
+    masks, boxes, certainty = connected_regions(heat >= threshold, limit=limit, weight=heat)
+    shares = certainty / max(float(certainty.sum()), 1e-12)
     return [
-        MaskCandidate(masks[i].astype(np.uint8) * np.uint8(255), float(share),
-                      full_resolution_box(tuple(boxes[i]), heat.shape, full_size), "clipseg",
-                      label)
-        for i, share in zip(order, shares)
+        MaskCandidate(mask.astype(np.uint8) * np.uint8(255), float(share),
+                      full_resolution_box(tuple(box), heat.shape, full_size), "clipseg", label)
+        for mask, box, share in zip(masks, boxes, shares)
     ]
 
 

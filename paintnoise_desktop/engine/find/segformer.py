@@ -9,17 +9,13 @@ encoding and a matrix product, exclusions as for SegCLIP.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
 from ...core.errors import PaintNoiseError
 from ...core.jobs import CancelToken, FindJob, MaskCandidate, StepCallback
-from ..models.device import pick_device, pick_dtype
 from ..models.model_store import ModelStore
-from ..models.pretrained import load_pretrained
-from ..models.registry import require_model
+from ..models.pretrained import OnDevice, get_pretrained
 from .clip_model import get_clip
 from .photo_cache import PhotoCache, photo_key
 from .proposals import Proposals, working_copy
@@ -30,13 +26,7 @@ SEGFORMER_ID = "segformer-b5-ade"
 MAX_SEGMENTS = 64  # the largest regions; an ADE20K photo has a few dozen at most
 
 
-class SegFormer:
-    def __init__(self, model, processor, device: torch.device, dtype: torch.dtype) -> None:
-        self.model = model
-        self.processor = processor
-        self.device = device
-        self.dtype = dtype
-
+class SegFormer(OnDevice):
     @torch.inference_mode()
     def labels(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each pixel's class (h x w int) and its probability (h x w float32), at `image`'s size."""
@@ -51,21 +41,9 @@ class SegFormer:
         return present[winner].cpu().numpy(), probability.cpu().numpy()
 
 
-def load_segformer(folder: Path, model_id: str, device: torch.device,
-                   dtype: torch.dtype) -> SegFormer:
-    from transformers import SegformerForSemanticSegmentation, SegformerImageProcessor
-
-    model, processor = load_pretrained("SegFormer", folder, model_id,
-                                       SegformerForSemanticSegmentation, SegformerImageProcessor)
-    return SegFormer(model.to(device=device, dtype=dtype), processor, device, dtype)
-
-
 def get_segformer(models: ModelStore) -> SegFormer:
-    folder = require_model(SEGFORMER_ID, models.settings)
-    device = pick_device(models.settings)
-    dtype = pick_dtype(device, models.settings)
-    return models.get(f"{SEGFORMER_ID}@{device}/{dtype}",
-                      lambda: load_segformer(folder, SEGFORMER_ID, device, dtype))
+    return get_pretrained(models, SEGFORMER_ID, "SegFormer", "SegformerForSemanticSegmentation",
+                          "SegformerImageProcessor", SegFormer)
 
 
 def segments(label: np.ndarray, probability: np.ndarray,
@@ -74,7 +52,7 @@ def segments(label: np.ndarray, probability: np.ndarray,
     is its mean class probability."""
     masks, boxes = [], []
     for value in np.unique(label):
-        found, found_boxes = connected_regions(label == value)
+        found, found_boxes, _ = connected_regions(label == value, limit=limit)
         masks.extend(found)
         boxes.extend(found_boxes)
     order = sorted(range(len(masks)), key=lambda i: -int(masks[i].sum()))[:limit]

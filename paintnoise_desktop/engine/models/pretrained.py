@@ -1,4 +1,5 @@
-"""Loading a transformers model and its processor from a folder, refusing anything half-there.
+"""Loading a transformers model and its processor from a folder, refusing anything half-there;
+`get_pretrained` keeps one loaded on the settings' device.
 
 One path for every model kept as a save_pretrained folder or a hub snapshot (CLIP,
 CLIPSeg, SegFormer, ...): safetensors or `.bin`, sharded or not, `.bin` weights unpickled
@@ -9,9 +10,14 @@ error, not random values.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import torch
 
 from ...core.errors import ModelError
+from .device import pick_device, pick_dtype
+from .model_store import ModelStore
+from .registry import require_model
 from .safe_load import quiet_library_loading
 
 
@@ -50,3 +56,35 @@ def load_pretrained(name: str, folder: Path, model_id: str, model_class: Any,
             raise unusable_folder(name, folder, model_id,
                                   f"the tokenizer has {words} tokens, the model {vocabulary}")
     return model.eval(), processor
+
+
+T = TypeVar("T", bound="OnDevice")
+
+
+class OnDevice:
+    """A loaded transformers model with its processor, on the device the settings pick."""
+
+    def __init__(self, model, processor, device: torch.device, dtype: torch.dtype) -> None:
+        self.model = model
+        self.processor = processor
+        self.device = device
+        self.dtype = dtype
+
+
+def get_pretrained(models: ModelStore, model_id: str, name: str, model_class: str,
+                   processor_class: str, kind: type[T]) -> T:
+    """The installed `model_id` as a `kind` (an OnDevice), loaded once and kept warm;
+    the classes are transformers' names for them, imported when the model is first loaded."""
+    folder = require_model(model_id, models.settings)
+    device = pick_device(models.settings)
+    dtype = pick_dtype(device, models.settings)
+
+    def load() -> T:
+        import transformers
+
+        model, processor = load_pretrained(name, folder, model_id,
+                                           getattr(transformers, model_class),
+                                           getattr(transformers, processor_class))
+        return kind(model.to(device=device, dtype=dtype), processor, device, dtype)
+
+    return models.get(f"{model_id}@{device}/{dtype}", load)
