@@ -143,7 +143,7 @@ def test_the_window_asks_for_the_best_installed_inpainter_unless_the_user_chose(
     with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS) as finished:
         window.jobs.replace("", "")
     assert finished.args[0].ok
-    app_settings.inpainter = "opencv-ns"  # a choice the user made wins
+    app_settings.remover = "opencv-ns"  # a choice the user made wins (removing: Remove with)
     with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
         window.jobs.replace("", "")
     # The engine thread picks the automatic one: looking for models is too slow for the window.

@@ -401,6 +401,8 @@ def test_settings_reach_the_next_jobs_and_the_engine(qtbot, make_window, app_set
     dialog.accept()
     assert app_settings.inpainter == "opencv-ns"
     assert window.bridge.settings.device == "cpu"
+    removers = window.generation_panel.remover_combo  # removing paints with "Remove with"
+    removers.setCurrentIndex(removers.findData("opencv-ns"))
     document = Document.from_array(photo(64, 48))
     window.session.open(document)
     document.apply("Square", (20, 15, 40, 30), mask=np.full((15, 20), 255, np.uint8))
