@@ -89,3 +89,19 @@ def test_diffedit_missing_model_is_named(settings):
     result = Engine(settings).run(FindJob(1, _photo(), "bin", method="diffedit"),
                                   lambda p: None, CancelToken())
     assert result.status is Status.FAILED and result.missing_models == ("sd15",)
+
+
+def test_the_command_line_masks_with_diffedit(sd_models, tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    from paintnoise_desktop.cli import main as cli
+
+    monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(sd_models))
+    photo, out = tmp_path / "photo.png", tmp_path / "mask.png"
+    Image.fromarray(_photo()).save(photo)
+    code = cli.main(["mask", str(photo), "--find", "bin", "--method", "diffedit", "-o", str(out)])
+    err = capsys.readouterr().err
+    if code == 0:  # random weights: the two noise estimates may differ nowhere
+        assert np.asarray(Image.open(out)).shape == (48, 64) and "diffedit" in err
+    else:
+        assert code == 1 and "Nothing like" in err and "Traceback" not in err

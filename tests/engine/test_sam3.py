@@ -116,3 +116,18 @@ def test_sam3_missing_is_named(settings):
     result = Engine(settings).run(FindJob(1, _photo(), "cup", method="sam3"), lambda p: None,
                                   CancelToken())
     assert result.status is Status.FAILED and result.missing_models == ("sam3",)
+
+
+def test_the_command_line_masks_with_sam3(sam3_models, tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    from paintnoise_desktop.cli import main as cli
+
+    monkeypatch.setenv("PAINTNOISE_MODELS_DIR", str(sam3_models))
+    photo, out = tmp_path / "photo.png", tmp_path / "mask.png"
+    Image.fromarray(_photo()).save(photo)
+    assert cli.main(["mask", str(photo), "--find", "cup", "--method", "sam3", "-o",
+                     str(out)]) == 0
+    mask = np.asarray(Image.open(out))
+    assert mask.shape == (90, 120) and mask.any()
+    assert "sam3" in capsys.readouterr().err  # each candidate's line names its source

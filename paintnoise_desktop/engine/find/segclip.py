@@ -20,6 +20,7 @@ from . import proposals
 from .clip_model import Embedder, get_clip
 from .photo_cache import PhotoCache, PhotoEntry, photo_key
 from .ranking import phrase_rows, prompts, rank
+from .sam2_proposals import CPU_SETTINGS as FAST_SETTINGS
 from .sam2_proposals import fast_proposer
 from .sam_embedding import photo_embedding
 from .sam_model import get_sam
@@ -122,6 +123,8 @@ def find_segclip(
     settings = proposals.ProposalSettings()
     if job.reference:
         settings = proposals.REFERENCE
+    elif fast is not None:
+        settings = FAST_SETTINGS
     elif sam.device.type == "cpu":
         settings = proposals.ProposalSettings(points_per_side=CPU_POINTS_PER_SIDE)
     cache = models.get("photo-cache", PhotoCache)
