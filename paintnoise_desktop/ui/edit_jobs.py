@@ -269,10 +269,11 @@ class EditJobs(QObject):
             mode = request.mode
             method = request.method or self._settings.find_method
             threshold = self._settings.clipseg_threshold
+            target = request.replace_text or ""  # DiffEdit's target, for a Replace found first
             session.message.emit(f"Finding \u201c{request.find_text}\u201d\u2026")
             return self._bridge.submit(lambda job_id: FindJob(
                 job_id, image=image, text=wanted, exclude=excluded, mode=mode, method=method,
-                threshold=threshold))
+                threshold=threshold, replace_text=target))
         image = session.copy_for_worker(document.rgb)
         mask = session.copy_for_worker(document.mask)
         settings = self._settings  # the generation settings as they are when the job starts
