@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -95,6 +97,21 @@ def uses_diffusion(inpainter: str) -> bool:
     return inpainter not in NO_DIFFUSION_INPAINTERS
 
 
+class ScrollsPastFields(QObject):
+    """The mouse wheel over a field the user is not editing scrolls the panel instead of
+    changing the field's value (a strength turned from 1.0 to 0.65 by scrolling past it)."""
+
+    def __init__(self, scroll: QScrollArea, parent: QObject) -> None:
+        super().__init__(parent)
+        self.scroll = scroll
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Wheel and not watched.hasFocus():
+            QApplication.sendEvent(self.scroll.verticalScrollBar(), event)
+            return True
+        return False
+
+
 class GenerationPanel(QWidget):
     """A header that opens and closes the panel (and sums it up), over a form of the
     generation settings."""
@@ -170,9 +187,14 @@ class GenerationPanel(QWidget):
         self.reset_button.clicked.connect(settings.reset_generation)
         self.hint = QLabel(DIFFUSION_ONLY_HINT, objectName="generationHint", wordWrap=True)
 
-        form = QFormLayout(self.body)
+        form = self.form = QFormLayout(self.body)
         form.setContentsMargins(8, 4, 8, 4)
         form.addRow("Inpainter", self.inpainter_combo)
+        form.addRow("Mode", self.mode_combo)
+        for label, name in (("CLIP weight", "clip_weight"), ("L2 weight", "l2_weight"),
+                            ("LPIPS weight", "lpips_weight")):
+            form.addRow(label, self.weight_spins[name])
+        form.addRow("Guide", self.guide_every_spin)
         form.addRow("Remove with", self.remover_combo)
         form.addRow("Steps", self.steps_spin)
         form.addRow("Guidance", self.guidance_spin)
@@ -180,12 +202,6 @@ class GenerationPanel(QWidget):
         form.addRow("Negative prompt", self.negative_edit)
         form.addRow("Seed", self.seed_edit)
         form.addRow("Variants", self.variants_spin)
-        form.addRow("Mode", self.mode_combo)
-        for label, name in (("CLIP weight", "clip_weight"), ("L2 weight", "l2_weight"),
-                            ("LPIPS weight", "lpips_weight")):
-            form.addRow(label, self.weight_spins[name])
-        form.addRow("Guide", self.guide_every_spin)
-        self.form = form
         form.addRow("", self.verify_check)
         form.addRow("Repaint at most", self.verify_retries_spin)
         form.addRow("", self.hint)
@@ -199,6 +215,11 @@ class GenerationPanel(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.scroll.setWidget(self.body)
         layout.addWidget(self.scroll)
+        self._wheel = ScrollsPastFields(self.scroll, self)
+        for field in [*self.body.findChildren(QAbstractSpinBox),
+                      *self.body.findChildren(QComboBox)]:
+            field.setFocusPolicy(Qt.StrongFocus)
+            field.installEventFilter(self._wheel)
 
         for name, widget in (("inpainter", self.inpainter_combo),
                              ("remover", self.remover_combo), ("steps", self.steps_spin),

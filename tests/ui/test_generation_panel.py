@@ -108,3 +108,30 @@ def test_the_generation_dock_shows_its_title_once(qtbot, make_window):
     window = make_window()
     assert window.generation_dock.windowTitle() == "Generation"
     assert "Generation" not in window.generation_panel.toggle.text()
+
+
+def test_the_wheel_over_a_field_not_being_edited_scrolls_the_panel_not_the_value(
+        qtbot, panel, app_settings):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    panel.set_expanded(True)
+    panel.resize(300, 160)  # shorter than the form: the panel scrolls
+    qtbot.waitUntil(lambda: panel.scroll.verticalScrollBar().maximum() > 0)
+    bar = panel.scroll.verticalScrollBar()
+    spin = panel.strength_spin
+
+    def wheel_down(widget) -> None:
+        centre = QPointF(widget.rect().center())
+        event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0),
+                            QPoint(0, -120), Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+        QApplication.sendEvent(widget, event)
+
+    before = app_settings.strength
+    wheel_down(spin)
+    assert app_settings.strength == before and bar.value() > 0
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus)
+    wheel_down(spin)
+    assert app_settings.strength < before  # a field being edited takes the wheel
