@@ -237,7 +237,7 @@ class GenerationPanel(QWidget):
         self.verify_retries_spin.setEnabled(settings.verify_removal)
         settings.inpainter_changed.connect(self._show_inpainter_fields)
         for changed in (settings.inpainter_changed, settings.variants_changed,
-                        settings.seed_changed):
+                        settings.seed_changed, settings.guidance_mode_changed):
             changed.connect(self._show_summary)
         self.toggle.toggled.connect(self._open)
         self.toggle.setChecked(settings.generation_panel_open)
@@ -269,9 +269,12 @@ class GenerationPanel(QWidget):
         self.settings.generation_panel_open = on
 
     def summary(self) -> str:
-        """The inpainter, the number of variants and the seed, e.g. "Automatic · ×2"."""
+        """The inpainter, its mode when CLIP-guided, the number of variants and the seed, e.g.
+        "Automatic · ×2"."""
         parts = [self.inpainter_combo.currentText().split(" (")[0],
                  f"\u00d7{self.settings.variants}"]
+        if self.settings.guidance_mode == "clip":
+            parts.insert(1, "CLIP-guided")
         if self.settings.seed is not None:
             parts.append(f"seed {self.settings.seed}")
         return " \u00b7 ".join(parts)

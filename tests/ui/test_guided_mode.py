@@ -37,6 +37,7 @@ def test_the_weights_show_only_in_clip_guided_mode_with_the_studys_defaults(pane
     panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("clip"))
     assert app_settings.guidance_mode == "clip"
     assert all(spin.isVisible() for spin in weights)
+    assert panel.toggle.text() == "Automatic \u00b7 CLIP-guided \u00b7 \u00d71"
     assert [spin.value() for spin in panel.weight_spins.values()] == [1000.0, 1000.0, 1000.0]
     panel.weight_spins["lpips_weight"].setValue(250.0)
     assert app_settings.lpips_weight == 250.0
