@@ -106,6 +106,8 @@ def add_bench_command(commands: argparse._SubParsersAction,
                         help="what to paint there (default: remove)")
     parser.add_argument("--inpainter", metavar="NAME",
                         help="as for `paintnoise edit` (default: the same choice)")
+    # edit's --removal and --guidance-mode: here --inpainter names the remover, painting is plain
+    parser.set_defaults(removal=None, guidance_mode="plain")
     parser.add_argument("--steps", type=positive_int, default=JOB_DEFAULTS["steps"],
                         help="diffusion sampling steps (default %(default)s)")
     add_engine_options(parser)
