@@ -33,8 +33,9 @@ from .proposals import Proposals, ProposalSettings, surviving_logits, tidy_propo
 Progress = Callable[[float, str], None]
 
 # Each point prompt costs SAM 2's decoder a pass of its two-way transformer over all 4096
-# image tokens plus the mask upscaling (about 1 s per 8 prompts on a contended 2-core CPU),
-# so the CPU decodes an 8 x 8 grid, 16 prompts at a time (larger batches cost more per prompt).
+# image tokens plus the mask upscaling: about 0.15 CPU-seconds a prompt, against about 4 for
+# the whole image encoder (benchmarks/bench_fast_finder.py). So the CPU decodes an 8 x 8 grid,
+# 16 prompts at a time (larger batches cost more per prompt).
 CPU_SETTINGS = ProposalSettings(points_per_side=8, points_per_batch=16)
 
 
