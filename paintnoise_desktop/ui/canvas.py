@@ -719,8 +719,8 @@ class Canvas(QWidget):
                 self._draw_level(painter, under.pyramid, exposed, under.box[:2], under.filled)
         if patch is not None:
             self._draw_level(painter, patch.pyramid, exposed, patch.box[:2], patch.filled)
-        if self._overlay_visible and self._overlay is not None:
-            self._draw_overlay(painter, exposed)
+        if (self._overlay_visible or self._mask_preview is not None) and self._overlay is not None:
+            self._draw_overlay(painter, exposed)  # a candidate pointed at shows even so
         if self._live is not None and not original:
             self._draw_live_preview(painter)  # over the tint: the painting is what is watched
         if self._tool == "select" and self._select is not None:
