@@ -30,7 +30,6 @@ POSITIVE = QColor(40, 200, 70)
 NEGATIVE = QColor(230, 40, 40)
 #: The keys and gestures of the Select tool, for the shortcuts sheet.
 SELECT_KEYS = (
-    ("S", "Select tool: click on the object to mask it"),
     ("Click, Alt+click or right click", "Select: a point on / off the object"),
     ("Drag", "Select: a box around the object"),
     ("Shift+click", "Select: a new object, added to the mask"),
@@ -149,9 +148,13 @@ class SelectTool(QObject):
             self.add_point(start.x(), start.y(), not negative, new)
 
     def claims(self, key: int) -> bool:
-        """Whether `key` is the tool's: Tab always, Esc while there is a selection."""
+        """Whether `key` is the tool's: Tab while a click's answer has alternatives (else it
+        moves the focus as usual), Esc while there is a selection."""
+        found = self._session.found
+        alternatives = found is not None and found.text == CLICKED and len(found.candidates) > 1
         selecting = bool(self.selection.points or self.selection.box or self._press)
-        return key == Qt.Key.Key_Tab or (key == Qt.Key.Key_Escape and selecting)
+        return ((key == Qt.Key.Key_Tab and alternatives)
+                or (key == Qt.Key.Key_Escape and selecting))
 
     def key(self, key: int) -> None:
         if key == Qt.Key.Key_Tab:
