@@ -50,6 +50,7 @@ CLICKED = "clicked object"  # what a click Find found, as its candidates and ste
 NOTHING_CHANGED = "Nothing changed."
 PROGRESS_INTERVAL_S = 0.05  # at most 20 progress repaints a second
 SLIDER_SETTLE_MS = 150  # remake the found mask once a slider has rested this long
+RETHRESHOLD = "clipseg threshold"  # the merge key of the steps CLIPSeg's slider makes
 
 
 def edit_name(find_text: str, replace_text: str) -> str:
@@ -346,6 +347,11 @@ class EditJobs(QObject):
 
     def _apply_find(self, job: WindowJob, request: _Request, result: Result) -> None:
         candidates, session, text = result.candidates, self._session, request.find_text
+        if not candidates and request.merge_key == RETHRESHOLD:  # the found mask stays
+            session.message.emit(f"Nothing in CLIPSeg's heatmap of \u201c{text}\u201d clears "
+                                 f"{self._settings.clipseg_threshold:.2f}; lower the threshold.")
+            self.queue.end(job, JobState.FINISHED)
+            return
         if not candidates:
             session.set_found(None)
             session.message.emit(
@@ -469,7 +475,7 @@ class EditJobs(QObject):
         request.method, request.base = "clipseg", found.base
         threshold = self._settings.clipseg_threshold
         request.name = f"CLIPSeg threshold {threshold:.2f}: {found.text}"
-        request.merge_key = "clipseg threshold"
+        request.merge_key = RETHRESHOLD
         self._queue(request)
         return True
 

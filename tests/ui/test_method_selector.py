@@ -111,6 +111,25 @@ def test_the_threshold_slider_recuts_the_cached_heatmap_as_one_undo_step(
     assert np.array_equal(document.mask, low)
 
 
+def test_a_threshold_nothing_clears_keeps_the_found_mask(qtbot, make_window, app_settings,
+                                                         tmp_path):
+    engine = RecordingEngine((replace(square(4, 4, 10), score=1.0, source="clipseg"),))
+    app_settings.find_method = "clipseg"
+    window = make_window(engine_factory=lambda settings: engine)
+    document = open_synthetic(qtbot, window, tmp_path)
+    find(qtbot, window, "sky", 1)
+    found = document.mask.copy()
+    engine.candidates = ()  # nothing clears the next threshold
+    window.prompt_bar.threshold_slider.setValue(90)
+    qtbot.waitUntil(lambda: "lower the threshold" in window.statusBar().currentMessage(),
+                    timeout=WAIT_MS)
+    assert engine.jobs[-1].threshold == pytest.approx(0.9) and len(engine.jobs) == 2
+    assert np.array_equal(document.mask, found) and window.session.found_mask_is_current
+    engine.candidates = (replace(square(20, 20, 8), score=1.0, source="clipseg"),)
+    window.prompt_bar.threshold_slider.setValue(50)  # the slider still works
+    wait_for_step(qtbot, window, "CLIPSeg threshold 0.50: sky", 2)
+
+
 def test_a_method_without_its_model_offers_the_download(qtbot, make_window, app_settings,
                                                         dialogs, tmp_path):
     app_settings.find_method = "clipseg"
