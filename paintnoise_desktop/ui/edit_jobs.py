@@ -503,8 +503,10 @@ class EditJobs(QObject):
         document = session.document
         candidates, base = found.candidates, found.base
         width, height, settings = document.width, document.height, self._settings.mask_settings
-        recipe = Recipe("find", find_text=found.text, method=candidates[0].source,
-                        mode=found.mode, mask_settings=settings)
+        # Clicks, like brush strokes, belong to this photo: their steps keep no recipe to replay.
+        recipe = None if found.text == CLICKED else Recipe(
+            "find", find_text=found.text, method=candidates[0].source, mode=found.mode,
+            mask_settings=settings)
 
         def applied(edit: Edit | None) -> None:
             found.chosen = chosen

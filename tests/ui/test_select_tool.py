@@ -112,6 +112,7 @@ def test_click_alt_click_and_right_click_make_points(qtbot, clicking):
     assert near(points[0], 80, 60) and near(points[1], 84, 60) and near(points[2], 70, 50)
     assert np.array_equal(window.document.mask, prompt_mask(engine.jobs[-1], RADII[0]))
     assert window.document.history.names[-1] == "Click: 3 points"
+    assert window.document.history.top.recipe is None  # clicks, like strokes, are not replayed
 
 
 def test_drag_draws_a_box(qtbot, clicking):
