@@ -24,6 +24,7 @@ from ..engine.models.needs import (
     OFFLINE_INPAINTER,
     REMOVERS,
     automatic_inpainter,
+    best_diffusion,
     find_action,
     find_needs,
     inpaint_action,
@@ -46,9 +47,15 @@ def positive_int(text: str) -> int:
     return value
 
 
-def asked_inpainter(args: argparse.Namespace) -> str:
+#: `--removal sd`: the best Stable Diffusion inpainting model installed, with the removal prompts.
+DIFFUSION_REMOVER = "sd"
+
+
+def asked_inpainter(args: argparse.Namespace, settings: EngineSettings) -> str:
     """What the command line asks to paint with: --removal when removing, else --inpainter,
     else "auto"."""
+    if args.removal == DIFFUSION_REMOVER and not args.replace.strip():
+        return best_diffusion(settings)
     if args.removal and not args.replace.strip():
         return args.removal
     return args.inpainter or AUTOMATIC_INPAINTER
@@ -58,7 +65,7 @@ def chosen_inpainter(args: argparse.Namespace, settings: EngineSettings,
                      progress: TextProgress) -> str:
     """--removal or --inpainter, else the best installed (the window's automatic choice too),
     saying so when removing falls back to the offline inpainter."""
-    asked = asked_inpainter(args)
+    asked = asked_inpainter(args, settings)
     if asked != AUTOMATIC_INPAINTER:
         return asked
     inpainter = automatic_inpainter(args.replace, settings)
@@ -77,7 +84,7 @@ def check_edit_models(args: argparse.Namespace, settings: EngineSettings) -> Non
     """
     find_models = find_needs(args.method, settings) if args.find else ()
     steps = [(find_action(args.find), find_models)] if args.find else []
-    inpainter = asked_inpainter(args)
+    inpainter = asked_inpainter(args, settings)
     steps.append((inpaint_action(args.replace),
                   paint_needs(inpainter, args.replace, args.guidance_mode, settings)))
     # Removing instead is a way out only when the find can run: it needs its models either way.
@@ -195,8 +202,10 @@ def add_edit_command(commands: argparse._SubParsersAction,
              f"{' or '.join(DIFFUSION_DEFAULTS)} when installed; to remove, else "
              f"{OFFLINE_INPAINTER}")
     parser.add_argument(
-        "--removal", metavar="NAME", choices=REMOVERS,
-        help=f"what removes when --replace is empty: {', '.join(REMOVERS)}. Default: auto, "
+        "--removal", metavar="NAME", choices=(*REMOVERS, DIFFUSION_REMOVER),
+        help=f"what removes when --replace is empty: {', '.join(REMOVERS)}, or "
+             f"{DIFFUSION_REMOVER} (the best Stable Diffusion inpainting model installed). "
+             f"Default: auto, "
              f"the first installed of {' and '.join(LEARNED_REMOVERS)}, else Stable Diffusion "
              f"with the removal prompts, else {OFFLINE_INPAINTER}")
     parser.add_argument("--verify", action="store_true",

@@ -156,6 +156,8 @@ def test_the_command_line_removes_with_the_remover_it_is_given(settings, small_c
     assert cli.main([*edit, "--removal", "lama", "--seed", "1", "-o", str(tmp_path / "a.png")]) == 0
     assert cli.main([*edit, "--seed", "1", "-o", str(tmp_path / "b.png")]) == 0  # auto: LaMa too
     assert cli.main([*edit, "--removal", "opencv-ns", "-o", str(tmp_path / "c.png")]) == 0
+    assert cli.main([*edit, "--removal", "sd", "-o", str(tmp_path / "e.png")]) != 0
+    assert "Stable Diffusion 2 inpainting, which is not installed" in capsys.readouterr().err
     a, b, c = (np.asarray(Image.open(tmp_path / f"{name}.png")) for name in "abc")
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert np.array_equal(a[mask == 0], image[mask == 0])

@@ -74,10 +74,16 @@ def automatic_inpainter(prompt: str, settings: EngineSettings) -> str:
         remover = installed_remover(settings)
         if remover is not None:
             return remover
-    for model_id in DIFFUSION_DEFAULTS:
-        if find_model(model_id, settings) is not None:
-            return model_id
-    return DIFFUSION_DEFAULTS[0] if prompt.strip() else OFFLINE_INPAINTER
+    diffusion = best_diffusion(settings)
+    if prompt.strip() or find_model(diffusion, settings) is not None:
+        return diffusion
+    return OFFLINE_INPAINTER
+
+
+def best_diffusion(settings: EngineSettings) -> str:
+    """The best Stable Diffusion inpainting model installed, else the one offered."""
+    return next((model_id for model_id in DIFFUSION_DEFAULTS
+                 if find_model(model_id, settings) is not None), DIFFUSION_DEFAULTS[0])
 
 
 def installed_remover(settings: EngineSettings) -> str | None:
