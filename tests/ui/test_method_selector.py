@@ -15,17 +15,8 @@ from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
 from tests.tinymodels.clipseg import build_clipseg
 
-from .test_main_window import WAIT_MS, KnownAnswerEngine, open_synthetic, square, wait_for_step
-
-
-class RecordingEngine(KnownAnswerEngine):
-    def __init__(self, candidates) -> None:
-        super().__init__(candidates)
-        self.jobs = []
-
-    def run(self, job, report, cancel):
-        self.jobs.append(job)
-        return super().run(job, report, cancel)
+from .test_find_experience import RecordingKnownAnswerEngine as RecordingEngine
+from .test_main_window import WAIT_MS, open_synthetic, square, wait_for_step
 
 
 @pytest.fixture(scope="module")
