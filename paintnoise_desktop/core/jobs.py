@@ -90,7 +90,9 @@ class FindJob:
     mode: Literal["best", "all"] = "best"
     method: str = "segclip"
     reference: bool = False  # Segment Anything with its library's own settings (slower)
-    threshold: float | None = None  # CLIPSeg heatmap cut-off, 0..1; None: the method's default
+    # CLIPSeg's heatmap cut-off, SAM 3's instance score cut in "all" mode; 0..1; None: the
+    # method's default
+    threshold: float | None = None
     points: tuple[tuple[float, float, bool], ...] = ()  # clicks: (x, y) photo px, True = positive
     box: Box | None = None  # a dragged box, photo pixels, for the "points" method
     replace_text: str = ""  # what the Replace box says; DiffEdit contrasts it with the text
