@@ -40,7 +40,6 @@ from paintnoise_desktop.core.recovery import DEBOUNCE_S, RECOVERY_DIR_ENV
 SCRIPT = ((0.3, "brush"), (0.3, "brush"), (0.4, "paint"), (3.6, "brush"), (0.3, "undo"),
           (0.3, "paint"), (3.7, "brush"), (0.4, "paint"), (0.3, "brush"))
 SCRIPT_S = sum(wait for wait, _ in SCRIPT)
-DUE_MARGIN_S = 1.0  # time allowed for the snapshot to be written once it is due
 
 
 def digest(document) -> str:
@@ -166,10 +165,12 @@ def child_env(folder: Path) -> dict[str, str]:
 
 
 def start(mode: str, photo: Path, folder: Path, steps: int = len(SCRIPT)) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), mode, str(photo),
-                             "--steps", str(steps)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=child_env(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{mode}.stderr", "w") as stderr:  # the child keeps its own copy
+        return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), mode,
+                                 str(photo), "--steps", str(steps)],
+                                stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                env=child_env(folder))
 
 
 def one_run(photo: Path, folder: Path, kill_after_s: float, steps: int = len(SCRIPT)) -> dict:
@@ -189,7 +190,9 @@ def one_run(photo: Path, folder: Path, kill_after_s: float, steps: int = len(SCR
     reader.start()
     if not ready.wait(60):
         driver.kill()
-        raise RuntimeError("the window did not open the photo within 60 s")
+        driver.wait()
+        lines = (folder / "drive.stderr").read_text().strip().splitlines()
+        return {"started": False, "error": lines[-1] if lines else "no photo shown in 60 s"}
     time.sleep(kill_after_s)
     killed_at = time.monotonic()
     driver.send_signal(signal.SIGKILL)
@@ -209,7 +212,10 @@ def one_run(photo: Path, folder: Path, kill_after_s: float, steps: int = len(SCR
     recovering = start("recover", photo, folder)
     out, _ = recovering.communicate(timeout=120)
     lines = [line for line in out.splitlines() if line.startswith("result ")]
-    result = json.loads(lines[-1][len("result "):]) if lines else {"offered": None}
+    if not lines:  # the second start itself failed: a fault of the run, not of recovery
+        errors = (folder / "recover.stderr").read_text().strip().splitlines()
+        return {"started": False, "error": errors[-1] if errors else "no answer from recover"}
+    result = json.loads(lines[-1][len("result "):])
     digests = [d for _, d in states]
     reached = len(digests) - 1  # steps made before the kill (reported ones)
     got = digests.index(result["digest"]) if result.get("digest") in digests else (
@@ -220,7 +226,7 @@ def one_run(photo: Path, folder: Path, kill_after_s: float, steps: int = len(SCR
     rest = max((later - when for when, later in itertools.pairwise(times)), default=0.0)
     return {**result, "kill_after_s": round(kill_after_s, 2), "steps_made": reached,
             "step_recovered": got, "lost": None if got is None else reached - got,
-            "longest_rest_s": round(rest, 2), "snapshot_due": rest >= DEBOUNCE_S + DUE_MARGIN_S,
+            "longest_rest_s": round(rest, 2), "snapshot_written": bool(snapshots),
             "damaged_snapshots": damaged}
 
 
@@ -235,7 +241,15 @@ def main() -> int:
                         help="stop starting runs after this long (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", metavar="FILE", help="also write every run's result here")
+    parser.add_argument("--results", metavar="FILE", action="append", default=[],
+                        help="summarise the runs these files hold (a --json file, or a log's "
+                             "result lines) instead of running; may be repeated")
     args = parser.parse_args()
+    if args.results:
+        runs = [json.loads(line) for path in args.results
+                for line in Path(path).read_text().splitlines() if line.startswith("{")]
+        summarise(runs, 0.0)
+        return 0
     if args.mode == "drive":
         return drive(args.photo, args.steps)
     if args.mode == "recover":
@@ -262,28 +276,36 @@ def run_bench(args: argparse.Namespace) -> int:
             print(json.dumps(result), flush=True)
     summarise(results, time.monotonic() - began)
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+        Path(args.json).write_text("".join(json.dumps(r) + "\n" for r in results))
     return 0
 
 
 def summarise(results: list[dict], seconds: float) -> None:
-    due = [r for r in results if r["snapshot_due"]]
-    lost = [r["lost"] for r in results if r["lost"] is not None]
+    failed = [r for r in results if r.get("started") is False or r.get("offered") is None]
+    results = [r for r in results if r not in failed]
     print(f"runs: {len(results)} in {seconds:.0f} s")
-    print(f"recovery offered: {sum(bool(r['offered']) for r in results)} of {len(results)} runs; "
-          f"{sum(bool(r['offered']) for r in due)} of the {len(due)} runs in which a step had been "
-          f"left alone {DEBOUNCE_S + DUE_MARGIN_S:.1f} s or more before the kill")
-    missed = [r["longest_rest_s"] for r in results if r["offered"] is False
-              and r["steps_made"] > 0]
-    print(f"not offered (nothing autosaved yet): {len(missed)} runs, their steps left alone at "
-          f"most {max(missed, default=0):.2f} s")
-    print(f"recovered exactly (digest of a state reached): "
-          f"{sum(r['step_recovered'] is not None and r.get('recovered', False) for r in results)}"
-          f"; not matching any state: {sum(r['step_recovered'] is None for r in results)}")
-    print(f"steps lost: at most {max(lost, default=0)}, mean {np.mean(lost) if lost else 0:.2f}")
+    if failed:
+        print(f"runs in which an app start failed (not counted): {len(failed)}")
+    offered = [r for r in results if r["offered"]]
+    print(f"recovery offered: {len(offered)} of {len(results)} runs")
+    written = [r for r in results if r.get("snapshot_written")]
+    if written:
+        print(f"  in {sum(bool(r['offered']) for r in written)} of the {len(written)} runs that "
+              "left a snapshot")
+    missed = [r for r in results if not r["offered"] and r["steps_made"] > 0]
+    print(f"not offered: {len(missed)} runs with steps made; their steps had been left alone at "
+          f"most {max((r['longest_rest_s'] for r in missed), default=0):.2f} s (autosave writes "
+          f"{DEBOUNCE_S:.0f} s after the last change), those of the offered ones at least "
+          f"{min((r['longest_rest_s'] for r in offered), default=0):.2f} s")
+    exact = [r for r in offered if r["step_recovered"] is not None]
+    print(f"recovered exactly (the digest of a state the editing reached): {len(exact)} of "
+          f"{len(offered)}")
+    lost = [r["lost"] for r in exact]
+    print(f"steps lost when recovered: at most {max(lost, default=0)}, mean "
+          f"{np.mean(lost) if lost else 0:.2f}; in all runs (not offered: all its steps) at most "
+          f"{max((r['lost'] for r in results if r['lost'] is not None), default=0)}")
     print(f"undo to the start gave the original bytes: "
-          f"{sum(bool(r.get('undo_gives_original')) for r in results)} of "
-          f"{sum(bool(r.get('recovered')) for r in results)} recovered")
+          f"{sum(bool(r.get('undo_gives_original')) for r in offered)} of {len(offered)}")
     print(f"damaged recovery files: {sum(r['damaged_snapshots'] for r in results)}")
 
 
