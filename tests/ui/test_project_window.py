@@ -173,3 +173,17 @@ def test_save_on_close_writes_the_project_a_session_came_from(qtbot, make_window
     assert dialogs.unsaved_asked == ["photo.png"] and dialogs.save_suggestions == []
     reopened, _ = read_project(project)
     assert reopened.history.names == ["Brush"] and reopened.mask.any()
+
+
+def test_a_running_window_s_session_is_never_offered_to_another(qtbot, make_window, dialogs,
+                                                                tmp_path):
+    window = _window_with_photo(qtbot, make_window, tmp_path)
+    _edit(window)
+    window.autosave.write_now().result()
+    assert window.autosave.slot.snapshot.is_file()
+    second = make_window()
+    dialogs.recovery_answers.append("recover")
+    assert second.projects.offer_recovery() == []
+    assert dialogs.recovery_offers == []  # nothing to ask about
+    window.close()  # discarded on close: its snapshot goes with it
+    assert not any(window.autosave.folder.glob("*.paintnoise"))
