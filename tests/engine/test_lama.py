@@ -79,3 +79,15 @@ def test_verify_reads_the_weights_as_the_loader_does(settings, tmp_path):
         validate_model_path(get_spec("lama"), path)
     with pytest.raises(ModelError, match="could not be read"):
         load_network(folder, "lama", CPU)
+
+
+def test_a_weights_file_of_any_name_counts_and_a_folder_without_one_does_not(settings):
+    from paintnoise_desktop.engine.models.registry import missing_parts
+
+    folder = settings.models_dir / "lama"
+    folder.mkdir(parents=True)
+    (folder / "README.md").write_text("big-lama")
+    assert missing_parts(get_spec("lama"), folder) == [
+        "big-lama.safetensors is missing (or another .safetensors or .pth file)"]
+    save_lama(folder, tiny_lama(), "ckpt")  # best.ckpt
+    assert missing_parts(get_spec("lama"), folder) == []

@@ -156,7 +156,7 @@ def test_the_builtin_catalogue_lists_every_model_with_its_source():
             "sd2-inpainting", "sd15-inpainting"} <= set(catalog)
     for spec in catalog.values():
         assert spec.role in ROLES and spec.licence and spec.min_memory_gb > 0
-        assert 1e8 < spec.size_bytes < 5e9
+        assert 1e7 < spec.size_bytes < 5e9  # DeepFill v2 and CLIPAway's MLP are tens of MB
         assert bool(spec.url) != bool(spec.repo)
     for model_id in ("sd2-inpainting", "sd15-inpainting"):
         weights = [f for f in catalog[model_id].files if "model" in f.path and "." in f.local]

@@ -25,6 +25,7 @@ from ..settings import EngineSettings
 from .catalog import ModelSpec, known_spec, missing_files
 from .weight_files import transformers_weights
 
+STATE_DICT_SUFFIXES = (".safetensors", ".pth", ".ckpt", ".pt", ".bin")
 INCOMPLETE_MARKER = ".paintnoise-incomplete"  # present while a download is not finished
 MANIFEST = "paintnoise-model.json"  # written last by a finished download
 COMMIT = re.compile(r"[0-9a-f]{40}")  # a hub revision that names one commit
@@ -136,6 +137,10 @@ def missing_parts(spec: ModelSpec, folder: Path) -> list[str]:
     if spec.layout == "sam-checkpoint":
         count = len(list(folder.glob("*.pth")))
         return [] if count == 1 else [f"expected one .pth checkpoint, found {count}"]
+    if spec.layout == "state-dict":  # one weights file, whatever its name (a copy, a conversion)
+        if any(path.suffix in STATE_DICT_SUFFIXES for path in folder.rglob("*")):
+            return []
+        return [f"{spec.files[0].local} is missing (or another .safetensors or .pth file)"]
     files = tuple(file for file in spec.files if not any(map(is_weights_name, file.names)))
     groups = tuple(group for group in spec.alternatives
                    if not all(map(is_weights_name, (name for form in group for name in form))))
