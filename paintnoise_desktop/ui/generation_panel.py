@@ -202,7 +202,7 @@ class GenerationPanel(QWidget):
         form.addRow("Negative prompt", self.negative_edit)
         form.addRow("Seed", self.seed_edit)
         form.addRow("Variants", self.variants_spin)
-        form.addRow("", self.verify_check)
+        form.addRow(self.verify_check)  # across both columns: the label column stays narrow
         form.addRow("Repaint at most", self.verify_retries_spin)
         form.addRow("", self.hint)
         form.addRow("", self.reset_button)
