@@ -51,7 +51,7 @@ def test_list_shows_every_model_and_its_status(models, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:3] == ["ID", "STATUS", "SIZE"]
     rows = {line.split()[0]: line for line in out[1:]}
-    assert len(rows) == 9
+    assert set(rows) == {entry["id"] for entry in _builtin_entries()}
     assert "installed" in rows["sam-vit-b"] and "not installed" not in rows["sam-vit-b"]
     assert "not installed" in rows["sd2-inpainting"] and "inpainting" in rows["sd2-inpainting"]
     assert "download not finished" in rows["clipseg-rd64-refined"]

@@ -151,7 +151,8 @@ def test_a_gated_model_names_the_page_where_its_licence_is_accepted(window, aske
     assert text.startswith("This needs a model that is not installed:")
     assert ("paints what you type into the photo. About 0.0 GB; licence: CreativeML Open "
             "RAIL++-M. Its hub page lets you download it only once you have accepted the "
-            "licence at https://huggingface.co/example/sd2.") in text
+            "licence at https://huggingface.co/example/sd2; then log in with HF_TOKEN or "
+            "`hf auth login`, so the download is sent as you.") in text
     assert text.endswith("Download it now (about 0.0 GB in all)?")
 
 
