@@ -15,10 +15,17 @@ from PySide6.QtCore import Qt
 
 from paintnoise_desktop.core.jobs import MaskSettings
 from paintnoise_desktop.engine.settings import EngineSettings, load_settings
+from paintnoise_desktop.ui import properties
 from paintnoise_desktop.ui.main_window import MainWindow
 from paintnoise_desktop.ui.mask_panel import GROW_SLIDER_SCALE
 
 DEFAULT = MaskSettings()
+
+
+@pytest.fixture(autouse=True)
+def _nothing_reported_yet(monkeypatch):
+    """A bad value is logged once per process: each test starts as a new process would."""
+    monkeypatch.setattr(properties, "_reported", set())
 
 
 @pytest.mark.parametrize(("key", "raw", "name", "expected"), [
