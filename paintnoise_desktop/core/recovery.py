@@ -36,13 +36,16 @@ def recovery_dir() -> Path:
 
 class AutosaveSchedule:
     """Unsaved changes are written `debounce_s` after the last one, or `interval_s` after the
-    first one not yet written, whichever comes first."""
+    first one not yet written, whichever comes first; but the first unsaved change of a
+    session (since it opened, was saved or thrown away) is written at once, so that a crash in
+    the middle of a first burst of edits still finds a snapshot to offer."""
 
     def __init__(self, debounce_s: float = DEBOUNCE_S, interval_s: float = MAX_INTERVAL_S) -> None:
         self.debounce_s = debounce_s
         self.interval_s = interval_s
         self._first: float | None = None  # the first change not written yet
         self._last: float | None = None
+        self._snapshot = False  # whether a snapshot of the unsaved work has been taken
 
     def changed(self, now: float) -> None:
         if self._first is None:
@@ -57,6 +60,8 @@ class AutosaveSchedule:
         """When the next write is due (None: nothing to write)."""
         if self._first is None or self._last is None:
             return None
+        if not self._snapshot:
+            return self._first
         return min(self._last + self.debounce_s, self._first + self.interval_s)
 
     def is_due(self, now: float) -> bool:
@@ -66,6 +71,13 @@ class AutosaveSchedule:
     def taken(self) -> None:
         """The state was taken for writing: later changes start a new wait."""
         self._first = self._last = None
+        self._snapshot = True
+
+    def cleared(self) -> None:
+        """The snapshot was removed (the work was saved or thrown away): nothing is pending, and
+        the next change is written at once."""
+        self._first = self._last = None
+        self._snapshot = False
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Autosave: the session's unsaved work written to the recovery folder, off the GUI thread.
 
-A few seconds after the changes stop, and at least every minute while they go on (see
-core.recovery.AutosaveSchedule), the session's state is taken on the GUI thread (shared
+At once after the first unsaved change, then a few seconds after the changes stop and at
+least every minute while they go on (see core.recovery.AutosaveSchedule), the session's state is taken on the GUI thread (shared
 references to the history's immutable patches and the original pixels; no copy of the
 photo) and written in the project format by a worker thread, atomically. Work that is
 saved (a photo save with no mask left unsaved, a project save) or thrown away removes the
@@ -81,7 +81,7 @@ class Autosave(QObject):
         if self.slot is None:
             return
         if document is None or not document.has_unsaved_work:
-            self._schedule.taken()
+            self._schedule.cleared()
             self._timer.stop()
             self._pool.submit(self.slot.remove_snapshot)  # after any write under way
             return

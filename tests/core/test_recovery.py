@@ -19,8 +19,29 @@ from paintnoise_desktop.core.recovery import (
 )
 
 
-def test_a_write_waits_for_the_changes_to_stop():
+def _after_a_first_write() -> AutosaveSchedule:
     schedule = AutosaveSchedule(debounce_s=3, interval_s=60)
+    schedule.changed(0)
+    schedule.taken()
+    return schedule
+
+
+def test_the_first_unsaved_change_is_written_at_once_and_again_after_a_save():
+    schedule = AutosaveSchedule(debounce_s=3, interval_s=60)
+    assert schedule.due_at() is None and not schedule.is_due(100)
+    schedule.changed(10)
+    assert schedule.is_due(10)  # a crash a second later still finds a snapshot
+    schedule.taken()
+    schedule.changed(11)
+    assert schedule.due_at() == 14  # from then on, after the changes stop
+    schedule.cleared()  # saved: the snapshot is gone
+    assert not schedule.pending
+    schedule.changed(20)
+    assert schedule.is_due(20)
+
+
+def test_a_write_waits_for_the_changes_to_stop():
+    schedule = _after_a_first_write()
     assert schedule.due_at() is None and not schedule.is_due(100)
     schedule.changed(10)
     assert schedule.due_at() == 13
@@ -39,7 +60,8 @@ def test_changes_that_never_stop_are_written_every_interval():
         if schedule.is_due(now):
             written.append(now)
             schedule.taken()
-    assert written == [60.0, 121.0, 182.0]  # the first unwritten change was 1 s after a write
+    # at once, then: the first unwritten change was 1 s after each write
+    assert written == [0.0, 61.0, 122.0, 183.0]
 
 
 def test_the_folder_follows_the_environment(monkeypatch, tmp_path):
