@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from ..core.contact_sheet import contact_sheet
 from ..core.errors import PaintNoiseError
 from ..core.imagefile import load_image
 from ..core.jobs import FindJob, Progress
@@ -31,7 +29,7 @@ from ..engine.find.found import Chosen
 from ..engine.find.ranking import parse_query
 from ..engine.models.needs import find_needs, not_installed
 from ..engine.runner import Engine
-from .bench_tables import markdown, write_csv
+from .bench_tables import markdown, write_csv, write_report
 from .jobs import JobFailed, TextProgress, add_engine_options, engine_for, run_job
 from .mask import mask_settings
 
@@ -186,11 +184,7 @@ def _run_bench_masks(args: argparse.Namespace) -> int:
              f"; first run cold on the first photo (loads the models), again from the cache.\n\n"
              f"{markdown(COLUMNS, lines)}\nAgreement between methods (IoU of their masks):\n\n"
              f"{markdown(PAIR_COLUMNS, pairs)}")
-    (out / TABLE_MD).write_text(table, encoding="utf-8")
-    Image.fromarray(contact_sheet(sheet)).save(out / SHEET_PNG)
-    print(table, end="")
-    for written in (TABLE_CSV, PAIRS_CSV, TABLE_MD, SHEET_PNG):
-        progress.note(f"wrote {out / written}")
+    write_report(out, TABLE_MD, table, SHEET_PNG, sheet, progress, (TABLE_CSV, PAIRS_CSV))
     return 0
 
 

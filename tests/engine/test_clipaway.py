@@ -35,6 +35,7 @@ from paintnoise_desktop.engine.models.needs import CLIPAWAY_MODELS, inpaint_need
 from paintnoise_desktop.engine.models.registry import hf_cache_dir
 from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
+from tests.engine.conftest import run_cancelled_after_first_step
 from tests.tinymodels.clipaway import (
     ADAPTER_WIDTH,
     ALPHA_CLIP_FILE,
@@ -285,13 +286,7 @@ def test_removal_keeps_every_byte_outside_the_mask_with_seeds_and_variants(engin
 
 
 def test_cancel_after_the_first_step_stops_the_removal(engine):
-    cancel = CancelToken()
-
-    def report(update):
-        if update.message.startswith("Painting 1/"):
-            cancel.cancel()
-
-    result = engine.run(_job(steps=4), report, cancel)
+    result, _ = run_cancelled_after_first_step(engine, _job(steps=4))
     assert result.status is Status.CANCELLED
     assert not result.variants
 

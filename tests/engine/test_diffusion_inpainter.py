@@ -11,6 +11,7 @@ from paintnoise_desktop.engine.inpaint.inpainter import inpainter_for
 from paintnoise_desktop.engine.inpaint.removal import REMOVAL_NEGATIVE
 from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
+from tests.engine.conftest import run_cancelled_after_first_step
 
 MODEL = "sd2-inpainting"
 
@@ -94,15 +95,7 @@ def test_progress_per_step_with_previews(engine):
 def test_cancel_after_the_first_step_stops_the_job_and_leaves_the_photo(engine):
     job = _job(steps=5, variants=2)
     before = job.image.copy()
-    token = CancelToken()
-    progress = []
-
-    def report(message):
-        progress.append(message)
-        if message.message.startswith("Painting 1/"):
-            token.cancel()
-
-    result = engine.run(job, report, token)
+    result, progress = run_cancelled_after_first_step(engine, job)
     assert result.status is Status.CANCELLED and result.variants == ()
     assert np.array_equal(job.image, before)
     assert [p.message for p in progress if p.message.startswith("Painting")] == ["Painting 1/5 (variant 1/2)"]

@@ -25,6 +25,7 @@ from paintnoise_desktop.engine.inpaint.inpainter import PaintRequest
 from paintnoise_desktop.engine.inpaint.lpips_model import load_lpips
 from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
+from tests.engine.conftest import run_cancelled_after_first_step
 from tests.tinymodels.lpips import ALEXNET_FILE
 
 MODEL = "sd2-inpainting"
@@ -207,13 +208,7 @@ def test_variants_have_their_own_seeds_and_each_step_reports_a_preview(engine):
 
 
 def test_cancel_after_the_first_step_leaves_nothing(engine):
-    cancel = CancelToken()
-
-    def report(progress):
-        if progress.message.startswith("Painting 1/"):
-            cancel.cancel()
-
-    result = engine.run(_job(steps=6), report, cancel)
+    result, _ = run_cancelled_after_first_step(engine, _job(steps=6))
     assert result.status is Status.CANCELLED
     assert not result.variants
 
