@@ -7,6 +7,7 @@ file and the fix.
 
 from __future__ import annotations
 
+import pickle
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -34,7 +35,13 @@ def load_checkpoint(path: Path, model_id: str, inner: tuple[str, ...] = ("model"
     try:
         mmap = zipfile.is_zipfile(path)
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except Exception as error:  # pickle, zip and torch errors all mean "not a usable checkpoint"
+    except pickle.UnpicklingError as error:  # weights_only met something besides plain data
+        raise ModelError(
+            f"{path} holds Python objects besides its weights (a training checkpoint, or a "
+            f"file that could run code when opened), so PaintNoise does not open it. Use the "
+            f"model's .safetensors file, or run: paintnoise models download {model_id}",
+            detail=f"{type(error).__name__}: {error}") from error
+    except Exception as error:  # zip and torch errors mean "not a usable checkpoint"
         raise broken_model_error(path, model_id, error) from error
     key = next((key for key in inner if isinstance(state, dict)
                 and isinstance(state.get(key), dict)), None)
