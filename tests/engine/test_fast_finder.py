@@ -13,6 +13,7 @@ import torch
 from paintnoise_desktop.core.jobs import CancelToken, FindJob, Status
 from paintnoise_desktop.engine.find.photo_cache import PhotoCache, PhotoEntry
 from paintnoise_desktop.engine.find.proposals import ProposalSettings, surviving_logits
+from paintnoise_desktop.engine.find.sam2_decoder import decode_points
 from paintnoise_desktop.engine.find.sam2_proposals import load_fast_proposer
 from paintnoise_desktop.engine.models.model_choice import FAST_PROPOSAL_MODEL, proposal_model
 from paintnoise_desktop.engine.models.needs import find_needs
@@ -89,6 +90,22 @@ def test_the_fast_proposer_returns_working_size_proposals(fast_models):
     strict = proposer.propose(image, lambda *a: None,
                               replace(settings, min_predicted_iou=1.5, min_keep=2))
     assert len(strict.masks) <= 2  # nobody passes; only the most confident guesses stay
+
+
+def test_the_many_prompt_decoder_equals_the_librarys_forward(fast_models):
+    proposer = load_fast_proposer(fast_models / FAST_PROPOSAL_MODEL, FAST_PROPOSAL_MODEL, CPU)
+    image = np.random.default_rng(3).integers(0, 255, (48, 80, 3), dtype=np.uint8)
+    with torch.inference_mode():
+        embeddings = proposer._embed(image, lambda *a: None)
+        for points in (torch.tensor([[20.0, 40.0]]), torch.rand(5, 2) * 64):
+            library = proposer.model(image_embeddings=embeddings,
+                                     input_points=points[None, :, None, :],
+                                     multimask_output=True)
+            masks, iou = decode_points(proposer.model, embeddings, points)
+            assert masks.shape == library.pred_masks[0].shape and iou.shape == (len(points), 3)
+            assert torch.allclose(masks, library.pred_masks[0], atol=1e-5)
+            assert torch.allclose(iou, library.iou_scores[0], atol=1e-6)
+            assert masks.std() > 0  # a real mask, not a constant both sides agree on
 
 
 def test_segclip_finds_with_the_fast_finder_and_reranks_from_the_cache(fast_models):
