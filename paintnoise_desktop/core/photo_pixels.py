@@ -242,3 +242,9 @@ def _to_8bit(values: np.ndarray, low: float, high: float) -> np.ndarray:
 
 def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:
     return np.repeat(grey[..., np.newaxis], 3, axis=2)
+
+
+def writable(image: np.ndarray) -> np.ndarray:
+    """`image`, or a copy where it is read-only (the window's worker copies are): the models'
+    image processors hand it to torch, which warns on the terminal about read-only arrays."""
+    return image if image.flags.writeable else image.copy()

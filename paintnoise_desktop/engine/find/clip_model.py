@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from ...core.photo_pixels import writable
 from ..models.device import pick_device, pick_dtype
 from ..models.model_choice import CLIP_MODEL_IDS, preferred_model
 from ..models.model_store import ModelStore
@@ -67,7 +68,7 @@ class ClipEmbedder:
         rows = []
         for start in range(0, len(images), self.batch_size):
             batch = self.processor.image_processor(
-                images=list(images[start : start + self.batch_size]),
+                images=[writable(crop) for crop in images[start : start + self.batch_size]],
                 input_data_format="channels_last",  # a crop 3 px high is not channels-first
                 return_tensors="pt",
             )

@@ -23,6 +23,7 @@ import torch
 
 from ...core.errors import PaintNoiseError
 from ...core.jobs import CancelToken, FindJob, MaskCandidate, StepCallback
+from ...core.photo_pixels import writable
 from ..models.model_store import ModelStore
 from ..models.pretrained import OnDevice, get_pretrained
 from .heat_threshold import clamp_threshold
@@ -50,7 +51,8 @@ class ClipSeg(OnDevice):
     @torch.inference_mode()
     def heatmaps(self, image: np.ndarray, phrases: list[str]) -> np.ndarray:
         """Each phrase's probabilities (len(phrases) x s x s float32) for one RGB photo."""
-        pixels = self.processor.image_processor(images=image, return_tensors="pt")["pixel_values"]
+        pixels = self.processor.image_processor(images=writable(image),
+                                                return_tensors="pt")["pixel_values"]
         longest = self.model.config.text_config.max_position_embeddings
         tokens = self.processor.tokenizer(phrases, padding=True, truncation=True,
                                           max_length=longest, return_tensors="pt").to(self.device)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from segment_anything.utils.amg import build_point_grid
 
+from ...core.photo_pixels import writable
 from ..models.device import pick_device
 from ..models.model_choice import FAST_PROPOSAL_MODEL, proposal_model
 from ..models.model_store import ModelStore
@@ -53,7 +54,7 @@ class FastProposer:
     def _embed(self, image: np.ndarray, step: Progress) -> list[torch.Tensor]:
         """The image's feature pyramid, reporting (so checking for Cancel) before every
         Hiera block."""
-        pixels = self.processor.image_processor(images=image, return_tensors="pt")
+        pixels = self.processor.image_processor(images=writable(image), return_tensors="pt")
         blocks = self.model.vision_encoder.backbone.blocks
         hooks = [
             block.register_forward_pre_hook(

@@ -27,6 +27,7 @@ import torch
 from ...core.errors import PaintNoiseError
 from ...core.jobs import CancelToken, FindJob, MaskCandidate, StepCallback
 from ...core.masks import bounding_box
+from ...core.photo_pixels import writable
 from ..models.device import pick_device, pick_dtype
 from ..models.model_choice import SAM3_MODEL
 from ..models.model_store import ModelStore
@@ -73,7 +74,7 @@ class Sam3Finder:
     @torch.inference_mode()
     def vision_features(self, image: np.ndarray, step: StepCallback) -> VisionFeatures:
         """Encode `image`, reporting (so checking for Cancel) before every ViT layer."""
-        pixels = self.processor(images=image, return_tensors="pt")["pixel_values"]
+        pixels = self.processor(images=writable(image), return_tensors="pt")["pixel_values"]
         layers = self.model.vision_encoder.backbone.layers
         hooks = [
             layer.register_forward_pre_hook(

@@ -14,6 +14,7 @@ import torch
 
 from ...core.errors import PaintNoiseError
 from ...core.jobs import CancelToken, FindJob, MaskCandidate, StepCallback
+from ...core.photo_pixels import writable
 from ..models.model_store import ModelStore
 from ..models.pretrained import OnDevice, get_pretrained
 from .clip_model import get_clip
@@ -30,7 +31,7 @@ class SegFormer(OnDevice):
     @torch.inference_mode()
     def labels(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each pixel's class (h x w int) and its probability (h x w float32), at `image`'s size."""
-        pixels = self.processor(images=image, return_tensors="pt")["pixel_values"]
+        pixels = self.processor(images=writable(image), return_tensors="pt")["pixel_values"]
         logits = self.model(pixel_values=pixels.to(self.device, self.dtype)).logits.float()[0]
         # Only the classes that win somewhere are brought to full size (150 would take GBs).
         present = torch.unique(logits.argmax(dim=0))
