@@ -93,16 +93,17 @@ def decode_points(model, embeddings: list[torch.Tensor], points: torch.Tensor
         queries = layer.layer_norm2(queries + _token_to_image(
             layer.cross_attn_token_to_image, queries + point_embedding, keys_with_pe, keys))
         queries = layer.layer_norm3(queries + layer.mlp(queries))
-        keys = layer.layer_norm4(keys + _image_to_token(
-            layer.cross_attn_image_to_token, keys_with_pe, queries + point_embedding, queries))
+        keys = layer.layer_norm4(_image_to_token(
+            layer.cross_attn_image_to_token, keys_with_pe, queries + point_embedding, queries
+        ).add_(keys))
     transformer = decoder.transformer
     queries = transformer.layer_norm_final_attn(queries + _token_to_image(
         transformer.final_attn_token_to_image, queries + point_embedding, keys + position, keys))
 
     grid = keys.unflatten(1, (height, width)).permute(0, 3, 1, 2)  # P x C x h x w
-    upscaled = decoder.upscale_conv1(grid) + feat_s1
+    upscaled = decoder.upscale_conv1(grid).add_(feat_s1)
     upscaled = decoder.activation(decoder.upscale_layer_norm(upscaled))
-    upscaled = decoder.activation(decoder.upscale_conv2(upscaled) + feat_s0)
+    upscaled = decoder.activation(decoder.upscale_conv2(upscaled).add_(feat_s0))
     chosen = range(1, decoder.num_mask_tokens)  # the multimask outputs
     hyper = torch.stack([decoder.output_hypernetworks_mlps[i](queries[:, 2 + i]) for i in chosen],
                         dim=1)  # P x 3 x c
