@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from paintnoise_desktop.core.jobs import CancelToken, FindJob, Status
+from paintnoise_desktop.engine.find.clip_model import TEXT_CACHE, load_clip
 from paintnoise_desktop.engine.find.photo_cache import PhotoCache, PhotoEntry
 from paintnoise_desktop.engine.find.proposals import ProposalSettings, surviving_logits
 from paintnoise_desktop.engine.find.sam2_decoder import decode_points
@@ -121,3 +122,22 @@ def test_segclip_finds_with_the_fast_finder_and_reranks_from_the_cache(fast_mode
     steps = []
     again = engine.run(FindJob(2, photo, "green circle"), steps.append, CancelToken())
     assert again.ok and not any(p.message == "Looking at the photo" for p in steps)
+
+
+def test_a_requery_with_words_seen_before_skips_the_text_encoder(fast_models, monkeypatch):
+    embedder = load_clip(fast_models / "clip-vit-base-patch32", "clip-vit-base-patch32", CPU,
+                         torch.float32)
+    runs = []
+    encode = embedder.model.get_text_features
+    monkeypatch.setattr(embedder.model, "get_text_features",
+                        lambda **tokens: runs.append(1) or encode(**tokens))
+    first = embedder.encode_text(["a photo of a cup.", "cup"])
+    first[:] = 0  # the caller's copy; the remembered rows stay
+    again = embedder.encode_text(["a photo of a cup.", "cup"])
+    assert len(runs) == 1 and np.allclose(np.linalg.norm(again, axis=1), 1.0)
+    assert np.array_equal(again, embedder._encode_text(["a photo of a cup.", "cup"]))
+    for number in range(TEXT_CACHE):
+        embedder.encode_text([f"thing {number}"])
+    embedder.encode_text(["a photo of a cup.", "cup"])  # pushed out by newer words
+    assert len(runs) == 3 + TEXT_CACHE
+

@@ -6,6 +6,7 @@ returning L2-normalised rows can rank proposals; `ClipEmbedder` is the real one.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol
 
@@ -18,6 +19,9 @@ from ..models.model_choice import CLIP_MODEL_IDS, preferred_model
 from ..models.model_store import ModelStore
 from ..models.pretrained import load_pretrained
 from ..models.registry import require_model
+
+
+TEXT_CACHE = 64  # lists of texts (a Find's phrases in every template), a few kB each
 
 
 class Embedder(Protocol):
@@ -53,9 +57,23 @@ class ClipEmbedder:
         self.dtype = dtype
         self.batch_size = batch_size
         self.logit_scale = float(model.logit_scale.exp().item())
+        self._text_rows: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        """The texts' rows, remembered for the last `TEXT_CACHE` lists of texts: the text
+        encoder is most of a re-query's time (its weights are read whatever the length),
+        and the same words come back on other photos and in other modes."""
+        key = tuple(texts)
+        rows = self._text_rows.get(key)
+        if rows is None:
+            rows = self._text_rows[key] = self._encode_text(list(texts))
+            while len(self._text_rows) > TEXT_CACHE:
+                self._text_rows.popitem(last=False)
+        self._text_rows.move_to_end(key)
+        return rows.copy()
 
     @torch.inference_mode()
-    def encode_text(self, texts: list[str]) -> np.ndarray:
+    def _encode_text(self, texts: list[str]) -> np.ndarray:
         longest = self.model.config.text_config.max_position_embeddings  # 77 in every CLIP
         tokens = self.processor.tokenizer(
             list(texts), padding=True, truncation=True, max_length=longest, return_tensors="pt"
