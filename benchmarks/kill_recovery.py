@@ -220,8 +220,9 @@ def one_run(photo: Path, folder: Path, kill_after_s: float, steps: int = len(SCR
     reached = len(digests) - 1  # steps made before the kill (reported ones)
     got = digests.index(result["digest"]) if result.get("digest") in digests else (
         0 if not result.get("recovered") else None)
-    # The longest a step was left alone before the next one (or the kill): autosave writes
-    # DEBOUNCE_S after a step that is left alone, plus the time the write takes.
+    # The longest a step was left alone before the next one (or the kill): autosave writes the
+    # first unsaved step at once, later ones DEBOUNCE_S after a step that is left alone, plus
+    # the time the write takes.
     times = [when for when, _ in states[1:]] + [killed_at]
     rest = max((later - when for when, later in itertools.pairwise(times)), default=0.0)
     return {**result, "kill_after_s": round(kill_after_s, 2), "steps_made": reached,
@@ -294,8 +295,9 @@ def summarise(results: list[dict], seconds: float) -> None:
               "left a snapshot")
     missed = [r for r in results if not r["offered"] and r["steps_made"] > 0]
     print(f"not offered: {len(missed)} runs with steps made; their steps had been left alone at "
-          f"most {max((r['longest_rest_s'] for r in missed), default=0):.2f} s (autosave writes "
-          f"{DEBOUNCE_S:.0f} s after the last change), those of the offered ones at least "
+          f"most {max((r['longest_rest_s'] for r in missed), default=0):.2f} s (autosave writes the "
+          f"first change at once, then {DEBOUNCE_S:.0f} s after the last), those of the offered "
+          f"ones at least "
           f"{min((r['longest_rest_s'] for r in offered), default=0):.2f} s")
     exact = [r for r in offered if r["step_recovered"] is not None]
     print(f"recovered exactly (the digest of a state the editing reached): {len(exact)} of "
