@@ -33,7 +33,13 @@ def run_app(photo: str | None = None, dialogs: Dialogs | None = None) -> int:
         app.setWindowIcon(QIcon(str(icon)))
     window = MainWindow(dialogs=dialogs)
     window.show()
+    ended = []  # a smoke run's timer fired (it may fire while the recovery question is open)
+    quit_after = os.environ.get(QUIT_AFTER_ENV, "")
+    if quit_after.isdigit():
+        QTimer.singleShot(int(quit_after), app, lambda: ended.append(_close_all(app)))
     recovering = window.projects.offer_recovery()
+    if ended:
+        return 0
     windows = [window] + [MainWindow(dialogs=dialogs) for _ in recovering[1:]]
     for shown, orphan in zip(windows, recovering):
         shown.show()
@@ -43,15 +49,15 @@ def run_app(photo: str | None = None, dialogs: Dialogs | None = None) -> int:
             windows.append(MainWindow(dialogs=dialogs))
             windows[-1].show()
         windows[-1].files.open_photo(photo)
-    quit_after = os.environ.get(QUIT_AFTER_ENV, "")
-    if quit_after.isdigit():
-        QTimer.singleShot(int(quit_after), app, lambda: _close_all(app))
     return app.exec()
 
 
 def _close_all(app: QApplication) -> None:
     """Close every window and quit, naming the windows on stderr so a smoke test can see
-    which photo was showing."""
+    which photo was showing. A question still open (recovering a crashed session) is answered
+    "later", so its sessions stay for the next start."""
+    while (question := app.activeModalWidget()) is not None:
+        question.reject()
     titles = [w.windowTitle() for w in app.topLevelWidgets() if w.isVisible()]
     print(f"{QUIT_AFTER_ENV}: closing {titles}", file=sys.stderr)
     app.closeAllWindows()

@@ -369,6 +369,28 @@ def test_installed_command_opens_the_sample_in_the_window():
     assert "PAINTNOISE_QUIT_AFTER_MS: closing ['sample.jpg" in done.stderr
 
 
+def test_a_smoke_run_ends_even_while_it_asks_about_a_crashed_session(tmp_path):
+    """PAINTNOISE_QUIT_AFTER_MS ends the app while the recovery question is open (it used to
+    wait for an answer forever), and answers "later": the session stays to be offered again."""
+    from paintnoise_desktop.core.project import state_of, write_project
+    from paintnoise_desktop.core.recovery import RECOVERY_DIR_ENV, orphans
+    from tests.core.test_project import _edited
+
+    folder = tmp_path / "recovery"
+    folder.mkdir()
+    document, original = _edited()
+    write_project(folder / "0123456789abcdef.paintnoise", state_of(document, original))
+    (folder / "0123456789abcdef.lock").write_text("1\n")  # a lock nobody holds: a crash
+    assert len(orphans(folder)) == 1
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PAINTNOISE_QUIT_AFTER_MS": "500",
+           RECOVERY_DIR_ENV: str(folder)}
+    done = subprocess.run([*_paintnoise_command()], check=False, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "PAINTNOISE_QUIT_AFTER_MS: closing" in done.stderr
+    assert len(orphans(folder)) == 1
+
+
 def test_reference_proposals_are_asked_for_by_the_find_job(models_env, photo, tmp_path, capsys,
                                                            monkeypatch):
     from paintnoise_desktop.cli import mask as mask_command
