@@ -13,6 +13,7 @@ from paintnoise_desktop.core.jobs import FindJob
 from paintnoise_desktop.engine.find import clipseg
 from paintnoise_desktop.engine.runner import Engine
 from paintnoise_desktop.engine.settings import EngineSettings
+from paintnoise_desktop.ui.edit_jobs import SLIDER_SETTLE_MS
 from tests.tinymodels.clipseg import build_clipseg
 
 from .test_find_experience import RecordingKnownAnswerEngine as RecordingEngine
@@ -93,6 +94,8 @@ def test_the_threshold_slider_recuts_the_cached_heatmap_as_one_undo_step(
         slider.setValue(value)
         qtbot.wait(20)
     name = f"CLIPSeg threshold {app_settings.clipseg_threshold:.2f}: sky"
+    qtbot.waitUntil(lambda: not window.jobs._threshold_timer.isActive(), timeout=5000)
+    qtbot.wait(SLIDER_SETTLE_MS)  # the re-cut the settled slider asked for is under way
     wait_for_step(qtbot, window, name, 2)
     assert runs == [["sky"]]  # the slider re-cut the cached heatmap: no model ran again
     high = document.mask
