@@ -510,6 +510,9 @@ class EditJobs(QObject):
 
         def applied(edit: Edit | None) -> None:
             found.chosen = chosen
+            # No step (the mask was this already): the step on top shows this Find's mask, so
+            # the sliders and candidates still adjust it.
+            edit = edit or document.history.top
             if edit is not None:
                 found.steps.add(edit)
             session.set_found(found)

@@ -81,10 +81,10 @@ def test_the_threshold_slider_recuts_the_cached_heatmap_as_one_undo_step(
                         lambda self, image, phrases: runs.append(phrases) or
                         original(self, image, phrases))
     app_settings.find_method, app_settings.tight = "clipseg", True
+    app_settings.clipseg_threshold = 0.15  # the lowest: the tiny model's heat is all above it
     window = make_window(engine_factory=lambda settings: Engine(
         EngineSettings(models_dir=clipseg_models, device="cpu")))
     document = open_synthetic(qtbot, window, tmp_path)
-    app_settings.clipseg_threshold = 0.15  # the lowest: the tiny model's heat is all above it
     find(qtbot, window, "sky", 1)
     low = document.mask.copy()
     slider = window.prompt_bar.threshold_slider
@@ -103,6 +103,24 @@ def test_the_threshold_slider_recuts_the_cached_heatmap_as_one_undo_step(
     assert np.all(low[high > 0] > 0)
     window.session.undo()
     assert np.array_equal(document.mask, low)
+
+
+def test_a_threshold_that_cuts_the_same_mask_leaves_the_slider_working(
+        qtbot, make_window, app_settings, tmp_path):
+    engine = RecordingEngine((replace(square(4, 4, 10), score=1.0, source="clipseg"),))
+    app_settings.find_method = "clipseg"
+    window = make_window(engine_factory=lambda settings: engine)
+    document = open_synthetic(qtbot, window, tmp_path)
+    find(qtbot, window, "sky", 1)
+    window.prompt_bar.threshold_slider.setValue(50)  # the same square: no step
+    qtbot.waitUntil(lambda: len(engine.jobs) == 2 and not window.jobs.queue.busy
+                    and not window.mask_steps.busy, timeout=WAIT_MS)
+    assert document.history.index == 1 and window.session.found_mask_is_current
+    found = document.mask.copy()
+    engine.candidates = (replace(square(4, 4, 6), score=1.0, source="clipseg"),)
+    window.prompt_bar.threshold_slider.setValue(60)
+    wait_for_step(qtbot, window, "CLIPSeg threshold 0.60: sky", 2)
+    assert 0 < np.count_nonzero(document.mask) < np.count_nonzero(found)
 
 
 def test_a_threshold_nothing_clears_keeps_the_found_mask(qtbot, make_window, app_settings,
